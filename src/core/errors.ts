@@ -1,0 +1,80 @@
+/**
+ * Every error the messenger throws on purpose. Each has a fixed `name`, a message a
+ * person can act on, and keeps the underlying error as `cause` where there is one.
+ * @module
+ */
+
+/** The base of every error thrown by redis-messenger. */
+export class MessengerError extends Error {
+  override name = 'MessengerError';
+}
+
+/** An argument was malformed: an empty text, a bad id, a limit out of range, ... */
+export class ValidationError extends MessengerError {
+  override name = 'ValidationError';
+}
+
+/** `createUser` was asked for a name that already belongs to someone. */
+export class UsernameTakenError extends MessengerError {
+  override name = 'UsernameTakenError';
+  constructor(readonly username: string) {
+    super(`the username "${username}" is already taken`);
+  }
+}
+
+/** An operation named a user id that does not exist. */
+export class UserNotFoundError extends MessengerError {
+  override name = 'UserNotFoundError';
+  constructor(readonly userId: string) {
+    super(`no user has the id ${userId}`);
+  }
+}
+
+/** A caller-supplied message id was already used for a different message. */
+export class MessageIdConflictError extends MessengerError {
+  override name = 'MessageIdConflictError';
+  constructor(readonly messageId: string) {
+    super(`the message id ${messageId} was already used for a different message`);
+  }
+}
+
+/** A paging cursor does not name a message (or user) of the list being paged. */
+export class CursorNotFoundError extends ValidationError {
+  override name = 'CursorNotFoundError';
+  constructor(readonly cursor: string) {
+    super(`the cursor ${cursor} is not an entry of this list`);
+  }
+}
+
+/** Redis could not be reached, or the connection to it was lost. */
+export class RedisUnavailableError extends MessengerError {
+  override name = 'RedisUnavailableError';
+  constructor(
+    readonly target: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach Redis at ${target}: is it running, and is the URL right?`, options);
+  }
+}
+
+/**
+ * Redis did not answer in time. The command may still have run: a send that timed out
+ * is safe to retry with the same `messageId`.
+ */
+export class RedisTimeoutError extends MessengerError {
+  override name = 'RedisTimeoutError';
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`Redis did not answer within ${timeoutMs} ms`, options);
+  }
+}
+
+/** Redis answered with an error we cannot turn into anything more specific (e.g. OOM). */
+export class RedisCommandError extends MessengerError {
+  override name = 'RedisCommandError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`Redis refused the command: ${message}`, options);
+  }
+}

@@ -1,0 +1,500 @@
+/**
+ * RedisMessenger: users, messages, contacts, seen flags and live delivery, on the
+ * original program's Redis schema (docs/schema.md).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { ErrorReply, TimeoutError as NodeRedisTimeoutError } from 'redis';
+import { v7 as uuidv7 } from 'uuid';
+import { DEFAULT_REDIS_URL, openClient, type RedisClient, redactUrl } from '../redis/connect.js';
+import {
+  CursorNotFoundError,
+  MessageIdConflictError,
+  MessengerError,
+  RedisCommandError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  UsernameTakenError,
+  UserNotFoundError,
+  ValidationError,
+} from './errors.js';
+import { Keys, messageIdOfMember, messageMember } from './keys.js';
+import { InboxSubscription, type SubscribeOptions } from './live.js';
+import { messageFromHash, userFromHash } from './records.js';
+import { scripts } from './scripts.js';
+import type {
+  ConversationSummary,
+  Message,
+  MessagePage,
+  UnreadCount,
+  User,
+  UserPage,
+} from './types.js';
+import {
+  DEFAULT_TEXT_MAX_LENGTH,
+  foldUsername,
+  type Paging,
+  type PageRequest,
+  validateId,
+  validateLimit,
+  validateMilliseconds,
+  validatePaging,
+  validateText,
+  validateUsername,
+} from './validate.js';
+
+/** How to reach Redis and how the messenger behaves. Every field is optional. */
+export interface MessengerOptions {
+  /**
+   * redis://[user:password@]host:port[/db], rediss:// for TLS, or unix:///path/to/socket.
+   * @defaultValue `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`
+   */
+  url?: string;
+  /**
+   * Prepended (with a colon) to every key and channel, so that several messengers, or
+   * tests, can share one Redis. Letters, digits and `_.-` only.
+   * @defaultValue none: the original program's exact key names
+   */
+  namespace?: string;
+  /** How long connecting may take before `connect` rejects. @defaultValue 5000 */
+  connectTimeoutMs?: number;
+  /** How long any one operation may wait for Redis before it rejects. @defaultValue 5000 */
+  commandTimeoutMs?: number;
+  /** The longest message text accepted, in characters. @defaultValue 4096 */
+  maxTextLength?: number;
+  /** Called with connection errors that the client recovers from by reconnecting. */
+  onConnectionError?: (error: Error) => void;
+}
+
+export interface SendOptions {
+  /**
+   * A UUID chosen by the caller. Sending again with the same id stores the message only
+   * once, which makes a retry after a timeout or a dropped connection safe.
+   */
+  messageId?: string;
+}
+
+/** The options after validation, defaults filled in. */
+type Settings = Required<Pick<MessengerOptions, 'connectTimeoutMs' | 'commandTimeoutMs' | 'maxTextLength'>> &
+  Pick<MessengerOptions, 'onConnectionError'>;
+
+type PageScriptReply = -1 | [number, number, ...string[]];
+
+/**
+ * A messenger on Redis.
+ *
+ * @example
+ * ```ts
+ * const messenger = await RedisMessenger.connect({ url: 'redis://127.0.0.1:6379' });
+ * const alice = await messenger.createUser('Alice');
+ * const bob = await messenger.createUser('Bob');
+ * await messenger.sendMessage(alice, bob, 'Hello, Bob!');
+ * const { messages } = await messenger.listUserMessages(bob);
+ * await messenger.close();
+ * ```
+ */
+export class RedisMessenger {
+  readonly #client: RedisClient;
+  readonly #keys: Keys;
+  readonly #url: string;
+  readonly #options: Settings;
+  readonly #subscriptions = new Set<InboxSubscription>();
+  #closed = false;
+
+  private constructor(client: RedisClient, url: string, keys: Keys, options: Settings) {
+    this.#client = client;
+    this.#url = url;
+    this.#keys = keys;
+    this.#options = options;
+  }
+
+  /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
+  static async connect(options: MessengerOptions = {}): Promise<RedisMessenger> {
+    const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+    if (options.namespace !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.namespace)) {
+      throw new ValidationError('namespace must be 1 to 64 letters, digits, "_", "." or "-"');
+    }
+    const settings = {
+      connectTimeoutMs: validateMilliseconds(options.connectTimeoutMs, 'connectTimeoutMs', 5000),
+      commandTimeoutMs: validateMilliseconds(options.commandTimeoutMs, 'commandTimeoutMs', 5000),
+      maxTextLength: validateLimitOption(options.maxTextLength),
+      onConnectionError: options.onConnectionError,
+    };
+    const client = await openClient({
+      url,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      onError: (error) => settings.onConnectionError?.(error),
+    });
+    const messenger = new RedisMessenger(client, url, new Keys(options.namespace), settings);
+    try {
+      await messenger.#run(() => Promise.all(Object.values(scripts).map((s) => s.load(client))));
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+    return messenger;
+  }
+
+  /** Stops every subscription and closes the connection. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#subscriptions].map((s) => s.close()));
+    try {
+      await this.#client.close();
+    } catch {
+      this.#client.destroy();
+    }
+  }
+
+  // ---- users -------------------------------------------------------------------------
+
+  /** Creates a user and returns their id. Throws UsernameTakenError if the name is taken. */
+  async createUser(username: string): Promise<string> {
+    const name = validateUsername(username);
+    const id = randomUUID();
+    const keys = this.#keys;
+    const reply = await this.#run(() =>
+      scripts.createUser.run(
+        this.#client,
+        [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.user(id)],
+        [name, foldUsername(name), id],
+      ),
+    );
+    if (reply === -1) throw new UsernameTakenError(name);
+    return id;
+  }
+
+  /** The user with this id, or null. */
+  async getUser(userId: string): Promise<User | null> {
+    const id = validateId(userId, 'user id');
+    const hash = await this.#run(() => this.#client.hGetAll(this.#keys.user(id)));
+    return userFromHash(hash, id);
+  }
+
+  /** The user with this name (compared as `createUser` compares names), or null. */
+  async findUserByUsername(username: string): Promise<User | null> {
+    const name = validateUsername(username);
+    const folded = foldUsername(name);
+    const [exact, byFolded] = await this.#run(() =>
+      Promise.all([
+        this.#client.hGet(this.#keys.usernames, name),
+        this.#client.hGet(this.#keys.foldedUsernames, folded),
+      ]),
+    );
+    const id = exact ?? byFolded;
+    return id ? this.getUser(id) : null;
+  }
+
+  /** All users, in the order they were created, a page at a time. */
+  async listAllUsers(paging: { limit?: number; after?: string } = {}): Promise<UserPage> {
+    const limit = validateLimit(paging.limit);
+    const after = paging.after === undefined ? undefined : validateId(paging.after, 'after');
+    const keys = this.#keys;
+    const page = await this.#run(async () => {
+      // Both go out in one round trip; the index is brought up to date first.
+      const [, reply] = await Promise.all([
+        scripts.indexSeedUsers.run(this.#client, [keys.usernames, keys.userIndex], [keys.prefix]),
+        this.#page(keys.userIndex, after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit }),
+      ]);
+      return reply;
+    });
+    const users = await this.#users(page.members);
+    return { users, hasMore: page.hasNewer };
+  }
+
+  // ---- messages ----------------------------------------------------------------------
+
+  /**
+   * Sends a text from one user to another and returns the message's id. The message and
+   * every index entry for it are stored together or not at all.
+   */
+  async sendMessage(senderId: string, receiverId: string, text: string, options: SendOptions = {}): Promise<string> {
+    const sender = validateId(senderId, 'sender id');
+    const receiver = validateId(receiverId, 'receiver id');
+    const body = validateText(text, this.#options.maxTextLength);
+    if (sender === receiver) throw new ValidationError('a user cannot send a message to themselves');
+    const id = options.messageId === undefined ? uuidv7() : validateId(options.messageId, 'message id');
+    const keys = this.#keys;
+    const reply = (await this.#run(() =>
+      scripts.sendMessage.run(
+        this.#client,
+        [
+          keys.user(sender),
+          keys.user(receiver),
+          keys.message(id),
+          keys.inbox(receiver),
+          keys.conversation(sender, receiver),
+          keys.conversations(sender),
+          keys.conversations(receiver),
+          keys.unread(receiver),
+        ],
+        [id, sender, receiver, body, keys.inboxChannel(receiver)],
+      ),
+    )) as [number, string?];
+    if (reply[0] === -1) throw new UserNotFoundError(sender);
+    if (reply[0] === -2) throw new UserNotFoundError(receiver);
+    if (reply[0] === -3) throw new MessageIdConflictError(id);
+    return id;
+  }
+
+  /** The messages a user received, oldest first: the newest page unless a cursor is given. */
+  async listUserMessages(userId: string, paging?: Paging): Promise<MessagePage> {
+    const id = validateId(userId, 'user id');
+    return this.#messagePage(id, this.#keys.inbox(id), validatePaging(paging));
+  }
+
+  /** The messages between two users in both directions, oldest first. */
+  async listConversation(userId: string, otherId: string, paging?: Paging): Promise<MessagePage> {
+    const id = validateId(userId, 'user id');
+    const other = validateId(otherId, 'other user id');
+    await this.#requireUsers(other);
+    return this.#messagePage(id, this.#keys.conversation(id, other), validatePaging(paging));
+  }
+
+  /** The people a user has exchanged messages with, most recent first. */
+  async listConversations(userId: string, options: { limit?: number } = {}): Promise<ConversationSummary[]> {
+    const id = validateId(userId, 'user id');
+    const limit = validateLimit(options.limit);
+    const keys = this.#keys;
+    const [, others, unread] = await this.#run(() =>
+      Promise.all([
+        this.#requireUsers(id),
+        this.#client.zRange(keys.conversations(id), 0, limit - 1, { REV: true }),
+        this.#client.hGetAll(keys.unread(id)),
+      ]),
+    );
+    const [people, newest] = await this.#run(() =>
+      Promise.all([
+        this.#users(others),
+        Promise.all(others.map((other) => this.#client.zRange(keys.conversation(id, other), -1, -1))),
+      ]),
+    );
+    const lastMessages = await this.#messages(newest.map((members) => members[0] ?? ''));
+    const lastById = new Map(lastMessages.map((m) => [m.id, m]));
+    return people.map((person, i) => {
+      const member = newest[i]?.[0];
+      return {
+        with: person,
+        lastMessage: (member && lastById.get(messageIdOfMember(member))) || null,
+        unread: Number(unread[person.id] ?? 0),
+      };
+    });
+  }
+
+  // ---- seen and unread ---------------------------------------------------------------
+
+  /** Marks messages the user received as seen; returns how many were unseen before. */
+  async markSeen(userId: string, messageIds: string[]): Promise<number> {
+    const id = validateId(userId, 'user id');
+    if (!Array.isArray(messageIds)) throw new ValidationError('messageIds must be an array of message ids');
+    const ids = [...new Set(messageIds.map((m) => validateId(m, 'message id')))];
+    if (ids.length === 0) return 0;
+    const keys = this.#keys;
+    await this.#requireUsers(id);
+    const marked = await this.#run(() =>
+      scripts.markSeen.run(this.#client, [keys.unread(id), ...ids.map((m) => keys.message(m))], [id]),
+    );
+    return Number(marked);
+  }
+
+  /** Marks seen every message `otherId` sent to `userId`; returns how many were unseen. */
+  async markConversationSeen(userId: string, otherId: string): Promise<number> {
+    const id = validateId(userId, 'user id');
+    const other = validateId(otherId, 'other user id');
+    const keys = this.#keys;
+    await this.#requireUsers(id, other);
+    const marked = await this.#run(() =>
+      scripts.markConversationSeen.run(
+        this.#client,
+        [keys.conversation(id, other), keys.unread(id)],
+        [other, keys.prefix],
+      ),
+    );
+    return Number(marked);
+  }
+
+  /** How many messages the user has not seen, in all and per sender. One read, no scan. */
+  async unreadCount(userId: string): Promise<UnreadCount> {
+    const id = validateId(userId, 'user id');
+    const [, counts] = await this.#run(() =>
+      Promise.all([this.#requireUsers(id), this.#client.hGetAll(this.#keys.unread(id))]),
+    );
+    const bySender: Record<string, number> = {};
+    let total = 0;
+    for (const [sender, value] of Object.entries(counts)) {
+      const count = Number(value);
+      if (count > 0) {
+        bySender[sender] = count;
+        total += count;
+      }
+    }
+    return { total, bySender };
+  }
+
+  // ---- contacts ----------------------------------------------------------------------
+
+  /** Adds a contact; returns false if they already were one. */
+  async addContact(userId: string, contactId: string): Promise<boolean> {
+    const id = validateId(userId, 'user id');
+    const contact = validateId(contactId, 'contact id');
+    if (id === contact) throw new ValidationError('a user cannot be their own contact');
+    const keys = this.#keys;
+    const reply = await this.#run(() =>
+      scripts.addContact.run(this.#client, [keys.user(id), keys.user(contact), keys.contacts(id)], [contact]),
+    );
+    if (reply === -1) throw new UserNotFoundError(id);
+    if (reply === -2) throw new UserNotFoundError(contact);
+    return reply === 1;
+  }
+
+  /** Removes a contact; returns false if they were not one. */
+  async removeContact(userId: string, contactId: string): Promise<boolean> {
+    const id = validateId(userId, 'user id');
+    const contact = validateId(contactId, 'contact id');
+    const [, removed] = await this.#run(() =>
+      Promise.all([this.#requireUsers(id), this.#client.sRem(this.#keys.contacts(id), contact)]),
+    );
+    return removed === 1;
+  }
+
+  /** A user's contacts, by username. Contact lists are small; this reads the whole set. */
+  async listContacts(userId: string): Promise<User[]> {
+    const id = validateId(userId, 'user id');
+    const [, members] = await this.#run(() =>
+      Promise.all([this.#requireUsers(id), this.#client.sMembers(this.#keys.contacts(id))]),
+    );
+    const contacts = await this.#users(members);
+    return contacts.sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  // ---- live delivery -----------------------------------------------------------------
+
+  /**
+   * Calls `handler` with every new message the user receives, in order, once each. With
+   * `after` (a message id) it first delivers everything after that message. After a lost
+   * connection it reconnects, catches up on what it missed, then goes on live.
+   */
+  async subscribe(
+    userId: string,
+    handler: (message: Message) => void | Promise<void>,
+    options: SubscribeOptions = {},
+  ): Promise<InboxSubscription> {
+    const id = validateId(userId, 'user id');
+    const after = options.after === undefined ? undefined : validateId(options.after, 'after');
+    await this.#requireUsers(id);
+    const inbox = this.#keys.inbox(id);
+    const subscription = await InboxSubscription.start({
+      client: this.#client,
+      openSubscriber: () =>
+        openClient({
+          url: this.#url,
+          connectTimeoutMs: this.#options.connectTimeoutMs,
+          onError: (error) => this.#options.onConnectionError?.(error),
+        }),
+      inbox,
+      channel: this.#keys.inboxChannel(id),
+      handler,
+      options: { ...options, after },
+      readAfter: (cursor, limit) =>
+        this.#messagePage(id, inbox, cursor ? { mode: 'after', cursor, limit } : { mode: 'first', limit }),
+      run: (operation) => this.#run(operation),
+      onClose: (s) => this.#subscriptions.delete(s),
+    });
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  // ---- inside ------------------------------------------------------------------------
+
+  /**
+   * Runs one operation against Redis with a deadline, and turns node-redis errors into
+   * ours. The deadline matters when Redis stops answering without closing the socket
+   * (paused, or a network partition): node-redis would wait forever for the reply.
+   */
+  async #run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new MessengerError('this messenger is closed');
+    const timeoutMs = this.#options.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#timeoutError()), timeoutMs);
+    });
+    try {
+      return await Promise.race([operation(), deadline]);
+    } catch (error) {
+      throw this.#translate(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #timeoutError(): MessengerError {
+    return this.#client.isReady
+      ? new RedisTimeoutError(this.#options.commandTimeoutMs)
+      : new RedisUnavailableError(redactUrl(this.#url));
+  }
+
+  #translate(error: unknown): unknown {
+    if (error instanceof MessengerError) return error;
+    if (error instanceof NodeRedisTimeoutError) return this.#timeoutError();
+    if (error instanceof ErrorReply) return new RedisCommandError(error.message, { cause: error });
+    if (error instanceof Error) return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
+    return error;
+  }
+
+  /** Throws UserNotFoundError for the first id that names no user. */
+  async #requireUsers(...ids: string[]): Promise<void> {
+    const found = await this.#run(() => Promise.all(ids.map((id) => this.#client.exists(this.#keys.user(id)))));
+    const missing = ids.find((_, i) => found[i] === 0);
+    if (missing !== undefined) throw new UserNotFoundError(missing);
+  }
+
+  /** One page of an index: members located by rank around a cursor, in one round trip. */
+  async #page(
+    index: string,
+    request: PageRequest | { mode: 'first'; limit: number },
+    toMember: (cursor: string) => string = (cursor) => cursor,
+  ): Promise<{ members: string[]; hasOlder: boolean; hasNewer: boolean }> {
+    const args = [request.mode, String(request.limit)];
+    if ('cursor' in request) args.push(toMember(request.cursor));
+    const reply = (await scripts.page.run(this.#client, [index], args)) as PageScriptReply;
+    if (reply === -1) throw new CursorNotFoundError('cursor' in request ? request.cursor : '');
+    const [hasOlder, hasNewer, ...members] = reply;
+    return { members, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
+  }
+
+  async #messagePage(
+    userId: string,
+    index: string,
+    request: PageRequest | { mode: 'first'; limit: number },
+  ): Promise<MessagePage> {
+    const [, page] = await this.#run(() =>
+      Promise.all([this.#requireUsers(userId), this.#page(index, request, messageMember)]),
+    );
+    const messages = await this.#messages(page.members);
+    return { messages, hasOlder: page.hasOlder, hasNewer: page.hasNewer };
+  }
+
+  /** Reads message hashes for index members in one round trip, keeping their order. */
+  async #messages(members: string[]): Promise<Message[]> {
+    const ids = members.filter((m) => m !== '').map(messageIdOfMember);
+    const hashes = await this.#run(() => Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.message(id)))));
+    // An entry whose hash is missing can only come from the original program's
+    // two-step writes; it is skipped rather than shown as an empty message.
+    return hashes.flatMap((hash, i) => messageFromHash(hash, ids[i] ?? '') ?? []);
+  }
+
+  /** Reads user hashes in one round trip, keeping their order and skipping missing ones. */
+  async #users(ids: string[]): Promise<User[]> {
+    const hashes = await this.#run(() => Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.user(id)))));
+    return hashes.flatMap((hash, i) => userFromHash(hash, ids[i] ?? '') ?? []);
+  }
+}
+
+function validateLimitOption(value: unknown): number {
+  if (value === undefined) return DEFAULT_TEXT_MAX_LENGTH;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ValidationError('maxTextLength must be a positive whole number');
+  }
+  return value;
+}

@@ -1,0 +1,18 @@
+/**
+ * The messenger's Lua scripts, one .lua file each in ./scripts/ (shipped in the build).
+ * Each file's header lists its KEYS, ARGV and reply.
+ * @module
+ */
+import { LuaScript } from '../redis/lua-script.js';
+
+const folder = new URL('./scripts/', import.meta.url);
+
+export const scripts = {
+  createUser: LuaScript.fromFile(folder, 'create-user-4'),
+  sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
+  page: LuaScript.fromFile(folder, 'page-1'),
+  indexSeedUsers: LuaScript.fromFile(folder, 'index-seed-users-2'),
+  addContact: LuaScript.fromFile(folder, 'add-contact-3'),
+  markSeen: LuaScript.fromFile(folder, 'mark-seen-n'),
+  markConversationSeen: LuaScript.fromFile(folder, 'mark-conversation-seen-2'),
+} as const;

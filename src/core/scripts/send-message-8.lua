@@ -1,0 +1,61 @@
+--[[
+  Stores one message and every index entry for it, all or nothing, then rings the
+  receiver's doorbell. Sending a message id that is already stored stores nothing.
+
+  KEYS[1] user:<sender>
+  KEYS[2] user:<receiver>
+  KEYS[3] message:<id>                   HASH (the seed's)
+  KEYS[4] user_messages:<receiver>       ZSET the receiver's inbox (the seed's)
+  KEYS[5] conversation:<low>:<high>      ZSET both directions
+  KEYS[6] user_conversations:<sender>    ZSET
+  KEYS[7] user_conversations:<receiver>  ZSET
+  KEYS[8] user_unread:<receiver>         HASH sender -> unseen count
+  ARGV[1] message id
+  ARGV[2] sender id
+  ARGV[3] receiver id
+  ARGV[4] text
+  ARGV[5] the receiver's doorbell channel
+  Returns: {1, timestamp} when stored; {0, timestamp} when it was stored before (a retry);
+           {-1} no such sender; {-2} no such receiver; {-3} the id belongs to another message
+]]
+local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp')
+if stored[1] then
+  if stored[1] == ARGV[2] and stored[2] == ARGV[3] and stored[3] == ARGV[4] then
+    return {0, stored[4]}
+  end
+  return {-3}
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end
+
+-- The newest entry of an index, in microseconds, and its member.
+local function newest(index)
+  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  if last[2] then return math.floor(tonumber(last[2]) * 1000000 + 0.5), last[1] end
+  return 0, ''
+end
+
+-- Server time in microseconds, moved past the newest entry of both indexes: an index
+-- only ever grows at its end, so a reader holding a cursor never misses a message,
+-- and messages sent in the same microsecond keep the order they were sent in.
+local now = redis.call('TIME')
+local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local inbox_newest, previous = newest(KEYS[4])
+local conversation_newest = newest(KEYS[5])
+micros = math.max(micros, inbox_newest + 1, conversation_newest + 1)
+local timestamp = string.format('%.0f.%06d', math.floor(micros / 1000000), micros % 1000000)
+
+local member = 'message:' .. ARGV[1]
+redis.call('HSET', KEYS[3], 'message_id', ARGV[1], 'sender_id', ARGV[2], 'receiver_id', ARGV[3],
+  'message', ARGV[4], 'timestamp', timestamp, 'seen', 'False')
+redis.call('ZADD', KEYS[4], timestamp, member)
+redis.call('ZADD', KEYS[5], timestamp, member)
+redis.call('ZADD', KEYS[6], timestamp, ARGV[3])
+redis.call('ZADD', KEYS[7], timestamp, ARGV[2])
+redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
+-- `previous` lets a subscriber whose cursor is already there skip reading the inbox.
+redis.call('PUBLISH', ARGV[5], cjson.encode({
+  id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
+  timestamp = timestamp, previous = previous,
+}))
+return {1, timestamp}

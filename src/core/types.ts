@@ -1,0 +1,52 @@
+/** The values the messenger hands back to its callers. @module */
+
+export interface User {
+  /** A UUID. */
+  id: string;
+  /** The name exactly as it was typed when the user was created. */
+  username: string;
+  createdAt: Date;
+}
+
+export interface Message {
+  /** A UUID (time-ordered v7 unless the sender supplied one). Also the paging cursor. */
+  id: string;
+  senderId: string;
+  receiverId: string;
+  /** The text, byte for byte as sent. */
+  text: string;
+  /** When Redis stored it (microsecond precision in Redis, milliseconds here). */
+  sentAt: Date;
+  /** Whether the receiver has seen it. Messages from the original program count as seen. */
+  seen: boolean;
+}
+
+/** A page of messages, oldest first. Page on with `before: messages[0].id` or `after: messages.at(-1).id`. */
+export interface MessagePage {
+  messages: Message[];
+  /** There are older messages than the first of this page. */
+  hasOlder: boolean;
+  /** There are newer messages than the last of this page. */
+  hasNewer: boolean;
+}
+
+/** A page of users in the order they were created. Page on with `after: users.at(-1).id`. */
+export interface UserPage {
+  users: User[];
+  hasMore: boolean;
+}
+
+export interface UnreadCount {
+  total: number;
+  /** Sender id -> how many of their messages are unseen. Senders with none are left out. */
+  bySender: Record<string, number>;
+}
+
+/** One person a user has exchanged messages with. */
+export interface ConversationSummary {
+  with: User;
+  /** The newest message, in either direction. */
+  lastMessage: Message | null;
+  /** How many messages from them the user has not seen. */
+  unread: number;
+}

@@ -1,0 +1,32 @@
+/**
+ * redis-messenger: a messenger whose datastore is Redis.
+ *
+ * @example
+ * ```ts
+ * import { RedisMessenger } from 'redis-messenger';
+ * const messenger = await RedisMessenger.connect();
+ * ```
+ * @module
+ */
+export {
+  CursorNotFoundError,
+  MessageIdConflictError,
+  MessengerError,
+  RedisCommandError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  UsernameTakenError,
+  UserNotFoundError,
+  ValidationError,
+} from './core/errors.js';
+export type { InboxSubscription, SubscribeOptions } from './core/live.js';
+export { type MessengerOptions, RedisMessenger, type SendOptions } from './core/messenger.js';
+export type {
+  ConversationSummary,
+  Message,
+  MessagePage,
+  UnreadCount,
+  User,
+  UserPage,
+} from './core/types.js';
+export type { Paging } from './core/validate.js';
