@@ -13,6 +13,7 @@ export {
   MessageIdConflictError,
   MessengerError,
   RedisCommandError,
+  RedisServerNotInstalledError,
   RedisTimeoutError,
   RedisUnavailableError,
   UsernameTakenError,

@@ -78,3 +78,14 @@ export class RedisCommandError extends MessengerError {
     super(`Redis refused the command: ${message}`, options);
   }
 }
+
+/** The embedded default needs a redis-server binary, and none is on PATH. */
+export class RedisServerNotInstalledError extends MessengerError {
+  override name = 'RedisServerNotInstalledError';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'redis-server is not installed: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or point REDIS_URL at a Redis',
+      options,
+    );
+  }
+}
