@@ -16,8 +16,8 @@ export {
   RedisServerNotInstalledError,
   RedisTimeoutError,
   RedisUnavailableError,
-  UsernameTakenError,
   UserNotFoundError,
+  UsernameTakenError,
   ValidationError,
 } from './core/errors.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';

@@ -6,9 +6,10 @@
  * delivered in inbox order, each once.
  * @module
  */
+
+import type { RedisClient } from '../redis/connect.js';
 import { CursorNotFoundError } from './errors.js';
 import { messageIdOfMember, messageMember } from './keys.js';
-import type { RedisClient } from '../redis/connect.js';
 import type { Message, MessagePage } from './types.js';
 
 export interface SubscribeOptions {
@@ -120,7 +121,9 @@ export class InboxSubscription {
     // node-redis subscribes again before it reports 'ready', so a catch-up started here
     // overlaps the live feed instead of leaving a gap before it.
     subscriber.on('ready', () => this.#enqueue(() => this.#catchUp()));
-    await run(() => subscriber.subscribe(this.#parts.channel, (raw) => this.#enqueue(() => this.#ring(raw))));
+    await run(() =>
+      subscriber.subscribe(this.#parts.channel, (raw) => this.#enqueue(() => this.#ring(raw))),
+    );
     this.#enqueue(() => this.#catchUp());
     await this.#chain;
   }
@@ -142,7 +145,8 @@ export class InboxSubscription {
     } catch {
       return this.#catchUp();
     }
-    const follows = doorbell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor));
+    const follows =
+      doorbell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor));
     if (!follows) return this.#catchUp(); // missed something, or already delivered it
     await this.#deliver({
       id: doorbell.id,

@@ -14,8 +14,8 @@ import {
   RedisCommandError,
   RedisTimeoutError,
   RedisUnavailableError,
-  UsernameTakenError,
   UserNotFoundError,
+  UsernameTakenError,
   ValidationError,
 } from './errors.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
@@ -33,8 +33,8 @@ import type {
 import {
   DEFAULT_TEXT_MAX_LENGTH,
   foldUsername,
-  type Paging,
   type PageRequest,
+  type Paging,
   validateId,
   validateLimit,
   validateMilliseconds,
@@ -75,7 +75,9 @@ export interface SendOptions {
 }
 
 /** The options after validation, defaults filled in. */
-type Settings = Required<Pick<MessengerOptions, 'connectTimeoutMs' | 'commandTimeoutMs' | 'maxTextLength'>> &
+type Settings = Required<
+  Pick<MessengerOptions, 'connectTimeoutMs' | 'commandTimeoutMs' | 'maxTextLength'>
+> &
   Pick<MessengerOptions, 'onConnectionError'>;
 
 type PageScriptReply = -1 | [number, number, ...string[]];
@@ -195,7 +197,10 @@ export class RedisMessenger {
       // Both go out in one round trip; the index is brought up to date first.
       const [, reply] = await Promise.all([
         scripts.indexSeedUsers.run(this.#client, [keys.usernames, keys.userIndex], [keys.prefix]),
-        this.#page(keys.userIndex, after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit }),
+        this.#page(
+          keys.userIndex,
+          after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
+        ),
       ]);
       return reply;
     });
@@ -209,12 +214,19 @@ export class RedisMessenger {
    * Sends a text from one user to another and returns the message's id. The message and
    * every index entry for it are stored together or not at all.
    */
-  async sendMessage(senderId: string, receiverId: string, text: string, options: SendOptions = {}): Promise<string> {
+  async sendMessage(
+    senderId: string,
+    receiverId: string,
+    text: string,
+    options: SendOptions = {},
+  ): Promise<string> {
     const sender = validateId(senderId, 'sender id');
     const receiver = validateId(receiverId, 'receiver id');
     const body = validateText(text, this.#options.maxTextLength);
-    if (sender === receiver) throw new ValidationError('a user cannot send a message to themselves');
-    const id = options.messageId === undefined ? uuidv7() : validateId(options.messageId, 'message id');
+    if (sender === receiver)
+      throw new ValidationError('a user cannot send a message to themselves');
+    const id =
+      options.messageId === undefined ? uuidv7() : validateId(options.messageId, 'message id');
     const keys = this.#keys;
     const reply = (await this.#run(() =>
       scripts.sendMessage.run(
@@ -253,7 +265,10 @@ export class RedisMessenger {
   }
 
   /** The people a user has exchanged messages with, most recent first. */
-  async listConversations(userId: string, options: { limit?: number } = {}): Promise<ConversationSummary[]> {
+  async listConversations(
+    userId: string,
+    options: { limit?: number } = {},
+  ): Promise<ConversationSummary[]> {
     const id = validateId(userId, 'user id');
     const limit = validateLimit(options.limit);
     const keys = this.#keys;
@@ -267,7 +282,9 @@ export class RedisMessenger {
     const [people, newest] = await this.#run(() =>
       Promise.all([
         this.#users(others),
-        Promise.all(others.map((other) => this.#client.zRange(keys.conversation(id, other), -1, -1))),
+        Promise.all(
+          others.map((other) => this.#client.zRange(keys.conversation(id, other), -1, -1)),
+        ),
       ]),
     );
     const lastMessages = await this.#messages(newest.map((members) => members[0] ?? ''));
@@ -287,13 +304,18 @@ export class RedisMessenger {
   /** Marks messages the user received as seen; returns how many were unseen before. */
   async markSeen(userId: string, messageIds: string[]): Promise<number> {
     const id = validateId(userId, 'user id');
-    if (!Array.isArray(messageIds)) throw new ValidationError('messageIds must be an array of message ids');
+    if (!Array.isArray(messageIds))
+      throw new ValidationError('messageIds must be an array of message ids');
     const ids = [...new Set(messageIds.map((m) => validateId(m, 'message id')))];
     if (ids.length === 0) return 0;
     const keys = this.#keys;
     await this.#requireUsers(id);
     const marked = await this.#run(() =>
-      scripts.markSeen.run(this.#client, [keys.unread(id), ...ids.map((m) => keys.message(m))], [id]),
+      scripts.markSeen.run(
+        this.#client,
+        [keys.unread(id), ...ids.map((m) => keys.message(m))],
+        [id],
+      ),
     );
     return Number(marked);
   }
@@ -341,7 +363,11 @@ export class RedisMessenger {
     if (id === contact) throw new ValidationError('a user cannot be their own contact');
     const keys = this.#keys;
     const reply = await this.#run(() =>
-      scripts.addContact.run(this.#client, [keys.user(id), keys.user(contact), keys.contacts(id)], [contact]),
+      scripts.addContact.run(
+        this.#client,
+        [keys.user(id), keys.user(contact), keys.contacts(id)],
+        [contact],
+      ),
     );
     if (reply === -1) throw new UserNotFoundError(id);
     if (reply === -2) throw new UserNotFoundError(contact);
@@ -397,7 +423,11 @@ export class RedisMessenger {
       handler,
       options: { ...options, after },
       readAfter: (cursor, limit) =>
-        this.#messagePage(id, inbox, cursor ? { mode: 'after', cursor, limit } : { mode: 'first', limit }),
+        this.#messagePage(
+          id,
+          inbox,
+          cursor ? { mode: 'after', cursor, limit } : { mode: 'first', limit },
+        ),
       run: (operation) => this.#run(operation),
       onClose: (s) => this.#subscriptions.delete(s),
     });
@@ -438,13 +468,16 @@ export class RedisMessenger {
     if (error instanceof MessengerError) return error;
     if (error instanceof NodeRedisTimeoutError) return this.#timeoutError();
     if (error instanceof ErrorReply) return new RedisCommandError(error.message, { cause: error });
-    if (error instanceof Error) return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
+    if (error instanceof Error)
+      return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
     return error;
   }
 
   /** Throws UserNotFoundError for the first id that names no user. */
   async #requireUsers(...ids: string[]): Promise<void> {
-    const found = await this.#run(() => Promise.all(ids.map((id) => this.#client.exists(this.#keys.user(id)))));
+    const found = await this.#run(() =>
+      Promise.all(ids.map((id) => this.#client.exists(this.#keys.user(id)))),
+    );
     const missing = ids.find((_, i) => found[i] === 0);
     if (missing !== undefined) throw new UserNotFoundError(missing);
   }
@@ -478,7 +511,9 @@ export class RedisMessenger {
   /** Reads message hashes for index members in one round trip, keeping their order. */
   async #messages(members: string[]): Promise<Message[]> {
     const ids = members.filter((m) => m !== '').map(messageIdOfMember);
-    const hashes = await this.#run(() => Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.message(id)))));
+    const hashes = await this.#run(() =>
+      Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.message(id)))),
+    );
     // An entry whose hash is missing can only come from the original program's
     // two-step writes; it is skipped rather than shown as an empty message.
     return hashes.flatMap((hash, i) => messageFromHash(hash, ids[i] ?? '') ?? []);
@@ -486,7 +521,9 @@ export class RedisMessenger {
 
   /** Reads user hashes in one round trip, keeping their order and skipping missing ones. */
   async #users(ids: string[]): Promise<User[]> {
-    const hashes = await this.#run(() => Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.user(id)))));
+    const hashes = await this.#run(() =>
+      Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.user(id)))),
+    );
     return hashes.flatMap((hash, i) => userFromHash(hash, ids[i] ?? '') ?? []);
   }
 }

@@ -23,7 +23,8 @@ function characterCount(text: string): number {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return typeof value;
 }
 
@@ -74,8 +75,15 @@ export function validateText(value: unknown, maxLength: number): string {
 /** A page size: a whole number from 1 to 1000. */
 export function validateLimit(value: unknown, fallback = DEFAULT_PAGE_LIMIT): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PAGE_LIMIT) {
-    throw new ValidationError(`limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}, got ${describe(value)}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 1 ||
+    value > MAX_PAGE_LIMIT
+  ) {
+    throw new ValidationError(
+      `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}, got ${describe(value)}`,
+    );
   }
   return value;
 }

@@ -37,7 +37,9 @@ function clientOptions(url: string) {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ValidationError(`the Redis URL ${JSON.stringify(url)} is not a URL; expected redis://host:port`);
+    throw new ValidationError(
+      `the Redis URL ${JSON.stringify(url)} is not a URL; expected redis://host:port`,
+    );
   }
   if (parsed.protocol === 'unix:') return { socket: { path: decodeURIComponent(parsed.pathname) } };
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
