@@ -62,7 +62,11 @@ describe('createUser', () => {
       null,
     ];
     for (const name of bad) {
-      await assert.rejects(messenger.createUser(name as string), ValidationError, `accepted ${JSON.stringify(name)}`);
+      await assert.rejects(
+        messenger.createUser(name as string),
+        ValidationError,
+        `accepted ${JSON.stringify(name)}`,
+      );
     }
   });
 
@@ -82,14 +86,17 @@ describe('createUser', () => {
       const variants = ['Racer', 'racer', 'RACER', 'ＲＡＣＥＲ']; // full-width form folds to "racer"
       const results = await Promise.allSettled(
         Array.from({ length: 200 }, (_, i) =>
-          (clients[i % clients.length] as RedisMessenger).createUser(variants[i % variants.length] as string),
+          (clients[i % clients.length] as RedisMessenger).createUser(
+            variants[i % variants.length] as string,
+          ),
         ),
       );
       const winners = results.filter((r) => r.status === 'fulfilled');
       const losers = results.filter((r) => r.status === 'rejected');
       assert.equal(winners.length, 1);
       assert.equal(losers.length, 199);
-      for (const loser of losers) assert.ok((loser as PromiseRejectedResult).reason instanceof UsernameTakenError);
+      for (const loser of losers)
+        assert.ok((loser as PromiseRejectedResult).reason instanceof UsernameTakenError);
       const { users } = await (clients[0] as RedisMessenger).listAllUsers();
       assert.equal(users.length, 1);
     } finally {
@@ -172,7 +179,18 @@ describe('names made of key-like characters', () => {
     const raw = createClient({ url: server.url });
     await raw.connect();
     try {
-      const names = ['*', '?', '[a]', '{tag}', 'user:*', 'a\\b', 'usernames', '::', 'message:x', '} {'];
+      const names = [
+        '*',
+        '?',
+        '[a]',
+        '{tag}',
+        'user:*',
+        'a\\b',
+        'usernames',
+        '::',
+        'message:x',
+        '} {',
+      ];
       const ids = [];
       for (const name of names) ids.push(await m.createUser(name));
       const keys = (await raw.keys(`${namespace}:*`)).sort();
@@ -183,7 +201,8 @@ describe('names made of key-like characters', () => {
         ...ids.map((id) => `${namespace}:user:${id}`),
       ].sort();
       assert.deepEqual(keys, expected);
-      for (const [i, name] of names.entries()) assert.equal((await m.findUserByUsername(name))?.id, ids[i]);
+      for (const [i, name] of names.entries())
+        assert.equal((await m.findUserByUsername(name))?.id, ids[i]);
     } finally {
       await raw.close();
       await m.close();

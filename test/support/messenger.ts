@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { type MessengerOptions, RedisMessenger } from '../../src/index.js';
 
 /** A messenger whose keys live under a fresh random namespace, so tests never collide. */
-export function isolatedMessenger(url: string, options: MessengerOptions = {}): Promise<RedisMessenger> {
+export function isolatedMessenger(
+  url: string,
+  options: MessengerOptions = {},
+): Promise<RedisMessenger> {
   return RedisMessenger.connect({ url, namespace: `test-${randomUUID()}`, ...options });
 }

@@ -33,7 +33,9 @@ async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(),
+      );
     });
   });
 }
@@ -43,7 +45,9 @@ async function waitUntilReady(port: number, child: ChildProcess): Promise<void> 
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+      throw new Error(
+        `redis-server exited (${child.exitCode ?? child.signalCode}) before it was ready`,
+      );
     }
     const answered = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
@@ -68,7 +72,19 @@ async function waitUntilReady(port: number, child: ChildProcess): Promise<void> 
 function launch(port: number, dir: string, args: string[]): ChildProcess {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...args,
+    ],
     { stdio: 'ignore' },
   );
   running.add(child);
