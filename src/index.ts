@@ -22,6 +22,7 @@ export {
 } from './core/errors.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';
 export { type MessengerOptions, RedisMessenger, type SendOptions } from './core/messenger.js';
+export type { ReindexProgress, ReindexReport } from './core/reindex.js';
 export type {
   ConversationSummary,
   Message,

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
-import { CursorNotFoundError, type Message, type RedisMessenger, UserNotFoundError } from '../src/index.js';
+import {
+  CursorNotFoundError,
+  type Message,
+  type RedisMessenger,
+  UserNotFoundError,
+} from '../src/index.js';
 import { isolatedMessenger } from './support/messenger.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
@@ -16,7 +21,11 @@ after(async () => {
 });
 
 /** Resolves once `predicate` holds, polling; rejects after `ms`. */
-async function eventually(predicate: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+async function eventually(
+  predicate: () => boolean,
+  ms = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -25,7 +34,12 @@ async function eventually(predicate: () => boolean, ms = 10_000, what = 'conditi
 }
 
 /** Sends, retrying with the same message id until Redis acknowledges it. */
-async function sendSurely(m: RedisMessenger, from: string, to: string, text: string): Promise<string> {
+async function sendSurely(
+  m: RedisMessenger,
+  from: string,
+  to: string,
+  text: string,
+): Promise<string> {
   const messageId = randomUUID();
   for (;;) {
     try {
@@ -70,8 +84,14 @@ describe('subscribe', () => {
       const ids = [];
       for (let i = 0; i < 5; i++) ids.push(await m.sendMessage(a, b, `old ${i}`));
       const received: string[] = [];
-      const subscription = await m.subscribe(b, (message) => void received.push(message.text), { after: ids[1] });
-      assert.deepEqual(received, ['old 2', 'old 3', 'old 4'], 'backlog delivered before subscribe resolves');
+      const subscription = await m.subscribe(b, (message) => void received.push(message.text), {
+        after: ids[1],
+      });
+      assert.deepEqual(
+        received,
+        ['old 2', 'old 3', 'old 4'],
+        'backlog delivered before subscribe resolves',
+      );
       await m.sendMessage(a, b, 'new');
       await eventually(() => received.length === 4);
       assert.equal(received[3], 'new');
@@ -86,8 +106,14 @@ describe('subscribe', () => {
     try {
       const [a, b] = [await m.createUser('a'), await m.createUser('b')];
       const fromB = await m.sendMessage(b, a, 'in a inbox, not b');
-      await assert.rejects(m.subscribe(randomUUID(), () => {}), UserNotFoundError);
-      await assert.rejects(m.subscribe(b, () => {}, { after: fromB }), CursorNotFoundError);
+      await assert.rejects(
+        m.subscribe(randomUUID(), () => {}),
+        UserNotFoundError,
+      );
+      await assert.rejects(
+        m.subscribe(b, () => {}, { after: fromB }),
+        CursorNotFoundError,
+      );
     } finally {
       await m.close();
     }
@@ -147,15 +173,23 @@ describe('subscribe', () => {
     await raw.connect();
     const namespace = `live-kill-${Date.now()}`;
     const { RedisMessenger } = await import('../src/index.js');
-    const reader = await RedisMessenger.connect({ url: server.url, namespace, commandTimeoutMs: 2000 });
+    const reader = await RedisMessenger.connect({
+      url: server.url,
+      namespace,
+      commandTimeoutMs: 2000,
+    });
     const writer = await RedisMessenger.connect({ url: server.url, namespace });
     try {
       const [a, b] = [await writer.createUser('a'), await writer.createUser('b')];
       const received: string[] = [];
       const changes: boolean[] = [];
-      const subscription = await reader.subscribe(b, (message) => void received.push(message.text), {
-        onConnectionChange: (connected) => changes.push(connected),
-      });
+      const subscription = await reader.subscribe(
+        b,
+        (message) => void received.push(message.text),
+        {
+          onConnectionChange: (connected) => changes.push(connected),
+        },
+      );
       const total = 600;
       let kills = 0;
       const sending = (async () => {
@@ -166,11 +200,16 @@ describe('subscribe', () => {
       while (received.length < total && kills < 12) {
         await new Promise((r) => setTimeout(r, 40));
         await raw.clientKill({ filter: 'TYPE', type: 'pubsub' });
-        if (kills % 3 === 2) await raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+        if (kills % 3 === 2)
+          await raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
         kills++;
       }
       await sending;
-      await eventually(() => received.length >= total, 20_000, `${total} messages (got ${received.length})`);
+      await eventually(
+        () => received.length >= total,
+        20_000,
+        `${total} messages (got ${received.length})`,
+      );
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(received.length, total, 'duplicates delivered');
       assert.deepEqual(
@@ -178,7 +217,10 @@ describe('subscribe', () => {
         Array.from({ length: total }, (_, i) => `m${i}`),
       );
       assert.ok(kills >= 3, `only ${kills} kills happened`);
-      assert.ok(changes.includes(false) && changes.at(-1) === true, `connection changes: ${changes}`);
+      assert.ok(
+        changes.includes(false) && changes.at(-1) === true,
+        `connection changes: ${changes}`,
+      );
       await subscription.close();
     } finally {
       await raw.close();

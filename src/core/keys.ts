@@ -40,6 +40,11 @@ export class Keys {
     return `${this.prefix}usernames_folded`;
   }
 
+  /** STRING: how many entries of `usernames` the folded hash accounts for. */
+  get foldedUsernamesSynced(): string {
+    return `${this.prefix}usernames_folded_synced`;
+  }
+
   /** ZSET user_id scored by created_at: the paged list of all users. */
   get userIndex(): string {
     return `${this.prefix}user_index`;

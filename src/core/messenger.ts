@@ -18,9 +18,11 @@ import {
   UsernameTakenError,
   ValidationError,
 } from './errors.js';
+import { foldSeedNames } from './folded-names.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
 import { InboxSubscription, type SubscribeOptions } from './live.js';
 import { messageFromHash, userFromHash } from './records.js';
+import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { scripts } from './scripts.js';
 import type {
   ConversationSummary,
@@ -156,14 +158,29 @@ export class RedisMessenger {
     const name = validateUsername(username);
     const id = randomUUID();
     const keys = this.#keys;
-    const reply = await this.#run(() =>
-      scripts.createUser.run(
-        this.#client,
-        [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.user(id)],
-        [name, foldUsername(name), id],
-      ),
-    );
+    const create = () =>
+      this.#run(() =>
+        scripts.createUser.run(
+          this.#client,
+          [
+            keys.usernames,
+            keys.foldedUsernames,
+            keys.userIndex,
+            keys.user(id),
+            keys.foldedUsernamesSynced,
+          ],
+          [name, foldUsername(name), id],
+        ),
+      );
+    let reply = await create();
+    // The original program has added names since they were last folded: fold, retry.
+    for (let attempt = 0; reply === -2 && attempt < 3; attempt++) {
+      await this.#run(() => foldSeedNames(this.#client, keys));
+      reply = await create();
+    }
     if (reply === -1) throw new UsernameTakenError(name);
+    if (reply === -2)
+      throw new MessengerError('usernames are changing too fast to check this one; try again');
     return id;
   }
 
@@ -177,14 +194,24 @@ export class RedisMessenger {
   /** The user with this name (compared as `createUser` compares names), or null. */
   async findUserByUsername(username: string): Promise<User | null> {
     const name = validateUsername(username);
-    const folded = foldUsername(name);
-    const [exact, byFolded] = await this.#run(() =>
-      Promise.all([
-        this.#client.hGet(this.#keys.usernames, name),
-        this.#client.hGet(this.#keys.foldedUsernames, folded),
-      ]),
-    );
-    const id = exact ?? byFolded;
+    const foldedName = foldUsername(name);
+    const keys = this.#keys;
+    const lookUp = () =>
+      this.#run(() =>
+        Promise.all([
+          this.#client.hGet(keys.usernames, name),
+          this.#client.hGet(keys.foldedUsernames, foldedName),
+          this.#client.hLen(keys.usernames),
+          this.#client.get(keys.foldedUsernamesSynced),
+        ]),
+      );
+    let [exact, folded, names, synced] = await lookUp();
+    if (!exact && !folded && names !== Number(synced ?? 0)) {
+      // Names the original program added are not folded yet; fold them and look again.
+      await this.#run(() => foldSeedNames(this.#client, keys));
+      [exact, folded] = await lookUp();
+    }
+    const id = exact ?? folded;
     return id ? this.getUser(id) : null;
   }
 
@@ -433,6 +460,24 @@ export class RedisMessenger {
     });
     this.#subscriptions.add(subscription);
     return subscription;
+  }
+
+  // ---- maintenance -------------------------------------------------------------------
+
+  /**
+   * Builds the new indexes for data the original program wrote (folded names, the user
+   * index, conversations). Needed once, after moving from the original program; running
+   * it again changes nothing. Reads and writes in small steps, with no deadline overall.
+   */
+  async reindex(
+    options: { onProgress?: (progress: ReindexProgress) => void } = {},
+  ): Promise<ReindexReport> {
+    if (this.#closed) throw new MessengerError('this messenger is closed');
+    try {
+      return await rebuildIndexes(this.#client, this.#keys, options.onProgress);
+    } catch (error) {
+      throw this.#translate(error);
+    }
   }
 
   // ---- inside ------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import { LuaScript } from '../redis/lua-script.js';
 const folder = new URL('./scripts/', import.meta.url);
 
 export const scripts = {
-  createUser: LuaScript.fromFile(folder, 'create-user-4'),
+  createUser: LuaScript.fromFile(folder, 'create-user-5'),
+  foldNames: LuaScript.fromFile(folder, 'fold-names-2'),
   sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
   page: LuaScript.fromFile(folder, 'page-1'),
   indexSeedUsers: LuaScript.fromFile(folder, 'index-seed-users-2'),

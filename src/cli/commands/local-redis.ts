@@ -1,0 +1,33 @@
+/**
+ * `messenger local-redis status|stop`: the redis-server the CLI starts for itself when
+ * no Redis is configured and none runs on 127.0.0.1:6379.
+ * @module
+ */
+import type { Command } from 'commander';
+import { localServerStatus, stopLocalServer } from '../../redis/local-server.js';
+import type { CommandContext } from '../main.js';
+
+export function registerLocalRedis(program: Command, { output }: CommandContext): void {
+  const localRedis = program
+    .command('local-redis')
+    .description('the local redis-server the CLI starts when no Redis is configured');
+  localRedis
+    .command('status')
+    .description('say whether the local server runs, and where its data is')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const status = await localServerStatus();
+      if (options.json) {
+        output.line(JSON.stringify(status));
+        return;
+      }
+      output.line(status.running ? `running (pid ${status.pid}) at ${status.url}` : 'not running');
+      output.line(`data: ${status.dataDir}`);
+    });
+  localRedis
+    .command('stop')
+    .description('stop the local server (its data stays)')
+    .action(async () => {
+      output.line((await stopLocalServer()) ? 'stopped' : 'it was not running');
+    });
+}

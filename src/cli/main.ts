@@ -1,0 +1,47 @@
+/**
+ * The `messenger` command: builds the commander program, runs one command, and returns
+ * the exit code (0 success, 1 failure, 2 usage error) instead of exiting, so that every
+ * command's connections are closed before the process ends.
+ * @module
+ */
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.js';
+import { registerLocalRedis } from './commands/local-redis.js';
+import { registerReindex } from './commands/reindex.js';
+import type { GlobalOptions } from './connect.js';
+import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
+import { createOutput, type Output } from './output.js';
+
+/** What every command gets: where to print, and the global options once parsed. */
+export interface CommandContext {
+  output: Output;
+  globals(): GlobalOptions;
+}
+
+export async function main(argv: string[], output: Output = createOutput()): Promise<number> {
+  const program = new Command('messenger')
+    .description('A messenger whose datastore is Redis.')
+    .option(
+      '--redis <url>',
+      'Redis to use: redis://, rediss:// or unix:// (default: $REDIS_URL, else 127.0.0.1:6379, else a local server of its own)',
+    )
+    .option('--verbose', 'print stack traces with errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => output.line(text.trimEnd()),
+      writeErr: (text) => output.notice(text.trimEnd()),
+    });
+  const context: CommandContext = { output, globals: () => program.opts<GlobalOptions>() };
+  registerDemo(program, context);
+  registerReindex(program, context);
+  registerLocalRedis(program, context);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    return handleError(error, output, Boolean(context.globals().verbose));
+  }
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../src/cli/main.js';
+import { capture } from './support/capture.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+let server: RedisServer;
+
+before(async () => {
+  server = await startRedisServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+async function run(...argv: string[]) {
+  const captured = capture();
+  const code = await main(argv, captured.output);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+describe('messenger demo', () => {
+  it('does what the original main() did, and runs again on the same Redis', async () => {
+    const first = await run('demo', '--redis', server.url);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Created user Alice [0-9a-f-]{36}/);
+    assert.match(first.stdout, /Created user Bob [0-9a-f-]{36}/);
+    assert.match(
+      first.stdout,
+      /Bob's messages:\n {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}Alice: Hello, Bob!\n/,
+    );
+    assert.match(
+      first.stdout,
+      /All users:\n {2}Alice {2}[0-9a-f-]{36}\n {2}Bob {4}[0-9a-f-]{36}\n/,
+    );
+    assert.equal(first.stderr, '');
+
+    const second = await run('--redis', server.url, 'demo');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /Found user Alice/);
+    assert.equal(second.stdout.match(/Alice: Hello, Bob!/g)?.length, 2);
+  });
+
+  it('prints no colour codes when the output is not a terminal', async () => {
+    const result = await run('demo', '--redis', server.url);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes
+    assert.doesNotMatch(result.stdout, /\u001b\[/);
+  });
+});
+
+describe('errors and exit codes', () => {
+  it('Redis down: one line, exit 1, no stack trace, quickly', async () => {
+    const start = Date.now();
+    const result = await run('demo', '--redis', 'redis://127.0.0.1:1');
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    assert.ok(Date.now() - start < 5000);
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const result = await run('demo', '--redis', 'redis://127.0.0.1:1', '--verbose');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /\n\s+at /);
+  });
+
+  it('usage errors exit 2: unknown command, malformed URL', async () => {
+    const unknown = await run('bogus');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command 'bogus'/);
+    const badUrl = await run('demo', '--redis', 'not a url');
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /^error: the Redis URL "not a url" is not a URL/);
+  });
+
+  it('--help exits 0 and shows an example', async () => {
+    const help = await run('demo', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Example:\n {2}\$ messenger demo/);
+  });
+});
+
+describe('the installed command', () => {
+  it('runs as a process and sets its exit code', () => {
+    const ok = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--redis', server.url],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /Hello, Bob!/);
+    const down = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--redis', 'redis://127.0.0.1:1'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /cannot reach Redis/);
+  });
+});

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  RedisMessenger,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  ValidationError,
+} from '../src/index.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+/** A port on which nothing listens (it was free a moment ago). */
+async function deadPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 1));
+    });
+  });
+}
+
+async function elapsed<T>(work: () => Promise<T>): Promise<[PromiseSettledResult<T>, number]> {
+  const start = Date.now();
+  const [result] = await Promise.allSettled([work()]);
+  return [result as PromiseSettledResult<T>, Date.now() - start];
+}
+
+describe('connecting', () => {
+  it('rejects at once with a clear error when nothing listens', async () => {
+    const port = await deadPort();
+    const [result, ms] = await elapsed(() =>
+      RedisMessenger.connect({ url: `redis://127.0.0.1:${port}` }),
+    );
+    assert.equal(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason;
+    assert.ok(error instanceof RedisUnavailableError, String(error));
+    assert.match(error.message, new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}`));
+    assert.ok(ms < 3000, `took ${ms} ms`);
+  });
+
+  it('never prints the password of a URL', async () => {
+    const port = await deadPort();
+    const [result] = await elapsed(() =>
+      RedisMessenger.connect({ url: `redis://user:hunter2secret@127.0.0.1:${port}` }),
+    );
+    const error = (result as PromiseRejectedResult).reason as Error;
+    assert.ok(error instanceof RedisUnavailableError);
+    assert.ok(!error.message.includes('hunter2secret'), error.message);
+  });
+
+  it('refuses malformed URLs and options before connecting', async () => {
+    await assert.rejects(RedisMessenger.connect({ url: 'not a url' }), ValidationError);
+    await assert.rejects(RedisMessenger.connect({ url: 'http://127.0.0.1:6379' }), ValidationError);
+    await assert.rejects(
+      RedisMessenger.connect({ url: 'redis://x', namespace: 'a:b' }),
+      ValidationError,
+    );
+    await assert.rejects(
+      RedisMessenger.connect({ url: 'redis://x', commandTimeoutMs: 0 }),
+      ValidationError,
+    );
+    await assert.rejects(
+      RedisMessenger.connect({ url: 'redis://x', maxTextLength: -1 }),
+      ValidationError,
+    );
+  });
+});
+
+describe('when Redis fails under a connected messenger', () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedisServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('a paused Redis makes calls time out instead of hanging; work resumes after', async () => {
+    const m = await RedisMessenger.connect({
+      url: server.url,
+      namespace: 'paused',
+      commandTimeoutMs: 400,
+    });
+    try {
+      const a = await m.createUser('a');
+      server.signal('SIGSTOP');
+      const [result, ms] = await elapsed(() => m.getUser(a));
+      server.signal('SIGCONT');
+      assert.equal(result.status, 'rejected');
+      assert.ok((result as PromiseRejectedResult).reason instanceof RedisTimeoutError);
+      assert.ok(ms >= 350 && ms < 1500, `took ${ms} ms`);
+      assert.equal((await m.getUser(a))?.username, 'a');
+    } finally {
+      server.signal('SIGCONT');
+      await m.close();
+    }
+  });
+
+  it('a Redis that goes away gives a clear error within the timeout; it reconnects when Redis is back', async () => {
+    const errors: Error[] = [];
+    const m = await RedisMessenger.connect({
+      url: server.url,
+      namespace: 'restart',
+      commandTimeoutMs: 500,
+      onConnectionError: (error) => errors.push(error),
+    });
+    try {
+      server.signal('SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      const [result, ms] = await elapsed(() => m.createUser('during-outage'));
+      assert.equal(result.status, 'rejected');
+      const error = (result as PromiseRejectedResult).reason;
+      assert.ok(
+        error instanceof RedisUnavailableError || error instanceof RedisTimeoutError,
+        String(error),
+      );
+      assert.ok(ms < 1500, `took ${ms} ms`);
+      assert.ok(errors.length > 0, 'connection errors were not reported');
+      await server.restart();
+      let id: string | undefined;
+      for (let i = 0; i < 50 && !id; i++) {
+        id = await m.createUser('after-restart').catch(() => undefined);
+        if (!id) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(id, 'never worked again after the restart');
+      // The script cache was emptied by the restart: the first call fell back to EVAL.
+      assert.equal((await m.findUserByUsername('after-restart'))?.id, id);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a closed messenger refuses calls with a clear error', async () => {
+    const m = await RedisMessenger.connect({ url: server.url, namespace: 'closed' });
+    await m.close();
+    await m.close();
+    await assert.rejects(m.createUser('x'), /closed/);
+  });
+});
