@@ -1,0 +1,24 @@
+import { RedisMessenger } from '../src/index.js';
+
+const messenger = await RedisMessenger.connect({ namespace: 'example' });
+const [alice, bob] = await Promise.all(
+  ['Alice', 'Bob'].map((name) => messenger.findUserByUsername(name)),
+);
+if (!alice || !bob) throw new Error('run examples/quick-start.ts first');
+
+// Messages arrive in order, once each, even across a lost connection. Keep the cursor
+// (the last message delivered) to resume from it in a later run with { after: cursor }.
+const subscription = await messenger.subscribe(
+  bob.id,
+  (message) =>
+    console.log(`${message.senderId === alice.id ? 'Alice' : message.senderId}: ${message.text}`),
+  {
+    onConnectionChange: (connected) =>
+      console.log(connected ? '(back online)' : '(connection lost)'),
+  },
+);
+
+for (let i = 1; i <= 3; i++) await messenger.sendMessage(alice.id, bob.id, `live message ${i}`);
+await new Promise((resolve) => setTimeout(resolve, 200));
+console.log('resume later with after:', subscription.cursor);
+await messenger.close(); // closes the subscription too
