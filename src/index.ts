@@ -17,6 +17,7 @@ export {
   RedisTimeoutError,
   RedisUnavailableError,
   UserNotFoundError,
+  UsernameNotFoundError,
   UsernameTakenError,
   ValidationError,
 } from './core/errors.js';

@@ -5,9 +5,15 @@
  * @module
  */
 import { Command, CommanderError } from 'commander';
+import { registerChat } from './commands/chat.js';
+import { registerContacts } from './commands/contacts.js';
 import { registerDemo } from './commands/demo.js';
+import { registerReading } from './commands/inbox.js';
 import { registerLocalRedis } from './commands/local-redis.js';
 import { registerReindex } from './commands/reindex.js';
+import { registerSeen } from './commands/seen.js';
+import { registerSend } from './commands/send.js';
+import { registerUser } from './commands/user.js';
 import type { GlobalOptions } from './connect.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
 import { createOutput, type Output } from './output.js';
@@ -33,6 +39,12 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       writeErr: (text) => output.notice(text.trimEnd()),
     });
   const context: CommandContext = { output, globals: () => program.opts<GlobalOptions>() };
+  registerUser(program, context);
+  registerSend(program, context);
+  registerReading(program, context);
+  registerContacts(program, context);
+  registerSeen(program, context);
+  registerChat(program, context);
   registerDemo(program, context);
   registerReindex(program, context);
   registerLocalRedis(program, context);

@@ -89,3 +89,11 @@ export class RedisServerNotInstalledError extends MessengerError {
     );
   }
 }
+
+/** A username that belongs to nobody (compared as names are: NFKC, case folded). */
+export class UsernameNotFoundError extends MessengerError {
+  override name = 'UsernameNotFoundError';
+  constructor(readonly username: string) {
+    super(`no user is named "${username}"`);
+  }
+}

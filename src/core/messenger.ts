@@ -283,6 +283,26 @@ export class RedisMessenger {
     return this.#messagePage(id, this.#keys.inbox(id), validatePaging(paging));
   }
 
+  /**
+   * The newest unseen messages a user received (at most `limit`), oldest first. Reads the
+   * inbox backwards from the newest and stops once it has found every unseen message the
+   * unread counter knows of, so the usual cost is a page or two.
+   */
+  async listUnreadMessages(userId: string, options: { limit?: number } = {}): Promise<Message[]> {
+    const id = validateId(userId, 'user id');
+    const limit = validateLimit(options.limit);
+    const wanted = Math.min(limit, (await this.unreadCount(id)).total);
+    const unread: Message[] = [];
+    let page: MessagePage | undefined;
+    while (unread.length < wanted && (page === undefined || page.hasOlder)) {
+      const before = page?.messages[0]?.id;
+      page = await this.listUserMessages(id, before ? { limit: 200, before } : { limit: 200 });
+      if (page.messages.length === 0) break;
+      unread.unshift(...page.messages.filter((m) => !m.seen).slice(-(wanted - unread.length)));
+    }
+    return unread;
+  }
+
   /** The messages between two users in both directions, oldest first. */
   async listConversation(userId: string, otherId: string, paging?: Paging): Promise<MessagePage> {
     const id = validateId(userId, 'user id');

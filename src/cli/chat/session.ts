@@ -1,0 +1,252 @@
+/**
+ * The chat's behaviour, apart from the terminal: what a typed line does, what an arriving
+ * message shows. It talks to a ChatScreen, so that a terminal, a pipe or a test can drive it.
+ * @module
+ */
+import type { InboxSubscription } from '../../core/live.js';
+import type { RedisMessenger } from '../../core/messenger.js';
+import type { Message, User } from '../../core/types.js';
+import { MAX_PAGE_LIMIT } from '../../core/validate.js';
+import { formatTime, type Output, printable } from '../output.js';
+import { NameBook, resolveUser } from '../people.js';
+import { messageLine } from '../present.js';
+
+export interface ChatScreen {
+  /** Prints a line above the line being typed, leaving what the person typed alone. */
+  print(line: string): void;
+  /** Sets the text before the cursor, e.g. "to bob> ". */
+  setPrompt(prompt: string): void;
+}
+
+const HELP = [
+  '/to <name>      open a conversation (shows its recent messages, marks them seen)',
+  '<text>          send to the open conversation',
+  '/history [n]    the last n messages of the open conversation (default 20)',
+  '/users          everyone on this messenger',
+  '/contacts       your contacts',
+  '/add <name>     add a contact',
+  '/unread         unread counts per person',
+  '/help           this list',
+  '/quit           leave (Ctrl-C and Ctrl-D too)',
+];
+
+export class ChatSession {
+  readonly #messenger: RedisMessenger;
+  readonly #me: User;
+  readonly #screen: ChatScreen;
+  readonly #output: Output;
+  readonly #names: NameBook;
+  #subscription: InboxSubscription | undefined;
+  #peer: User | undefined;
+
+  constructor(messenger: RedisMessenger, me: User, screen: ChatScreen, output: Output) {
+    this.#messenger = messenger;
+    this.#me = me;
+    this.#screen = screen;
+    this.#output = output;
+    this.#names = new NameBook(messenger, [me]);
+  }
+
+  /** Greets, shows unread counts and conversations, then starts live delivery. */
+  async start(): Promise<void> {
+    const { bold, dim } = this.#output.colors;
+    const me = this.#me;
+    this.#screen.print(
+      `You are ${bold(printable(me.username))}. ${dim('/help lists the commands.')}`,
+    );
+    await this.#showUnread(false);
+    const conversations = await this.#messenger.listConversations(me.id, { limit: 10 });
+    if (conversations.length > 0) {
+      const list = conversations.map((c) => {
+        this.#names.remember(c.with);
+        const when = c.lastMessage ? ` ${dim(formatTime(c.lastMessage.sentAt))}` : '';
+        return `${printable(c.with.username)}${when}`;
+      });
+      this.#screen.print(`Conversations: ${list.join(', ')}`);
+    }
+    this.#screen.setPrompt('> ');
+    this.#subscription = await this.#messenger.subscribe(
+      me.id,
+      (message) => this.#arrived(message),
+      {
+        onConnectionChange: (connected) =>
+          this.#screen.print(
+            connected
+              ? 'Reconnected to Redis; caught up.'
+              : 'Lost the connection to Redis; reconnecting…',
+          ),
+        onError: () => {}, // reconnects and retries on its own; the connection notice says enough
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#subscription?.close();
+  }
+
+  /** Acts on one typed line. Returns 'quit' when the person wants to leave. */
+  async handle(line: string): Promise<'quit' | undefined> {
+    const text = line.trim();
+    if (text === '') return undefined;
+    try {
+      if (!text.startsWith('/')) {
+        await this.#send(line);
+        return undefined;
+      }
+      const [command = '', ...rest] = text.split(/\s+/);
+      const argument = text.slice(command.length).trim();
+      switch (command) {
+        case '/quit':
+        case '/exit':
+          return 'quit';
+        case '/help':
+          for (const helpLine of HELP) this.#screen.print(helpLine);
+          break;
+        case '/to':
+          await this.#open(argument);
+          break;
+        case '/history':
+          await this.#history(rest[0]);
+          break;
+        case '/users':
+          await this.#users();
+          break;
+        case '/contacts':
+          await this.#contacts();
+          break;
+        case '/add':
+          await this.#add(argument);
+          break;
+        case '/unread':
+          await this.#showUnread(true);
+          break;
+        default:
+          this.#screen.print(`Unknown command ${printable(command)}; /help lists the commands.`);
+      }
+    } catch (error) {
+      this.#screen.print(
+        this.#output.colors.red(`${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
+    return undefined;
+  }
+
+  async #arrived(message: Message): Promise<void> {
+    await this.#names.learn([message.senderId]);
+    if (this.#peer && message.senderId === this.#peer.id) {
+      this.#screen.print(
+        messageLine({ ...message, seen: true }, this.#names, this.#output, this.#me.id),
+      );
+      await this.#messenger.markSeen(this.#me.id, [message.id]).catch(() => {});
+      return;
+    }
+    const sender = printable(this.#names.name(message.senderId));
+    const preview = printable(message.text).replaceAll('\n', ' ').slice(0, 80);
+    this.#screen.print(
+      this.#output.colors.yellow(
+        `New message from ${sender}: ${preview}  (/to ${sender} to reply)`,
+      ),
+    );
+  }
+
+  async #send(text: string): Promise<void> {
+    if (!this.#peer) {
+      this.#screen.print('Open a conversation first: /to <name>');
+      return;
+    }
+    try {
+      const id = await this.#messenger.sendMessage(this.#me.id, this.#peer.id, text);
+      const sent: Message = {
+        id,
+        senderId: this.#me.id,
+        receiverId: this.#peer.id,
+        text,
+        sentAt: new Date(),
+        seen: false,
+      };
+      this.#screen.print(messageLine(sent, this.#names, this.#output, this.#me.id));
+    } catch (error) {
+      throw new Error(`Not sent: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async #open(name: string): Promise<void> {
+    if (name === '') {
+      this.#screen.print('Whom to? /to <name>');
+      return;
+    }
+    const peer = await resolveUser(this.#messenger, name);
+    if (peer.id === this.#me.id) {
+      this.#screen.print('That is you; pick someone else.');
+      return;
+    }
+    this.#peer = peer;
+    this.#names.remember(peer);
+    this.#screen.print(
+      this.#output.colors.bold(`— conversation with ${printable(peer.username)} —`),
+    );
+    await this.#history(undefined);
+    await this.#messenger.markConversationSeen(this.#me.id, peer.id);
+    this.#screen.setPrompt(`to ${printable(peer.username)}> `);
+  }
+
+  async #history(count: string | undefined): Promise<void> {
+    if (!this.#peer) {
+      this.#screen.print('Open a conversation first: /to <name>');
+      return;
+    }
+    const limit = count === undefined ? 20 : Number(count);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+      this.#screen.print(`/history takes a number from 1 to ${MAX_PAGE_LIMIT}`);
+      return;
+    }
+    const page = await this.#messenger.listConversation(this.#me.id, this.#peer.id, { limit });
+    if (page.messages.length === 0) this.#screen.print('No messages yet. Say hello!');
+    for (const message of page.messages) {
+      this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
+    }
+  }
+
+  async #users(): Promise<void> {
+    const { users, hasMore } = await this.#messenger.listAllUsers({ limit: 100 });
+    const names = users.map((u) =>
+      u.id === this.#me.id ? `${printable(u.username)} (you)` : printable(u.username),
+    );
+    this.#screen.print(`Users: ${names.join(', ')}${hasMore ? ', …' : ''}`);
+  }
+
+  async #contacts(): Promise<void> {
+    const contacts = await this.#messenger.listContacts(this.#me.id);
+    this.#screen.print(
+      contacts.length === 0
+        ? 'No contacts yet: /add <name>'
+        : `Contacts: ${contacts.map((c) => printable(c.username)).join(', ')}`,
+    );
+  }
+
+  async #add(name: string): Promise<void> {
+    if (name === '') {
+      this.#screen.print('Add whom? /add <name>');
+      return;
+    }
+    const contact = await resolveUser(this.#messenger, name);
+    const added = await this.#messenger.addContact(this.#me.id, contact.id);
+    this.#screen.print(
+      added
+        ? `Added ${printable(contact.username)}.`
+        : `${printable(contact.username)} already is a contact.`,
+    );
+  }
+
+  async #showUnread(always: boolean): Promise<void> {
+    const { total, bySender } = await this.#messenger.unreadCount(this.#me.id);
+    if (total === 0) {
+      if (always) this.#screen.print('No unread messages.');
+      return;
+    }
+    await this.#names.learn(Object.keys(bySender));
+    for (const [sender, count] of Object.entries(bySender).sort((a, b) => b[1] - a[1])) {
+      this.#screen.print(`${count} unread from ${printable(this.#names.name(sender))}`);
+    }
+  }
+}

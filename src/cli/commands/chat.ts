@@ -1,0 +1,40 @@
+/**
+ * `messenger chat <username> [--create]`: the interactive chat.
+ * @module
+ */
+import type { Command } from 'commander';
+import { UsernameNotFoundError } from '../../core/errors.js';
+import { ChatSession } from '../chat/session.js';
+import { createScreen, runTerminal } from '../chat/terminal.js';
+import { withMessenger } from '../connect.js';
+import type { CommandContext } from '../main.js';
+import { resolveUser } from '../people.js';
+
+export function registerChat(program: Command, { output, globals }: CommandContext): void {
+  program
+    .command('chat <username>')
+    .description('chat live as this user: /to <name> opens a conversation, /help lists the rest')
+    .option('--create', 'create the user first if there is none of that name')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ messenger chat alice --create\n  > /to bob\n  to bob> Hello, Bob!',
+    )
+    .action((username: string, options: { create?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        const me = await resolveUser(messenger, username).catch(async (error) => {
+          if (!(error instanceof UsernameNotFoundError) || !options.create) throw error;
+          await messenger.createUser(username);
+          return resolveUser(messenger, username);
+        });
+        const streams = { input: process.stdin, output: process.stdout };
+        const screen = createScreen(streams);
+        const session = new ChatSession(messenger, me, screen, output);
+        try {
+          await session.start();
+          await runTerminal(session, screen, streams);
+        } finally {
+          await session.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,60 @@
+/**
+ * `messenger contacts list|add|remove`.
+ * @module
+ */
+import type { Command } from 'commander';
+import { withMessenger } from '../connect.js';
+import type { CommandContext } from '../main.js';
+import { resolveUser } from '../people.js';
+import { printJson, printTable, userJson, userRows } from '../present.js';
+
+export function registerContacts(program: Command, { output, globals }: CommandContext): void {
+  const contacts = program.command('contacts').description("a user's contact list");
+
+  contacts
+    .command('list <user>')
+    .description("list a user's contacts by name")
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ messenger contacts list alice')
+    .action((name: string, options: { json?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        const me = await resolveUser(messenger, name);
+        const list = await messenger.listContacts(me.id);
+        if (options.json) printJson(output, { contacts: list.map(userJson) });
+        else if (list.length === 0) output.line('no contacts yet');
+        else printTable(output, userRows(list));
+      }),
+    );
+
+  for (const [verb, description] of [
+    ['add', 'add a contact'],
+    ['remove', 'remove a contact'],
+  ] as const) {
+    contacts
+      .command(`${verb} <user> <contact>`)
+      .description(description)
+      .option('--json', 'print as JSON')
+      .addHelpText('after', `\nExample:\n  $ messenger contacts ${verb} alice bob`)
+      .action((name: string, contactName: string, options: { json?: boolean }) =>
+        withMessenger(globals(), output, async (messenger) => {
+          const [me, contact] = await Promise.all([
+            resolveUser(messenger, name),
+            resolveUser(messenger, contactName),
+          ]);
+          const changed =
+            verb === 'add'
+              ? await messenger.addContact(me.id, contact.id)
+              : await messenger.removeContact(me.id, contact.id);
+          if (options.json) printJson(output, { changed });
+          else if (verb === 'add')
+            output.line(
+              changed ? `added ${contact.username}` : `${contact.username} already was a contact`,
+            );
+          else
+            output.line(
+              changed ? `removed ${contact.username}` : `${contact.username} was not a contact`,
+            );
+        }),
+      );
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * `messenger seen <user> [--from <other>] [message-id...]`.
+ * @module
+ */
+import type { Command } from 'commander';
+import { withMessenger } from '../connect.js';
+import { UsageError } from '../handle-error.js';
+import type { CommandContext } from '../main.js';
+import { resolveUser } from '../people.js';
+import { printJson } from '../present.js';
+
+export function registerSeen(program: Command, { output, globals }: CommandContext): void {
+  program
+    .command('seen <user> [messageIds...]')
+    .description('mark messages seen: the ones named, or every one from --from')
+    .option('--from <other>', 'every message from this user')
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger seen bob --from alice\n  $ messenger seen bob 01a2...c3 01a2...c4',
+    )
+    .action((name: string, messageIds: string[], options: { from?: string; json?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        if (!options.from && messageIds.length === 0)
+          throw new UsageError('name message ids, or use --from <user>');
+        if (options.from && messageIds.length > 0)
+          throw new UsageError('give either message ids or --from, not both');
+        const me = await resolveUser(messenger, name);
+        const marked = options.from
+          ? await messenger.markConversationSeen(
+              me.id,
+              (await resolveUser(messenger, options.from)).id,
+            )
+          : await messenger.markSeen(me.id, messageIds);
+        if (options.json) printJson(output, { marked });
+        else output.line(`marked ${marked} message${marked === 1 ? '' : 's'} seen`);
+      }),
+    );
+}

@@ -1,0 +1,61 @@
+/**
+ * `messenger user create|list|show`.
+ * @module
+ */
+import type { Command } from 'commander';
+import { withMessenger } from '../connect.js';
+import type { CommandContext } from '../main.js';
+import { parseCursor, parseLimit } from '../options.js';
+import { resolveUser } from '../people.js';
+import { printJson, printTable, userJson, userRows } from '../present.js';
+
+export function registerUser(program: Command, { output, globals }: CommandContext): void {
+  const user = program.command('user').description('create, list and show users');
+
+  user
+    .command('create <username>')
+    .description('create a user; names are unique ignoring case')
+    .option('--json', 'print the new user as JSON')
+    .addHelpText('after', '\nExample:\n  $ messenger user create alice')
+    .action((username: string, options: { json?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        const id = await messenger.createUser(username);
+        if (options.json) printJson(output, { id, username });
+        else output.line(`created ${username} ${output.colors.dim(id)}`);
+      }),
+    );
+
+  user
+    .command('list')
+    .description('list users in the order they were created')
+    .option('--limit <n>', 'how many (1-1000)', parseLimit, 50)
+    .option('--after <id>', 'continue after this user id (from an earlier page)', parseCursor)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ messenger user list --limit 20')
+    .action((options: { limit: number; after?: string; json?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        const page = await messenger.listAllUsers({ limit: options.limit, after: options.after });
+        const next = page.hasMore ? (page.users.at(-1)?.id ?? null) : null;
+        if (options.json) {
+          printJson(output, { users: page.users.map(userJson), hasMore: page.hasMore, next });
+          return;
+        }
+        if (page.users.length === 0) output.line('no users yet');
+        printTable(output, userRows(page.users));
+        if (next) output.notice(output.colors.dim(`more: messenger user list --after ${next}`));
+      }),
+    );
+
+  user
+    .command('show <user>')
+    .description('show one user, by username or id')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ messenger user show alice')
+    .action((name: string, options: { json?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        const found = await resolveUser(messenger, name);
+        if (options.json) printJson(output, userJson(found));
+        else printTable(output, userRows([found]));
+      }),
+    );
+}

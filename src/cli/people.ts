@@ -1,0 +1,52 @@
+/**
+ * People on the command line are named by username or by id; this turns either into a
+ * User, and ids back into names for printing.
+ * @module
+ */
+import { UserNotFoundError, UsernameNotFoundError } from '../core/errors.js';
+import type { RedisMessenger } from '../core/messenger.js';
+import type { User } from '../core/types.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The user with this id (if it looks like one) or this username; throws if neither. */
+export async function resolveUser(messenger: RedisMessenger, nameOrId: string): Promise<User> {
+  if (UUID.test(nameOrId)) {
+    const user = await messenger.getUser(nameOrId);
+    if (user) return user;
+    // A username may look like a UUID too; fall through to the name.
+    const named = await messenger.findUserByUsername(nameOrId).catch(() => null);
+    if (named) return named;
+    throw new UserNotFoundError(nameOrId.toLowerCase());
+  }
+  const user = await messenger.findUserByUsername(nameOrId);
+  if (!user) throw new UsernameNotFoundError(nameOrId);
+  return user;
+}
+
+/** Usernames for ids, read once each and remembered. */
+export class NameBook {
+  readonly #messenger: RedisMessenger;
+  readonly #names = new Map<string, string>();
+
+  constructor(messenger: RedisMessenger, known: User[] = []) {
+    this.#messenger = messenger;
+    for (const user of known) this.#names.set(user.id, user.username);
+  }
+
+  remember(user: User): void {
+    this.#names.set(user.id, user.username);
+  }
+
+  /** Looks up every id not known yet, all at once. */
+  async learn(ids: Iterable<string>): Promise<void> {
+    const unknown = [...new Set(ids)].filter((id) => !this.#names.has(id));
+    const users = await Promise.all(unknown.map((id) => this.#messenger.getUser(id)));
+    for (const user of users) if (user) this.remember(user);
+  }
+
+  /** The username, or the id itself for a user that no longer exists. */
+  name(id: string): string {
+    return this.#names.get(id) ?? id;
+  }
+}
