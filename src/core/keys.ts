@@ -27,7 +27,7 @@ export class Keys {
 
   /** HASH user_id, username, created_at (seed). */
   user(userId: string): string {
-    return `${this.prefix}user:${userId}`;
+    return `${this.userKeyPrefix}${userId}`;
   }
 
   /** HASH username -> user_id, the names exactly as typed (seed). */
@@ -57,7 +57,17 @@ export class Keys {
 
   /** HASH message_id, sender_id, receiver_id, message, timestamp, seen (seed). */
   message(messageId: string): string {
-    return `${this.prefix}${messageMember(messageId)}`;
+    return `${this.messageKeyPrefix}${messageMember(messageId)}`;
+  }
+
+  /** What, put before an index member, names the message hash (members are `message:<id>`). */
+  get messageKeyPrefix(): string {
+    return this.prefix;
+  }
+
+  /** What, put before a user id, names the user hash. */
+  get userKeyPrefix(): string {
+    return `${this.prefix}user:`;
   }
 
   /** ZSET of message members a user received, scored by timestamp (seed). */

@@ -82,7 +82,15 @@ type Settings = Required<
 > &
   Pick<MessengerOptions, 'onConnectionError'>;
 
-type PageScriptReply = -1 | [number, number, ...string[]];
+/** page-1.lua with a hash prefix: the flags, then each member followed by its hash. */
+type PageScriptReply = -1 | [number, number, ...(string | string[])[]];
+
+interface IndexPage {
+  /** Each member of the page with the fields of the hash it names (empty if none). */
+  entries: { member: string; hash: Record<string, string> }[];
+  hasOlder: boolean;
+  hasNewer: boolean;
+}
 
 /**
  * A messenger on Redis.
@@ -227,11 +235,12 @@ export class RedisMessenger {
         this.#page(
           keys.userIndex,
           after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
+          keys.userKeyPrefix,
         ),
       ]);
       return reply;
     });
-    const users = await this.#users(page.members);
+    const users = page.entries.flatMap(({ member, hash }) => userFromHash(hash, member) ?? []);
     return { users, hasMore: page.hasNewer };
   }
 
@@ -547,18 +556,33 @@ export class RedisMessenger {
     if (missing !== undefined) throw new UserNotFoundError(missing);
   }
 
-  /** One page of an index: members located by rank around a cursor, in one round trip. */
+  /**
+   * One page of an index, located by rank around a cursor, with the hash each member
+   * names (`hashPrefix` + member): one script, one round trip, however long the page.
+   */
   async #page(
     index: string,
     request: PageRequest | { mode: 'first'; limit: number },
+    hashPrefix: string,
     toMember: (cursor: string) => string = (cursor) => cursor,
-  ): Promise<{ members: string[]; hasOlder: boolean; hasNewer: boolean }> {
-    const args = [request.mode, String(request.limit)];
-    if ('cursor' in request) args.push(toMember(request.cursor));
-    const reply = (await scripts.page.run(this.#client, [index], args)) as PageScriptReply;
+  ): Promise<IndexPage> {
+    const cursor = 'cursor' in request ? toMember(request.cursor) : '';
+    const reply = (await scripts.page.run(
+      this.#client,
+      [index],
+      [request.mode, String(request.limit), cursor, hashPrefix],
+    )) as PageScriptReply;
     if (reply === -1) throw new CursorNotFoundError('cursor' in request ? request.cursor : '');
-    const [hasOlder, hasNewer, ...members] = reply;
-    return { members, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
+    const [hasOlder, hasNewer, ...flat] = reply;
+    const entries: IndexPage['entries'] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const fields = flat[i + 1] as string[];
+      const hash: Record<string, string> = {};
+      for (let f = 0; f + 1 < fields.length; f += 2)
+        hash[fields[f] as string] = fields[f + 1] as string;
+      entries.push({ member: flat[i] as string, hash });
+    }
+    return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
   }
 
   async #messagePage(
@@ -567,9 +591,16 @@ export class RedisMessenger {
     request: PageRequest | { mode: 'first'; limit: number },
   ): Promise<MessagePage> {
     const [, page] = await this.#run(() =>
-      Promise.all([this.#requireUsers(userId), this.#page(index, request, messageMember)]),
+      Promise.all([
+        this.#requireUsers(userId),
+        this.#page(index, request, this.#keys.messageKeyPrefix, messageMember),
+      ]),
     );
-    const messages = await this.#messages(page.members);
+    // An entry whose hash is missing can only come from the original program's
+    // two-step writes; it is skipped rather than shown as an empty message.
+    const messages = page.entries.flatMap(
+      ({ member, hash }) => messageFromHash(hash, messageIdOfMember(member)) ?? [],
+    );
     return { messages, hasOlder: page.hasOlder, hasNewer: page.hasNewer };
   }
 

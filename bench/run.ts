@@ -1,0 +1,363 @@
+/**
+ * `npm run bench [-- --quick] [-- --json]`: every workload measured in one run on one
+ * throwaway redis-server, three ways: the messenger ("ours"), the original program's
+ * algorithm ("naive", test/support/seed-program.ts) and a bare pipelined client doing the
+ * same Redis work ("ceiling", bench/ceiling.ts). Figures are medians of repeated runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { createClient, type RedisClientType } from 'redis';
+import { createOutput } from '../src/cli/output.js';
+import { RedisMessenger } from '../src/index.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { SeedProgram } from '../test/support/seed-program.js';
+import { Ceiling } from './ceiling.js';
+import { duration, median, percentile, runConcurrently, throughput } from './measure.js';
+
+const quick = process.argv.includes('--quick');
+const asJson = process.argv.includes('--json');
+const size = {
+  users: quick ? 300 : 2000,
+  sequentialSends: quick ? 1000 : 5000,
+  concurrentSends: quick ? 5000 : 30000,
+  bigInbox: quick ? 20_000 : 100_000,
+  otherKeys: quick ? 50_000 : 200_000,
+  repeat: quick ? 5 : 15,
+  liveSeconds: quick ? 1 : 3,
+  memoryMessages: quick ? 20_000 : 100_000,
+};
+
+interface Row {
+  workload: string;
+  unit: 'ops/s' | 'ms' | 'bytes';
+  ours: number;
+  naive?: number;
+  ceiling?: number;
+  /** The target, in words, and whether this run met it. */
+  target?: string;
+  met?: boolean;
+}
+
+const rows: Row[] = [];
+const output = createOutput();
+const server = await startRedisServer();
+const raw: RedisClientType = createClient({ url: server.url });
+await raw.connect();
+const messenger = await RedisMessenger.connect({ url: server.url, commandTimeoutMs: 60_000 });
+const seed = new SeedProgram(raw);
+const redisVersion = /redis_version:(\S+)/.exec(await raw.info('server'))?.[1] ?? '?';
+const ceiling = new Ceiling(raw);
+const text = 'Hello, Bob! How are you today? This is a message of a typical length.';
+
+const steps = [
+  createUsers,
+  sequentialSends,
+  concurrentSends,
+  readWholeInbox,
+  pagesFromBigInbox,
+  conversationPage,
+  listUsers,
+  unreadCounts,
+  liveLatency,
+  memoryPerMessage,
+];
+
+try {
+  for (const [i, step] of steps.entries()) {
+    output.progress('Benchmarking', i, steps.length);
+    await raw.flushAll(); // our own throwaway server
+    await step();
+  }
+  output.progress('Benchmarking', steps.length, steps.length);
+  report();
+} finally {
+  await messenger.close();
+  await raw.close();
+  await server.stop();
+}
+
+async function twoUsers(): Promise<[string, string]> {
+  return [
+    await messenger.createUser(`s-${randomUUID().slice(0, 28)}`),
+    await messenger.createUser(`r-${randomUUID().slice(0, 28)}`),
+  ];
+}
+
+async function fillInbox(sender: string, receiver: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  await runConcurrently(count, 128, async () => {
+    ids.push(await messenger.sendMessage(sender, receiver, text));
+  });
+  return ids;
+}
+
+async function createUsers() {
+  const n = size.users;
+  const ours = await throughput(n, 1, () => messenger.createUser(`o${randomUUID().slice(0, 30)}`));
+  const naive = await throughput(n, 1, () => seed.createUser(`n${randomUUID().slice(0, 30)}`));
+  const top = await throughput(n, 1, () => ceiling.createUser(`c${randomUUID().slice(0, 30)}`));
+  rows.push({ workload: 'createUser, one at a time', unit: 'ops/s', ours, naive, ceiling: top });
+}
+
+async function sequentialSends() {
+  const [a, b] = await twoUsers();
+  const n = size.sequentialSends;
+  const ours = await throughput(n, 1, () => messenger.sendMessage(a, b, text));
+  const naive = await throughput(n, 1, () => seed.sendMessage(a, b, text));
+  const top = await throughput(n, 1, () => ceiling.sendMessage(a, b, text));
+  rows.push({
+    workload: 'sendMessage, one at a time',
+    unit: 'ops/s',
+    ours,
+    naive,
+    ceiling: top,
+    target: '≥ 2.5 × naive',
+    met: ours >= 2.5 * naive,
+  });
+}
+
+async function concurrentSends() {
+  const [a, b] = await twoUsers();
+  const n = size.concurrentSends;
+  const ours = median([
+    await throughput(n, 64, () => messenger.sendMessage(a, b, text)),
+    await throughput(n, 64, () => messenger.sendMessage(a, b, text)),
+    await throughput(n, 64, () => messenger.sendMessage(a, b, text)),
+  ]);
+  const top = median([
+    await throughput(n, 64, () => ceiling.sendMessage(a, b, text)),
+    await throughput(n, 64, () => ceiling.sendMessage(a, b, text)),
+    await throughput(n, 64, () => ceiling.sendMessage(a, b, text)),
+  ]);
+  const naive = await throughput(n, 64, () => seed.sendMessage(a, b, text));
+  const naiveSequential = rows.find((r) => r.workload === 'sendMessage, one at a time')?.naive ?? 0;
+  rows.push({
+    workload: 'sendMessage, 64 in flight',
+    unit: 'ops/s',
+    ours,
+    naive,
+    ceiling: top,
+    target: '≥ 0.8 × ceiling, ≥ 2.5 × naive one at a time',
+    met: ours >= 0.8 * top && ours >= 2.5 * naiveSequential,
+  });
+}
+
+async function readWholeInbox() {
+  const [a, b] = await twoUsers();
+  await fillInbox(a, b, 1000);
+  const ours = await duration(size.repeat, () => messenger.listUserMessages(b, { limit: 1000 }));
+  const naive = await duration(size.repeat, () => seed.listUserMessages(b));
+  const top = await duration(size.repeat, () => ceiling.readPage(`user_messages:${b}`, 0, 999));
+  rows.push({
+    workload: 'read a whole 1,000-message inbox',
+    unit: 'ms',
+    ours,
+    naive,
+    ceiling: top,
+    target: '≥ 8 × faster than naive, ≤ 1.3 × ceiling',
+    met: naive / ours >= 8 && ours <= 1.3 * top,
+  });
+}
+
+async function pagesFromBigInbox() {
+  const [a, small] = await twoUsers();
+  const big = await messenger.createUser(`b-${randomUUID().slice(0, 28)}`);
+  await fillInbox(a, small, 1000);
+  await fillInbox(a, big, size.bigInbox);
+  const page = (user: string) => () => messenger.listUserMessages(user, { limit: 50 });
+  const fromSmall = await duration(size.repeat * 4, page(small));
+  const fromBig = await duration(size.repeat * 4, page(big));
+  const top = await duration(size.repeat * 4, () =>
+    ceiling.readPage(`user_messages:${big}`, -50, -1),
+  );
+  rows.push({ workload: 'a page of 50 from 1,000 messages', unit: 'ms', ours: fromSmall });
+  rows.push({
+    workload: `a page of 50 from ${size.bigInbox.toLocaleString('en')} messages`,
+    unit: 'ms',
+    ours: fromBig,
+    ceiling: top,
+    target: '≤ 1.5 × the page from 1,000',
+    met: fromBig <= 1.5 * fromSmall,
+  });
+}
+
+async function conversationPage() {
+  const [a, b] = await twoUsers();
+  await Promise.all([fillInbox(a, b, 500), fillInbox(b, a, 500)]);
+  const [low, high] = a < b ? [a, b] : [b, a];
+  const ours = await duration(size.repeat * 4, () =>
+    messenger.listConversation(a, b, { limit: 50 }),
+  );
+  // The original could not show a conversation: the nearest it had was reading both
+  // inboxes whole and merging them.
+  const naive = await duration(size.repeat, async () => {
+    const both = [...(await seed.listUserMessages(a)), ...(await seed.listUserMessages(b))];
+    return both.sort((x, y) => Number(x.timestamp) - Number(y.timestamp)).slice(-50);
+  });
+  const top = await duration(size.repeat * 4, () =>
+    ceiling.readPage(`conversation:${low}:${high}`, -50, -1),
+  );
+  rows.push({
+    workload: 'a conversation page of 50 (of 1,000)',
+    unit: 'ms',
+    ours,
+    naive,
+    ceiling: top,
+  });
+}
+
+async function listUsers() {
+  for (let i = 0; i < 1000; i++) await messenger.createUser(`user${i}`);
+  const measure = async () => ({
+    ours: await duration(size.repeat, () => messenger.listAllUsers({ limit: 1000 })),
+    naive: await duration(size.repeat, () => seed.listAllUsers()),
+    ceiling: await duration(size.repeat, () => ceiling.listUsers(1000)),
+  });
+  const alone = await measure();
+  for (let i = 0; i < size.otherKeys; i += 1000) {
+    await Promise.all(Array.from({ length: 1000 }, (_, j) => raw.set(`other:${i + j}`, 'x')));
+  }
+  const crowded = await measure();
+  rows.push({ workload: 'listAllUsers, 1,000 users', unit: 'ms', ...alone });
+  rows.push({
+    workload: `listAllUsers, 1,000 users + ${size.otherKeys.toLocaleString('en')} other keys`,
+    unit: 'ms',
+    ...crowded,
+    target: '≤ 1.2 × without the other keys',
+    met: crowded.ours <= 1.2 * alone.ours,
+  });
+}
+
+async function unreadCounts() {
+  const [a, b] = await twoUsers();
+  await fillInbox(a, b, 1000);
+  const ours = await duration(size.repeat * 4, () => messenger.unreadCount(b));
+  // The original's chat counted unseen messages by reading the whole inbox (N+1).
+  const naive = await duration(
+    size.repeat,
+    async () => (await seed.listUserMessages(b)).filter((m) => m.seen === 'False').length,
+  );
+  const top = await duration(size.repeat * 4, () => ceiling.unreadCount(b));
+  rows.push({
+    workload: 'unreadCount, 1,000-message inbox',
+    unit: 'ms',
+    ours,
+    naive,
+    ceiling: top,
+  });
+}
+
+async function liveLatency() {
+  const [a, b] = await twoUsers();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const subscription = await messenger.subscribe(b, (message) => {
+    const start = sentAt.get(message.id);
+    if (start !== undefined) latencies.push(performance.now() - start);
+  });
+  // 1,000 messages a second: 10 every 10 ms, each timed from the moment it is sent.
+  const ticks = size.liveSeconds * 100;
+  for (let tick = 0; tick < ticks; tick++) {
+    const due = performance.now() + 10;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const id = randomUUID();
+        sentAt.set(id, performance.now());
+        await messenger.sendMessage(a, b, text, { messageId: id });
+      }),
+    );
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const deadline = Date.now() + 5000;
+  while (latencies.length < ticks * 10 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
+  await subscription.close();
+
+  // The ceiling: a bare PUBLISH to a bare SUBSCRIBE.
+  const subscriber = raw.duplicate();
+  await subscriber.connect();
+  const bare: number[] = [];
+  await subscriber.subscribe('bench', (sent) => bare.push(performance.now() - Number(sent)));
+  for (let i = 0; i < ticks * 10; i++) {
+    await raw.publish('bench', String(performance.now()));
+    if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await subscriber.close();
+
+  const p99 = percentile(latencies, 99);
+  rows.push({
+    workload: 'live delivery at 1,000/s, p50',
+    unit: 'ms',
+    ours: median(latencies),
+    ceiling: median(bare),
+  });
+  rows.push({
+    workload: 'live delivery at 1,000/s, p99',
+    unit: 'ms',
+    ours: p99,
+    ceiling: percentile(bare, 99),
+    target: `< 5 ms (${latencies.length}/${ticks * 10} delivered)`,
+    met: p99 < 5 && latencies.length === ticks * 10,
+  });
+}
+
+async function usedMemory(): Promise<number> {
+  const info = await raw.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1]);
+}
+
+async function memoryPerMessage() {
+  const n = size.memoryMessages;
+  const [a, b] = await twoUsers();
+  let before = await usedMemory();
+  await fillInbox(a, b, n);
+  const ours = ((await usedMemory()) - before) / n;
+  await raw.flushAll();
+  const [c, d] = await twoUsers();
+  before = await usedMemory();
+  await runConcurrently(n, 128, () => seed.sendMessage(c, d, text));
+  const naive = ((await usedMemory()) - before) / n;
+  rows.push({ workload: 'Redis memory per stored message', unit: 'bytes', ours, naive });
+}
+
+function report() {
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, Redis ${redisVersion}`;
+  if (asJson) {
+    output.line(JSON.stringify({ quick, machine, rows }, null, 2));
+    return;
+  }
+  const format = (value: number | undefined, unit: Row['unit']) => {
+    if (value === undefined) return '';
+    if (unit === 'ops/s') return Math.round(value).toLocaleString('en');
+    if (unit === 'bytes') return Math.round(value).toLocaleString('en');
+    return value < 10 ? value.toFixed(2) : value.toFixed(1);
+  };
+  const ratio = (row: Row, other: number | undefined) => {
+    if (other === undefined || other === 0) return '';
+    const r = row.unit === 'ops/s' ? row.ours / other : other / row.ours; // > 1 means ours is better
+    return `${r.toFixed(2)}×`;
+  };
+  const table = [
+    ['workload', 'unit', 'ours', 'naive', 'ceiling', 'vs naive', 'vs ceiling', 'target', ''],
+    ...rows.map((row) => [
+      row.workload,
+      row.unit,
+      format(row.ours, row.unit),
+      format(row.naive, row.unit),
+      format(row.ceiling, row.unit),
+      row.unit === 'bytes' ? '' : ratio(row, row.naive),
+      row.unit === 'bytes' ? '' : ratio(row, row.ceiling),
+      row.target ?? '',
+      row.met === undefined ? '' : row.met ? 'met' : 'MISSED',
+    ]),
+  ];
+  output.line(`Machine: ${machine}${quick ? ' (quick run)' : ''}`);
+  output.line('Ratios: how many times better ours is (above 1: ours is faster).');
+  output.line();
+  output.line(`| ${table[0]?.join(' | ')} |`);
+  output.line(`|${table[0]?.map(() => '---').join('|')}|`);
+  for (const line of table.slice(1)) output.line(`| ${line.join(' | ')} |`);
+}
