@@ -198,7 +198,7 @@ describe('names made of key-like characters', () => {
         `${namespace}:user_index`,
         `${namespace}:usernames`,
         `${namespace}:usernames_folded`,
-        `${namespace}:usernames_folded_synced`,
+        `${namespace}:usernames_indexed`,
         ...ids.map((id) => `${namespace}:user:${id}`),
       ].sort();
       assert.deepEqual(keys, expected);

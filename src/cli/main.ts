@@ -32,6 +32,10 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       'Redis to use: redis://, rediss:// or unix:// (default: $REDIS_URL, else 127.0.0.1:6379, else a local server of its own)',
     )
     .option('--verbose', 'print stack traces with errors')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger demo\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat bob\n\nMore: docs/cli.md',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({

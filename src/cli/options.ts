@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from 'commander';
-import { MAX_PAGE_LIMIT } from '../core/validate.js';
+import { isId, MAX_PAGE_LIMIT } from '../core/validate.js';
 
 export function parseLimit(value: string): number {
   const limit = Number(value);
@@ -14,11 +14,9 @@ export function parseLimit(value: string): number {
   return limit;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A paging cursor: the id of a message (or user) from an earlier page. */
 export function parseCursor(value: string): string {
-  if (!UUID.test(value))
+  if (!isId(value, true))
     throw new InvalidArgumentError('expected a message id from an earlier page');
   return value;
 }

@@ -6,12 +6,11 @@
 import { UserNotFoundError, UsernameNotFoundError } from '../core/errors.js';
 import type { RedisMessenger } from '../core/messenger.js';
 import type { User } from '../core/types.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isId } from '../core/validate.js';
 
 /** The user with this id (if it looks like one) or this username; throws if neither. */
 export async function resolveUser(messenger: RedisMessenger, nameOrId: string): Promise<User> {
-  if (UUID.test(nameOrId)) {
+  if (isId(nameOrId, true)) {
     const user = await messenger.getUser(nameOrId);
     if (user) return user;
     // A username may look like a UUID too; fall through to the name.

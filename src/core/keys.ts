@@ -40,9 +40,9 @@ export class Keys {
     return `${this.prefix}usernames_folded`;
   }
 
-  /** STRING: how many entries of `usernames` the folded hash accounts for. */
-  get foldedUsernamesSynced(): string {
-    return `${this.prefix}usernames_folded_synced`;
+  /** STRING: how many entries of `usernames` the folded hash and the user index account for. */
+  get usernamesIndexed(): string {
+    return `${this.prefix}usernames_indexed`;
   }
 
   /** ZSET user_id scored by created_at: the paged list of all users. */

@@ -6,11 +6,10 @@
  * delivered in inbox order, each once.
  * @module
  */
-
-import type { RedisClient } from '../redis/connect.js';
+import { closeClient, type RedisClient } from '../redis/connect.js';
 import { CursorNotFoundError } from './errors.js';
 import { messageIdOfMember, messageMember } from './keys.js';
-import type { Message, MessagePage } from './types.js';
+import type { Message } from './types.js';
 
 export interface SubscribeOptions {
   /**
@@ -24,15 +23,16 @@ export interface SubscribeOptions {
   onConnectionChange?: (connected: boolean) => void;
 }
 
-/** What the send script publishes: the message, and the inbox entry it was stored after. */
-interface Doorbell {
+/** Where a subscription is: the last message delivered, and its timestamp as stored. */
+export interface Cursor {
   id: string;
-  sender_id: string;
-  receiver_id: string;
-  message: string;
   timestamp: string;
-  /** The member that was newest in the inbox before this message ('' if none). */
-  previous: string;
+}
+
+/** A page after a cursor, each message with its timestamp as stored. */
+export interface StampedPage {
+  items: { message: Message; timestamp: string }[];
+  hasNewer: boolean;
 }
 
 export interface SubscriptionParts {
@@ -42,8 +42,8 @@ export interface SubscriptionParts {
   channel: string;
   handler: (message: Message) => void | Promise<void>;
   options: SubscribeOptions;
-  /** A page of the inbox after a message id (from the first message when null). */
-  readAfter: (cursor: string | null, limit: number) => Promise<MessagePage>;
+  /** A page of the inbox after the cursor (from the first message when null). */
+  readAfter: (cursor: Cursor | null, limit: number) => Promise<StampedPage>;
   /** Runs a Redis operation with the messenger's deadline and error translation. */
   run: <T>(operation: () => Promise<T>) => Promise<T>;
   onClose: (subscription: InboxSubscription) => void;
@@ -52,14 +52,45 @@ export interface SubscriptionParts {
 const CATCH_UP_PAGE = 200;
 const RETRY_AFTER_MS = 1000;
 
+/** The doorbell the send script publishes, checked field by field: it comes off the network. */
+function parseDoorbell(
+  raw: string,
+): { message: Message; timestamp: string; previous: string } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const fields = value as Record<string, unknown>;
+  const names = ['id', 'sender_id', 'receiver_id', 'message', 'timestamp', 'previous'] as const;
+  if (!names.every((name) => typeof fields[name] === 'string')) return null;
+  const bell = fields as Record<(typeof names)[number], string>;
+  return {
+    message: {
+      id: bell.id,
+      senderId: bell.sender_id,
+      receiverId: bell.receiver_id,
+      text: bell.message,
+      sentAt: new Date(Number(bell.timestamp) * 1000),
+      seen: false,
+    },
+    timestamp: bell.timestamp,
+    previous: bell.previous,
+  };
+}
+
 /** A running subscription to a user's inbox. Stop it with `close()`. */
 export class InboxSubscription {
   readonly #parts: SubscriptionParts;
   #subscriber: RedisClient | undefined;
-  /** The id of the last message delivered, or null while nothing in the inbox precedes the next one. */
-  #cursor: string | null = null;
+  /** The last message delivered, or null while nothing in the inbox precedes the next one. */
+  #cursor: Cursor | null = null;
   /** Every delivery and catch-up runs on this chain, one after another, in order. */
   #chain: Promise<void> = Promise.resolve();
+  /** True while a task of the chain runs: close() from inside a handler must not wait for it. */
+  #inTask = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #connected = true;
   #closed = false;
@@ -81,23 +112,16 @@ export class InboxSubscription {
 
   /** The id of the last message delivered (null if none yet). Pass it as `after` to resume. */
   get cursor(): string | null {
-    return this.#cursor;
+    return this.#cursor?.id ?? null;
   }
 
-  /** Stops delivery and closes the subscription's connection. Safe to call twice. */
+  /** Stops delivery and closes the subscription's connection. Safe to call twice, and from a handler. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    const subscriber = this.#subscriber;
-    if (subscriber?.isOpen) {
-      try {
-        await subscriber.close();
-      } catch {
-        subscriber.destroy();
-      }
-    }
-    await this.#chain;
+    if (this.#subscriber) await closeClient(this.#subscriber);
+    if (!this.#inTask) await this.#chain;
     this.#parts.onClose(this);
   }
 
@@ -109,10 +133,12 @@ export class InboxSubscription {
       const after = options.after;
       const score = await run(() => client.zScore(inbox, messageMember(after)));
       if (score === null) throw new CursorNotFoundError(after);
-      this.#cursor = after;
+      this.#cursor = { id: after, timestamp: String(score) };
     } else {
-      const [newest] = await run(() => client.zRange(inbox, -1, -1));
-      this.#cursor = newest === undefined ? null : messageIdOfMember(newest);
+      const [newest] = await run(() => client.zRangeWithScores(inbox, -1, -1));
+      this.#cursor = newest
+        ? { id: messageIdOfMember(newest.value), timestamp: String(newest.score) }
+        : null;
     }
     const subscriber = await this.#parts.openSubscriber();
     this.#subscriber = subscriber;
@@ -129,33 +155,50 @@ export class InboxSubscription {
   }
 
   #enqueue(task: () => Promise<void>): void {
-    this.#chain = this.#chain.then(() => (this.#closed ? undefined : task()));
+    this.#chain = this.#chain
+      .then(async () => {
+        if (this.#closed) return;
+        this.#inTask = true;
+        try {
+          await task();
+        } finally {
+          this.#inTask = false;
+        }
+      })
+      // A failed task must not stop the ones after it.
+      .catch((error: unknown) => this.#report(error));
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.#parts.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // The caller's error handler failed; there is no one left to tell.
+    }
+  }
+
+  #setConnected(connected: boolean): void {
+    if (this.#connected === connected || this.#closed) return;
+    this.#connected = connected;
+    try {
+      this.#parts.options.onConnectionChange?.(connected);
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   #lostConnection(): void {
-    if (!this.#connected || this.#closed) return;
-    this.#connected = false;
-    this.#parts.options.onConnectionChange?.(false);
+    this.#setConnected(false);
   }
 
   async #ring(raw: string): Promise<void> {
-    let doorbell: Doorbell;
-    try {
-      doorbell = JSON.parse(raw) as Doorbell;
-    } catch {
-      return this.#catchUp();
-    }
+    const doorbell = parseDoorbell(raw);
     const follows =
-      doorbell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor));
-    if (!follows) return this.#catchUp(); // missed something, or already delivered it
-    await this.#deliver({
-      id: doorbell.id,
-      senderId: doorbell.sender_id,
-      receiverId: doorbell.receiver_id,
-      text: doorbell.message,
-      sentAt: new Date(Number(doorbell.timestamp) * 1000),
-      seen: false,
-    });
+      doorbell !== null &&
+      doorbell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor.id));
+    // Otherwise something was missed, or it was delivered already: the inbox says which.
+    if (!doorbell || !follows) return this.#catchUp();
+    await this.#deliver(doorbell.message, doorbell.timestamp);
   }
 
   /** Delivers everything after the cursor. On failure, tries again a little later. */
@@ -163,33 +206,30 @@ export class InboxSubscription {
     try {
       for (;;) {
         const page = await this.#parts.readAfter(this.#cursor, CATCH_UP_PAGE);
-        for (const message of page.messages) {
+        for (const { message, timestamp } of page.items) {
           if (this.#closed) return;
-          await this.#deliver(message);
+          await this.#deliver(message, timestamp);
         }
         // An empty page can only mean entries without a message hash (left by the
         // original program's two-step writes); stop rather than read it again forever.
-        if (!page.hasNewer || page.messages.length === 0) break;
+        if (!page.hasNewer || page.items.length === 0) break;
       }
     } catch (error) {
       if (this.#closed) return;
-      this.#parts.options.onError?.(error as Error);
+      this.#report(error);
       clearTimeout(this.#retryTimer);
       this.#retryTimer = setTimeout(() => this.#enqueue(() => this.#catchUp()), RETRY_AFTER_MS);
       return;
     }
-    if (!this.#connected && this.#subscriber?.isReady) {
-      this.#connected = true;
-      this.#parts.options.onConnectionChange?.(true);
-    }
+    if (this.#subscriber?.isReady) this.#setConnected(true);
   }
 
-  async #deliver(message: Message): Promise<void> {
-    this.#cursor = message.id;
+  async #deliver(message: Message, timestamp: string): Promise<void> {
+    this.#cursor = { id: message.id, timestamp };
     try {
       await this.#parts.handler(message);
     } catch (error) {
-      this.#parts.options.onError?.(error as Error);
+      this.#report(error);
     }
   }
 }

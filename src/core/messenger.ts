@@ -6,7 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorReply, TimeoutError as NodeRedisTimeoutError } from 'redis';
 import { v7 as uuidv7 } from 'uuid';
-import { DEFAULT_REDIS_URL, openClient, type RedisClient, redactUrl } from '../redis/connect.js';
+import {
+  closeClient,
+  DEFAULT_REDIS_URL,
+  isClosedError,
+  isConnectionError,
+  openClient,
+  type RedisClient,
+  redactUrl,
+} from '../redis/connect.js';
 import {
   CursorNotFoundError,
   MessageIdConflictError,
@@ -18,12 +26,12 @@ import {
   UsernameTakenError,
   ValidationError,
 } from './errors.js';
-import { foldSeedNames } from './folded-names.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
-import { InboxSubscription, type SubscribeOptions } from './live.js';
+import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
 import { messageFromHash, userFromHash } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { scripts } from './scripts.js';
+import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
 import type {
   ConversationSummary,
   Message,
@@ -111,6 +119,8 @@ export class RedisMessenger {
   readonly #url: string;
   readonly #options: Settings;
   readonly #subscriptions = new Set<InboxSubscription>();
+  /** The one run of indexSeedNames under way, shared by every call that needs it. */
+  #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
 
   private constructor(client: RedisClient, url: string, keys: Keys, options: Settings) {
@@ -132,11 +142,7 @@ export class RedisMessenger {
       maxTextLength: validateLimitOption(options.maxTextLength),
       onConnectionError: options.onConnectionError,
     };
-    const client = await openClient({
-      url,
-      connectTimeoutMs: settings.connectTimeoutMs,
-      onError: (error) => settings.onConnectionError?.(error),
-    });
+    const client = await openRedis(url, settings);
     const messenger = new RedisMessenger(client, url, new Keys(options.namespace), settings);
     try {
       await messenger.#run(() => Promise.all(Object.values(scripts).map((s) => s.load(client))));
@@ -152,11 +158,7 @@ export class RedisMessenger {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close()));
-    try {
-      await this.#client.close();
-    } catch {
-      this.#client.destroy();
-    }
+    await closeClient(this.#client);
   }
 
   // ---- users -------------------------------------------------------------------------
@@ -175,15 +177,15 @@ export class RedisMessenger {
             keys.foldedUsernames,
             keys.userIndex,
             keys.user(id),
-            keys.foldedUsernamesSynced,
+            keys.usernamesIndexed,
           ],
           [name, foldUsername(name), id],
         ),
       );
     let reply = await create();
-    // The original program has added names since they were last folded: fold, retry.
+    // The original program has added names since they were last indexed: index, retry.
     for (let attempt = 0; reply === -2 && attempt < 3; attempt++) {
-      await this.#run(() => foldSeedNames(this.#client, keys));
+      await this.#indexSeedNames();
       reply = await create();
     }
     if (reply === -1) throw new UsernameTakenError(name);
@@ -210,13 +212,13 @@ export class RedisMessenger {
           this.#client.hGet(keys.usernames, name),
           this.#client.hGet(keys.foldedUsernames, foldedName),
           this.#client.hLen(keys.usernames),
-          this.#client.get(keys.foldedUsernamesSynced),
+          this.#client.get(keys.usernamesIndexed),
         ]),
       );
-    let [exact, folded, names, synced] = await lookUp();
-    if (!exact && !folded && names !== Number(synced ?? 0)) {
-      // Names the original program added are not folded yet; fold them and look again.
-      await this.#run(() => foldSeedNames(this.#client, keys));
+    let [exact, folded, names, indexed] = await lookUp();
+    if (!exact && !folded && namesBehind(names, indexed)) {
+      // Names the original program added are not folded yet; index them and look again.
+      await this.#indexSeedNames();
       [exact, folded] = await lookUp();
     }
     const id = exact ?? folded;
@@ -228,18 +230,24 @@ export class RedisMessenger {
     const limit = validateLimit(paging.limit);
     const after = paging.after === undefined ? undefined : validateId(paging.after, 'after');
     const keys = this.#keys;
-    const page = await this.#run(async () => {
-      // Both go out in one round trip; the index is brought up to date first.
-      const [, reply] = await Promise.all([
-        scripts.indexSeedUsers.run(this.#client, [keys.usernames, keys.userIndex], [keys.prefix]),
-        this.#page(
-          keys.userIndex,
-          after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
-          keys.userKeyPrefix,
-        ),
-      ]);
-      return reply;
-    });
+    const readPage = () =>
+      this.#run(() =>
+        Promise.all([
+          this.#page(
+            keys.userIndex,
+            after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
+            keys.userKeyPrefix,
+          ),
+          this.#client.hLen(keys.usernames),
+          this.#client.get(keys.usernamesIndexed),
+        ]),
+      );
+    let [page, names, indexed] = await readPage();
+    if (namesBehind(names, indexed)) {
+      // Users the original program created are not in the index yet: add them, read again.
+      await this.#indexSeedNames();
+      [page] = await readPage();
+    }
     const users = page.entries.flatMap(({ member, hash }) => userFromHash(hash, member) ?? []);
     return { users, hasMore: page.hasNewer };
   }
@@ -337,21 +345,31 @@ export class RedisMessenger {
     );
     const [people, newest] = await this.#run(() =>
       Promise.all([
-        this.#users(others),
+        Promise.all(others.map((other) => this.#client.hGetAll(keys.user(other)))),
         Promise.all(
           others.map((other) => this.#client.zRange(keys.conversation(id, other), -1, -1)),
         ),
       ]),
     );
-    const lastMessages = await this.#messages(newest.map((members) => members[0] ?? ''));
-    const lastById = new Map(lastMessages.map((m) => [m.id, m]));
-    return people.map((person, i) => {
+    const lastHashes = await this.#run(() =>
+      Promise.all(
+        newest.map((members) =>
+          members[0]
+            ? this.#client.hGetAll(keys.messageKeyPrefix + members[0])
+            : Promise.resolve({}),
+        ),
+      ),
+    );
+    // Paired by position before anything is filtered out: a partner without a user hash
+    // (possible in the original program's data) is skipped together with their message.
+    return others.flatMap((other, i) => {
+      const person = userFromHash(people[i] ?? {}, other);
+      if (!person) return [];
       const member = newest[i]?.[0];
-      return {
-        with: person,
-        lastMessage: (member && lastById.get(messageIdOfMember(member))) || null,
-        unread: Number(unread[person.id] ?? 0),
-      };
+      const lastMessage = member
+        ? messageFromHash(lastHashes[i] ?? {}, messageIdOfMember(member))
+        : null;
+      return [{ with: person, lastMessage, unread: Number(unread[other] ?? 0) }];
     });
   }
 
@@ -468,25 +486,33 @@ export class RedisMessenger {
     const inbox = this.#keys.inbox(id);
     const subscription = await InboxSubscription.start({
       client: this.#client,
-      openSubscriber: () =>
-        openClient({
-          url: this.#url,
-          connectTimeoutMs: this.#options.connectTimeoutMs,
-          onError: (error) => this.#options.onConnectionError?.(error),
-        }),
+      openSubscriber: () => openRedis(this.#url, this.#options),
       inbox,
       channel: this.#keys.inboxChannel(id),
       handler,
       options: { ...options, after },
-      readAfter: (cursor, limit) =>
-        this.#messagePage(
-          id,
-          inbox,
-          cursor ? { mode: 'after', cursor, limit } : { mode: 'first', limit },
-        ),
+      readAfter: async (cursor, limit) => {
+        if (!cursor) return this.#readMessages(id, inbox, { mode: 'first', limit });
+        try {
+          return await this.#readMessages(id, inbox, { mode: 'after', cursor: cursor.id, limit });
+        } catch (error) {
+          if (!(error instanceof CursorNotFoundError)) throw error;
+          // The cursor's message is gone (Redis lost data): go on from its timestamp.
+          return this.#readMessages(id, inbox, {
+            mode: 'after-score',
+            cursor: cursor.timestamp,
+            limit,
+          });
+        }
+      },
       run: (operation) => this.#run(operation),
       onClose: (s) => this.#subscriptions.delete(s),
     });
+    if (this.#closed) {
+      // close() ran while this subscription was starting: it must not outlive the messenger.
+      await subscription.close();
+      throw new MessengerError('this messenger is closed');
+    }
     this.#subscriptions.add(subscription);
     return subscription;
   }
@@ -538,13 +564,28 @@ export class RedisMessenger {
       : new RedisUnavailableError(redactUrl(this.#url));
   }
 
+  /** node-redis errors become ours; anything else (a bug) is passed on as it is. */
   #translate(error: unknown): unknown {
     if (error instanceof MessengerError) return error;
     if (error instanceof NodeRedisTimeoutError) return this.#timeoutError();
     if (error instanceof ErrorReply) return new RedisCommandError(error.message, { cause: error });
-    if (error instanceof Error)
+    if (isClosedError(error))
+      return new MessengerError('this messenger is closed', { cause: error });
+    if (isConnectionError(error))
       return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
     return error;
+  }
+
+  /** Indexes names the original program added; concurrent callers share one run. */
+  async #indexSeedNames(): Promise<IndexNamesReport> {
+    this.#indexingNames ??= indexSeedNames(this.#client, this.#keys).finally(() => {
+      this.#indexingNames = undefined;
+    });
+    try {
+      return await this.#indexingNames;
+    } catch (error) {
+      throw this.#translate(error);
+    }
   }
 
   /** Throws UserNotFoundError for the first id that names no user. */
@@ -562,11 +603,13 @@ export class RedisMessenger {
    */
   async #page(
     index: string,
-    request: PageRequest | { mode: 'first'; limit: number },
+    request: PageRequest,
     hashPrefix: string,
     toMember: (cursor: string) => string = (cursor) => cursor,
   ): Promise<IndexPage> {
-    const cursor = 'cursor' in request ? toMember(request.cursor) : '';
+    let cursor = '';
+    if (request.mode === 'before' || request.mode === 'after') cursor = toMember(request.cursor);
+    else if (request.mode === 'after-score') cursor = request.cursor;
     const reply = (await scripts.page.run(
       this.#client,
       [index],
@@ -585,11 +628,12 @@ export class RedisMessenger {
     return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
   }
 
-  async #messagePage(
+  /** A page of messages, each with its timestamp as stored (microseconds, for cursors). */
+  async #readMessages(
     userId: string,
     index: string,
-    request: PageRequest | { mode: 'first'; limit: number },
-  ): Promise<MessagePage> {
+    request: PageRequest,
+  ): Promise<StampedPage & { hasOlder: boolean }> {
     const [, page] = await this.#run(() =>
       Promise.all([
         this.#requireUsers(userId),
@@ -598,21 +642,16 @@ export class RedisMessenger {
     );
     // An entry whose hash is missing can only come from the original program's
     // two-step writes; it is skipped rather than shown as an empty message.
-    const messages = page.entries.flatMap(
-      ({ member, hash }) => messageFromHash(hash, messageIdOfMember(member)) ?? [],
-    );
-    return { messages, hasOlder: page.hasOlder, hasNewer: page.hasNewer };
+    const items = page.entries.flatMap(({ member, hash }) => {
+      const message = messageFromHash(hash, messageIdOfMember(member));
+      return message ? [{ message, timestamp: hash.timestamp ?? '0' }] : [];
+    });
+    return { items, hasOlder: page.hasOlder, hasNewer: page.hasNewer };
   }
 
-  /** Reads message hashes for index members in one round trip, keeping their order. */
-  async #messages(members: string[]): Promise<Message[]> {
-    const ids = members.filter((m) => m !== '').map(messageIdOfMember);
-    const hashes = await this.#run(() =>
-      Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.message(id)))),
-    );
-    // An entry whose hash is missing can only come from the original program's
-    // two-step writes; it is skipped rather than shown as an empty message.
-    return hashes.flatMap((hash, i) => messageFromHash(hash, ids[i] ?? '') ?? []);
+  async #messagePage(userId: string, index: string, request: PageRequest): Promise<MessagePage> {
+    const { items, hasOlder, hasNewer } = await this.#readMessages(userId, index, request);
+    return { messages: items.map((item) => item.message), hasOlder, hasNewer };
   }
 
   /** Reads user hashes in one round trip, keeping their order and skipping missing ones. */
@@ -622,6 +661,17 @@ export class RedisMessenger {
     );
     return hashes.flatMap((hash, i) => userFromHash(hash, ids[i] ?? '') ?? []);
   }
+}
+
+function openRedis(url: string, settings: Settings): Promise<RedisClient> {
+  return openClient({
+    url,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    // A command queued while Redis is away is dropped at the same deadline at which the
+    // caller is told it failed: it must not run later, behind the caller's back.
+    queueTimeoutMs: settings.commandTimeoutMs,
+    onError: (error) => settings.onConnectionError?.(error),
+  });
 }
 
 function validateLimitOption(value: unknown): number {

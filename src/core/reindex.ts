@@ -1,15 +1,17 @@
 /**
- * Builds the new indexes for data the original program wrote: folded names (so that
- * case variants of its names are refused), the user index, and the conversation indexes
- * (so that its messages show up in conversations). Every write is "add if missing" or
- * "raise to the newest", so running it twice, or while messages are being sent, changes
- * nothing that is already right.
+ * Builds the new indexes for data the original program (or any other program writing the
+ * seed's schema) wrote: folded names and the user index, the conversation indexes (so its
+ * messages show up in conversations) and the unread counters (recounted from the `seen`
+ * flags). Every write is "add if missing", "raise to the newest" or an atomic recount, so
+ * running it twice, or while messages are being sent, changes nothing that is right.
  * @module
  */
 import type { RedisClient } from '../redis/connect.js';
-import { foldSeedNames } from './folded-names.js';
 import type { Keys } from './keys.js';
 import { messageIdOfMember } from './keys.js';
+import { scripts } from './scripts.js';
+import { indexSeedNames } from './seed-users.js';
+import { isId } from './validate.js';
 
 export interface ReindexProgress {
   /** Users processed so far (each with their whole inbox). */
@@ -29,7 +31,6 @@ export interface ReindexReport {
   skipped: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CHUNK = 500;
 
 export async function rebuildIndexes(
@@ -37,44 +38,24 @@ export async function rebuildIndexes(
   keys: Keys,
   onProgress?: (progress: ReindexProgress) => void,
 ): Promise<ReindexReport> {
-  const folding = await foldSeedNames(client, keys);
+  const names = await indexSeedNames(client, keys);
   const report: ReindexReport = {
     users: 0,
     messages: 0,
-    namesFolded: folding.added,
-    nameConflicts: folding.conflicts,
+    namesFolded: names.added,
+    nameConflicts: names.conflicts,
     skipped: 0,
   };
-  const total = await client.hLen(keys.usernames);
+  const userIds = new Set((await client.hVals(keys.usernames)).filter((id) => isId(id)));
+  const total = userIds.size;
   onProgress?.({ done: 0, total });
-  const done = new Set<string>(); // HSCAN may return an entry twice
-  let cursor = '0';
-  do {
-    const scan = await client.hScan(keys.usernames, cursor, { COUNT: CHUNK });
-    cursor = scan.cursor;
-    for (const { value: userId } of scan.entries) {
-      if (done.has(userId)) continue;
-      done.add(userId);
-      if (!UUID.test(userId)) {
-        report.skipped++;
-        continue;
-      }
-      await indexUser(client, keys, userId);
-      report.messages += await indexInbox(client, keys, userId, report);
-      report.users++;
-      onProgress?.({ done: report.users, total });
-    }
-  } while (cursor !== '0');
+  for (const userId of userIds) {
+    report.messages += await indexInbox(client, keys, userId, report);
+    await scripts.countUnread.run(client, [keys.inbox(userId), keys.unread(userId)], [keys.prefix]);
+    report.users++;
+    onProgress?.({ done: report.users, total });
+  }
   return report;
-}
-
-async function indexUser(client: RedisClient, keys: Keys, userId: string): Promise<void> {
-  const score = Number(await client.hGet(keys.user(userId), 'created_at'));
-  await client.zAdd(
-    keys.userIndex,
-    { score: Number.isFinite(score) ? score : 0, value: userId },
-    { condition: 'NX' },
-  );
 }
 
 /** Adds every message of one inbox to its conversation; returns how many it looked at. */
@@ -94,7 +75,7 @@ async function indexInbox(
     const writes: Promise<unknown>[] = [];
     entries.forEach(({ value: member, score }, i) => {
       const sender = senders[i];
-      if (!sender || !UUID.test(sender) || sender === userId) {
+      if (!sender || !isId(sender) || sender === userId) {
         report.skipped++;
         return;
       }

@@ -9,10 +9,10 @@ const folder = new URL('./scripts/', import.meta.url);
 
 export const scripts = {
   createUser: LuaScript.fromFile(folder, 'create-user-5'),
-  foldNames: LuaScript.fromFile(folder, 'fold-names-2'),
+  indexNames: LuaScript.fromFile(folder, 'index-names-2'),
+  countUnread: LuaScript.fromFile(folder, 'count-unread-2'),
   sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
   page: LuaScript.fromFile(folder, 'page-1'),
-  indexSeedUsers: LuaScript.fromFile(folder, 'index-seed-users-2'),
   addContact: LuaScript.fromFile(folder, 'add-contact-3'),
   markSeen: LuaScript.fromFile(folder, 'mark-seen-n'),
   markConversationSeen: LuaScript.fromFile(folder, 'mark-conversation-seen-2'),

@@ -11,6 +11,7 @@ export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 1000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STORED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // Control characters, line/paragraph separators and bidirectional overrides: they make a
 // name print differently from how it compares, or break the terminal that prints it.
 const FORBIDDEN_IN_NAME = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069\u200B\uFEFF]/u;
@@ -26,6 +27,14 @@ function describe(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return typeof value;
+}
+
+/**
+ * Whether a value is a UUID: in any case when a person typed it (`anyCase`), or in the
+ * lower case ids are stored in when it was read from Redis.
+ */
+export function isId(value: string, anyCase = false): boolean {
+  return (anyCase ? UUID : STORED_UUID).test(value);
 }
 
 /** A user or message id: any UUID, returned in the lower case the seed writes. */
@@ -98,8 +107,8 @@ export interface Paging {
 }
 
 export type PageRequest =
-  | { mode: 'latest'; limit: number }
-  | { mode: 'before' | 'after'; limit: number; cursor: string };
+  | { mode: 'latest' | 'first'; limit: number }
+  | { mode: 'before' | 'after' | 'after-score'; limit: number; cursor: string };
 
 /** Paging arguments: at most one of `before` and `after`, each a message id. */
 export function validatePaging(paging: Paging | undefined): PageRequest {

@@ -4,7 +4,17 @@
  * the first connection but keeps trying once a connection has worked.
  * @module
  */
-import { createClient, type RedisClientType } from 'redis';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  type RedisClientType,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+} from 'redis';
 import { RedisUnavailableError, ValidationError } from '../core/errors.js';
 
 export type RedisClient = RedisClientType;
@@ -15,8 +25,13 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export interface ConnectionOptions {
   /** redis://, rediss:// (TLS) or unix:///path/to/socket. */
   url: string;
-  /** How long the first connection may take before `connect` fails. */
+  /** How long the first connection (socket and handshake) may take before `connect` fails. */
   connectTimeoutMs: number;
+  /**
+   * How long a command may wait in the queue while the client reconnects. node-redis
+   * drops it at this deadline, so a command reported as failed never runs later.
+   */
+  queueTimeoutMs: number;
   /** Called with errors the client reports while it reconnects on its own. */
   onError?: (error: Error) => void;
 }
@@ -70,18 +85,83 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
       reconnectStrategy: (retries: number, cause: Error) =>
         connectedOnce ? reconnectDelay(retries) : new RedisUnavailableError(target, { cause }),
     },
+    commandOptions: { timeout: options.queueTimeoutMs },
   });
   // Without a listener an 'error' event would crash the process.
   client.on('error', (error: Error) => options.onError?.(error));
   client.on('ready', () => {
     connectedOnce = true;
   });
+  // `connectTimeout` covers the socket only: a server that accepts and never answers
+  // (paused, or not Redis at all) would hold the handshake forever.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new RedisUnavailableError(target, { cause: new Error('no answer to the handshake') }),
+        ),
+      options.connectTimeoutMs,
+    );
+  });
   try {
-    await client.connect();
+    await Promise.race([client.connect(), deadline]);
   } catch (cause) {
     if (client.isOpen) client.destroy();
     if (cause instanceof RedisUnavailableError) throw cause;
     throw new RedisUnavailableError(target, { cause });
+  } finally {
+    clearTimeout(timer);
   }
   return client;
+}
+
+/**
+ * Closes a client gracefully (waiting for replies still due) when Redis answers, and
+ * drops the socket when it does not: a graceful close would wait for a reply that a
+ * down or paused Redis never sends.
+ */
+export async function closeClient(client: RedisClient, graceMs = 1000): Promise<void> {
+  if (!client.isOpen) return;
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs);
+  });
+  try {
+    if ((await Promise.race([client.close(), late])) === 'late') client.destroy();
+  } catch {
+    if (client.isOpen) client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const CONNECTION_ERRORS = [
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+];
+
+/** Whether an error means the connection to Redis failed (not a bug, not a Redis reply). */
+export function isConnectionError(error: unknown): boolean {
+  if (CONNECTION_ERRORS.some((type) => error instanceof type)) return true;
+  // Errors from the socket itself: ECONNREFUSED, ECONNRESET, EPIPE, ENOENT (a unix socket)...
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('E')
+  );
+}
+
+/** Whether an error means the client was closed on purpose. */
+export function isClosedError(error: unknown): boolean {
+  return error instanceof ClientClosedError;
 }

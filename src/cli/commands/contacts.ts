@@ -9,7 +9,13 @@ import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';
 
 export function registerContacts(program: Command, { output, globals }: CommandContext): void {
-  const contacts = program.command('contacts').description("a user's contact list");
+  const contacts = program
+    .command('contacts')
+    .description("a user's contact list")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger contacts add alice bob\n  $ messenger contacts list alice',
+    );
 
   contacts
     .command('list <user>')

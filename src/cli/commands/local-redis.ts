@@ -10,11 +10,16 @@ import type { CommandContext } from '../main.js';
 export function registerLocalRedis(program: Command, { output }: CommandContext): void {
   const localRedis = program
     .command('local-redis')
-    .description('the local redis-server the CLI starts when no Redis is configured');
+    .description('the local redis-server the CLI starts when no Redis is configured')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger local-redis status\n  $ messenger local-redis stop',
+    );
   localRedis
     .command('status')
     .description('say whether the local server runs, and where its data is')
     .option('--json', 'print the status as JSON')
+    .addHelpText('after', '\nExample:\n  $ messenger local-redis status --json')
     .action(async (options: { json?: boolean }) => {
       const status = await localServerStatus();
       if (options.json) {
@@ -27,6 +32,7 @@ export function registerLocalRedis(program: Command, { output }: CommandContext)
   localRedis
     .command('stop')
     .description('stop the local server (its data stays)')
+    .addHelpText('after', '\nExample:\n  $ messenger local-redis stop')
     .action(async () => {
       output.line((await stopLocalServer()) ? 'stopped' : 'it was not running');
     });

@@ -10,7 +10,13 @@ import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';
 
 export function registerUser(program: Command, { output, globals }: CommandContext): void {
-  const user = program.command('user').description('create, list and show users');
+  const user = program
+    .command('user')
+    .description('create, list and show users')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger user create alice\n  $ messenger user list --json',
+    );
 
   user
     .command('create <username>')

@@ -6,7 +6,7 @@
   KEYS[2] usernames_folded         HASH folded name -> user id
   KEYS[3] user_index               ZSET user id scored by created_at
   KEYS[4] user:<id>                HASH of the new user (the seed's)
-  KEYS[5] usernames_folded_synced  STRING how many `usernames` entries KEYS[2] accounts for
+  KEYS[5] usernames_indexed        STRING how many `usernames` entries KEYS[2] and KEYS[3] account for
   ARGV[1] the username as typed
   ARGV[2] the folded username (NFKC, case folded)
   ARGV[3] the new user id

@@ -4,9 +4,10 @@
   the hash each member names, so that a whole page costs one round trip.
 
   KEYS[1] the index (ZSET)
-  ARGV[1] 'latest' (the newest entries), 'first' (the oldest), 'before' or 'after' the cursor
+  ARGV[1] 'latest' (the newest entries), 'first' (the oldest), 'before' or 'after' the
+          cursor member, or 'after-score' (the entries scored above the cursor score)
   ARGV[2] the page size
-  ARGV[3] the cursor member, for 'before' and 'after' ('' otherwise)
+  ARGV[3] the cursor: a member for 'before' and 'after', a score for 'after-score'
   ARGV[4] optional: read the hash at ARGV[4] .. member for every member
   Returns: {has_older (0/1), has_newer (0/1), member, ...} oldest first; with ARGV[4],
            {has_older, has_newer, member, {field, value, ...}, member, {...}, ...};
@@ -19,6 +20,11 @@ if ARGV[1] == 'latest' then
   first, last = math.max(0, size - limit), size - 1
 elseif ARGV[1] == 'first' then
   first, last = 0, math.min(size, limit) - 1
+elseif ARGV[1] == 'after-score' then
+  -- For a reader whose cursor entry is gone (Redis lost data): entries are scored in the
+  -- order they were stored, so "after" is "scored above".
+  first = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[3])
+  last = math.min(size - 1, first + limit - 1)
 else
   local rank = redis.call('ZRANK', KEYS[1], ARGV[3])
   if not rank then return -1 end
