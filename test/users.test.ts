@@ -38,6 +38,7 @@ describe('createUser', () => {
     await assert.rejects(messenger.createUser('Straße'), UsernameTakenError);
     await assert.rejects(messenger.createUser('STRASSE'), UsernameTakenError);
     await assert.rejects(messenger.createUser('straße'), UsernameTakenError);
+    await assert.rejects(messenger.createUser('STRAẞE'), UsernameTakenError); // capital sharp s
     await messenger.createUser('ﬁsh'); // the ligature, NFKC-equal to "fish"
     await assert.rejects(messenger.createUser('FISH'), UsernameTakenError);
   });

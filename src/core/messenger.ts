@@ -133,7 +133,11 @@ export class RedisMessenger {
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
   static async connect(options: MessengerOptions = {}): Promise<RedisMessenger> {
     const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-    if (options.namespace !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.namespace)) {
+    const { namespace } = options;
+    if (
+      namespace !== undefined &&
+      (typeof namespace !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace))
+    ) {
       throw new ValidationError('namespace must be 1 to 64 letters, digits, "_", "." or "-"');
     }
     const settings = {
@@ -143,7 +147,7 @@ export class RedisMessenger {
       onConnectionError: options.onConnectionError,
     };
     const client = await openRedis(url, settings);
-    const messenger = new RedisMessenger(client, url, new Keys(options.namespace), settings);
+    const messenger = new RedisMessenger(client, url, new Keys(namespace), settings);
     try {
       await messenger.#run(() => Promise.all(Object.values(scripts).map((s) => s.load(client))));
     } catch (error) {
@@ -227,8 +231,9 @@ export class RedisMessenger {
 
   /** All users, in the order they were created, a page at a time. */
   async listAllUsers(paging: { limit?: number; after?: string } = {}): Promise<UserPage> {
-    const limit = validateLimit(paging.limit);
-    const after = paging.after === undefined ? undefined : validateId(paging.after, 'after');
+    const { limit: asked, after: cursor } = paging ?? {};
+    const limit = validateLimit(asked);
+    const after = cursor === undefined ? undefined : validateId(cursor, 'after');
     const keys = this.#keys;
     const readPage = () =>
       this.#run(() =>
@@ -270,7 +275,7 @@ export class RedisMessenger {
     if (sender === receiver)
       throw new ValidationError('a user cannot send a message to themselves');
     const id =
-      options.messageId === undefined ? uuidv7() : validateId(options.messageId, 'message id');
+      options?.messageId === undefined ? uuidv7() : validateId(options.messageId, 'message id');
     const keys = this.#keys;
     const reply = (await this.#run(() =>
       scripts.sendMessage.run(
@@ -307,7 +312,7 @@ export class RedisMessenger {
    */
   async listUnreadMessages(userId: string, options: { limit?: number } = {}): Promise<Message[]> {
     const id = validateId(userId, 'user id');
-    const limit = validateLimit(options.limit);
+    const limit = validateLimit(options?.limit);
     const wanted = Math.min(limit, (await this.unreadCount(id)).total);
     const unread: Message[] = [];
     let page: MessagePage | undefined;
@@ -334,7 +339,7 @@ export class RedisMessenger {
     options: { limit?: number } = {},
   ): Promise<ConversationSummary[]> {
     const id = validateId(userId, 'user id');
-    const limit = validateLimit(options.limit);
+    const limit = validateLimit(options?.limit);
     const keys = this.#keys;
     const [, others, unread] = await this.#run(() =>
       Promise.all([
@@ -481,7 +486,7 @@ export class RedisMessenger {
     options: SubscribeOptions = {},
   ): Promise<InboxSubscription> {
     const id = validateId(userId, 'user id');
-    const after = options.after === undefined ? undefined : validateId(options.after, 'after');
+    const after = options?.after === undefined ? undefined : validateId(options.after, 'after');
     await this.#requireUsers(id);
     const inbox = this.#keys.inbox(id);
     const subscription = await InboxSubscription.start({
@@ -568,12 +573,27 @@ export class RedisMessenger {
   #translate(error: unknown): unknown {
     if (error instanceof MessengerError) return error;
     if (error instanceof NodeRedisTimeoutError) return this.#timeoutError();
-    if (error instanceof ErrorReply) return new RedisCommandError(error.message, { cause: error });
+    if (error instanceof ErrorReply) return this.#translateReply(error);
     if (isClosedError(error))
       return new MessengerError('this messenger is closed', { cause: error });
     if (isConnectionError(error))
       return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
     return error;
+  }
+
+  /** An error reply from Redis: temporary states are "unavailable", the rest refusals. */
+  #translateReply(error: ErrorReply): MessengerError {
+    // Loading its data after a restart, a busy script, a replica without its primary.
+    if (/^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message)) {
+      return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
+    }
+    if (error.message.startsWith('OOM')) {
+      // A script's first write is refused whole: nothing of the operation was stored.
+      return new RedisCommandError('Redis is out of memory (maxmemory); nothing was stored', {
+        cause: error,
+      });
+    }
+    return new RedisCommandError(error.message, { cause: error });
   }
 
   /** Indexes names the original program added; concurrent callers share one run. */

@@ -64,10 +64,11 @@ export function validateUsername(value: unknown): string {
 
 /**
  * The form two names are compared in: NFKC, then case folded. JavaScript has no full
- * case folding; upper- then lower-casing comes closest ("Straße" and "STRASSE" meet).
+ * case folding; lower-, upper-, then lower-casing comes closest: "Straße", "STRASSE" and
+ * "STRAẞE" (capital sharp s) all meet at "strasse".
  */
 export function foldUsername(username: string): string {
-  return username.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+  return username.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 /** A message text: stored byte-exact, so only emptiness, length and broken Unicode are refused. */
