@@ -36,11 +36,12 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       'after',
       '\nExamples:\n  $ messenger demo\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat bob\n\nMore: docs/cli.md',
     )
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => output.line(text.trimEnd()),
       writeErr: (text) => output.notice(text.trimEnd()),
+      // One line, as every other error: commander's own message, and where to look.
+      outputError: (text, write) => write(`${text.trimEnd()} (see --help)\n`),
     });
   const context: CommandContext = { output, globals: () => program.opts<GlobalOptions>() };
   registerUser(program, context);

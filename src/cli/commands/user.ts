@@ -26,7 +26,8 @@ export function registerUser(program: Command, { output, globals }: CommandConte
     .action((username: string, options: { json?: boolean }) =>
       withMessenger(globals(), output, async (messenger) => {
         const id = await messenger.createUser(username);
-        if (options.json) printJson(output, { id, username });
+        const created = options.json ? await messenger.getUser(id) : null;
+        if (created) printJson(output, userJson(created));
         else output.line(`created ${username} ${output.colors.dim(id)}`);
       }),
     );

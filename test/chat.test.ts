@@ -1,0 +1,606 @@
+/**
+ * `messenger chat` as real processes on pipes (no terminal: plain lines, no prompt),
+ * driven line by line, against throwaway Redis servers. Every chat is killed at the end
+ * of its test, and again in `after` should a test fail half-way.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { RedisMessenger } from '../src/index.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+/** The project folder (/work/main): chats run from there, as `npm run messenger` would. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WAIT_MS = 10_000;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes
+const ANSI = /\u001b/;
+const TIME = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
+
+const running = new Set<Chat>();
+
+/** One `messenger chat <name>` process with piped standard streams. */
+class Chat {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly name: string;
+  #stdout = '';
+  #stderr = '';
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(name: string, url: string, extra: string[] = []) {
+    this.name = name;
+    this.child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'chat', name, '--redis', url, ...extra],
+      { cwd: ROOT, env: { ...process.env, REDIS_URL: url } },
+    );
+    this.child.stdout.setEncoding('utf8');
+    this.child.stderr.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      this.#stdout += chunk;
+    });
+    this.child.stderr.on('data', (chunk: string) => {
+      this.#stderr += chunk;
+    });
+    this.child.stdin.on('error', () => {}); // writing to a chat that has exited
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        running.delete(this);
+        resolve({ code, signal });
+      });
+    });
+    running.add(this);
+  }
+
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Where the output ends now: pass it as `since` to wait only for what comes next. */
+  mark(): number {
+    return this.#stdout.length;
+  }
+
+  /** Types a line. */
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** Ends standard input (Ctrl-D, or the end of a piped script). */
+  end(): void {
+    this.child.stdin.end();
+  }
+
+  #describe(): string {
+    return `stdout of "chat ${this.name}":\n${this.#stdout}\n--- stderr:\n${this.#stderr}`;
+  }
+
+  /**
+   * Waits until stdout (from `since` on) matches, and returns the index just past the
+   * match. Fails after `timeoutMs`, or at once if the chat exits first.
+   */
+  async waitFor(pattern: string | RegExp, since = 0, timeoutMs = WAIT_MS): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rest = this.#stdout.slice(since);
+      if (typeof pattern === 'string') {
+        const at = rest.indexOf(pattern);
+        if (at >= 0) return since + at + pattern.length;
+      } else {
+        const match = pattern.exec(rest);
+        if (match) return since + match.index + match[0].length;
+      }
+      if (this.#exit) {
+        assert.fail(
+          `chat ${this.name} exited (${this.#exit.code ?? this.#exit.signal}) before printing ${pattern}; ${this.#describe()}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        assert.fail(`waited ${timeoutMs} ms for ${pattern}; ${this.#describe()}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Sends a line and waits for the output it causes. */
+  async command(line: string, expected: string | RegExp): Promise<number> {
+    const since = this.mark();
+    this.send(line);
+    return this.waitFor(expected, since);
+  }
+
+  /** The exit code, once the chat has exited (fails after `timeoutMs`). */
+  async exitCode(timeoutMs = 5000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`chat ${this.name} did not exit within ${timeoutMs} ms; ${this.#describe()}`),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      const { code, signal } = await Promise.race([this.exited, timeout]);
+      assert.equal(signal, null, `chat ${this.name} was killed by ${signal}`);
+      return code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** How many times `text` appears on stdout. */
+  count(text: string): number {
+    return this.#stdout.split(text).length - 1;
+  }
+
+  kill(): void {
+    if (!this.#exit) this.child.kill('SIGKILL');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `read` until it returns `expected` (deep-equal), for at most WAIT_MS. */
+async function eventually<T>(read: () => Promise<T>, expected: T, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  let actual = await read();
+  while (Date.now() < deadline) {
+    try {
+      assert.deepEqual(actual, expected);
+      return;
+    } catch {
+      await sleep(25);
+      actual = await read();
+    }
+  }
+  assert.deepEqual(actual, expected, what);
+}
+
+/** Starts chats, and kills whichever still run when `work` ends, however it ends. */
+async function withChats(
+  url: string,
+  names: string[],
+  work: (...chats: Chat[]) => Promise<void>,
+): Promise<void> {
+  const chats = names.map((name) => new Chat(name, url));
+  try {
+    await work(...chats);
+  } finally {
+    for (const chat of chats) chat.kill();
+    await Promise.all(chats.map((chat) => chat.exited));
+  }
+}
+
+/** Waits until the chat has started: it handles lines only once it is subscribed. */
+async function ready(chat: Chat): Promise<void> {
+  await chat.waitFor(`You are ${chat.name}.`);
+  await chat.command('/users', /Users: .*\n/);
+}
+
+let server: RedisServer;
+let library: RedisMessenger;
+
+before(async () => {
+  server = await startRedisServer();
+  library = await RedisMessenger.connect({ url: server.url });
+});
+after(async () => {
+  for (const chat of running) chat.kill();
+  await library?.close();
+  await server?.stop();
+});
+
+let counter = 0;
+interface Person {
+  name: string;
+  id: string;
+}
+
+/** Fresh users for one test (names never repeat on the shared server). */
+async function users<const T extends string[]>(...bases: T): Promise<{ [K in keyof T]: Person }> {
+  counter += 1;
+  const people = await Promise.all(
+    bases.map(async (base) => {
+      const name = `${base}${counter}`;
+      return { name, id: await library.createUser(name) };
+    }),
+  );
+  return people as { [K in keyof T]: Person };
+}
+
+describe('messenger chat', () => {
+  it('the start screen (who, unread per sender, conversations), then /to: history, marked seen', async () => {
+    const [alice, bob, carol, dan] = await users('alice', 'bob', 'carol', 'dan');
+    await library.sendMessage(alice.id, bob.id, 'first');
+    await library.sendMessage(bob.id, alice.id, 'my answer');
+    await library.sendMessage(alice.id, bob.id, 'second');
+    await library.sendMessage(alice.id, bob.id, 'third');
+    await library.sendMessage(bob.id, dan.id, 'to dan');
+    await library.sendMessage(carol.id, bob.id, 'from carol');
+
+    await withChats(server.url, [bob.name], async (chat) => {
+      await ready(chat);
+      const [greeting, ...rest] = chat.stdout.split('\n');
+      assert.equal(greeting, `You are ${bob.name}. /help lists the commands.`);
+      assert.deepEqual(rest.slice(0, 2), [
+        `3 unread from ${alice.name}`,
+        `1 unread from ${carol.name}`,
+      ]);
+      // by recent activity: carol wrote last, then bob wrote to dan, then alice
+      assert.match(
+        rest[2] ?? '',
+        new RegExp(
+          `^Conversations: ${carol.name} ${TIME}, ${dan.name} ${TIME}, ${alice.name} ${TIME}$`,
+        ),
+      );
+      assert.doesNotMatch(chat.stdout, ANSI);
+      assert.doesNotMatch(chat.stdout, /(^|\n)(to \S+)?> /, 'a prompt on a pipe');
+
+      const since = chat.mark();
+      chat.send(`/to ${alice.name}`);
+      chat.send('/unread'); // handled after /to has finished
+      const end = await chat.waitFor(`1 unread from ${carol.name}\n`, since);
+      assert.match(
+        chat.stdout.slice(since, end),
+        new RegExp(
+          `^— conversation with ${alice.name} —\\n` +
+            `${TIME} {2}${alice.name}: first •\\n` +
+            `${TIME} {2}you: my answer\\n` +
+            `${TIME} {2}${alice.name}: second •\\n` +
+            `${TIME} {2}${alice.name}: third •\\n` +
+            `1 unread from ${carol.name}\\n$`,
+        ),
+      );
+      assert.deepEqual(await library.unreadCount(bob.id), {
+        total: 1,
+        bySender: { [carol.id]: 1 },
+      });
+      const page = await library.listConversation(bob.id, alice.id);
+      const received = page.messages.filter((m) => m.receiverId === bob.id);
+      assert.equal(received.length, 3);
+      assert.ok(received.every((m) => m.seen));
+      assert.equal(chat.stderr, '');
+      chat.send('/quit');
+      assert.equal(await chat.exitCode(), 0);
+    });
+  });
+
+  it('two chats exchange messages live, in both directions', async () => {
+    const [alice, bob, carol] = await users('alice', 'bob', 'carol');
+    await withChats(server.url, [alice.name, bob.name], async (a, b) => {
+      await Promise.all([ready(a), ready(b)]);
+      await Promise.all([
+        a.command(`/to ${bob.name}`, 'No messages yet. Say hello!\n'),
+        b.command(`/to ${alice.name}`, 'No messages yet. Say hello!\n'),
+      ]);
+
+      const bobBefore = b.mark();
+      await a.command('Hello Bob, live!', new RegExp(`${TIME} {2}you: Hello Bob, live!\\n`));
+      await b.waitFor(new RegExp(`${TIME} {2}${alice.name}: Hello Bob, live!\\n`), bobBefore);
+
+      const aliceBefore = a.mark();
+      await b.command('Hi Alice, got it.', new RegExp(`${TIME} {2}you: Hi Alice, got it\\.\\n`));
+      await a.waitFor(new RegExp(`${TIME} {2}${bob.name}: Hi Alice, got it\\.\\n`), aliceBefore);
+
+      // a second round, to show it keeps going
+      await a.command('And again', 'you: And again\n');
+      await b.waitFor(`${alice.name}: And again\n`, bobBefore);
+
+      // each line once, on each side; messages in the open conversation are marked seen
+      assert.equal(a.count('Hello Bob, live!'), 1);
+      assert.equal(b.count('Hello Bob, live!'), 1);
+      assert.equal(a.count('Hi Alice, got it.'), 1);
+      assert.equal(b.count('Hi Alice, got it.'), 1);
+      assert.doesNotMatch(a.stdout + b.stdout, /•/);
+      const page = await library.listConversation(alice.id, bob.id);
+      assert.deepEqual(
+        page.messages.map((m) => [m.senderId, m.text]),
+        [
+          [alice.id, 'Hello Bob, live!'],
+          [bob.id, 'Hi Alice, got it.'],
+          [alice.id, 'And again'],
+        ],
+      );
+      await eventually(async () => (await library.unreadCount(bob.id)).total, 0, 'bob unread');
+      await eventually(async () => (await library.unreadCount(alice.id)).total, 0, 'alice unread');
+
+      // a message from someone else is a one-line notice, and stays unread
+      const noticeSince = b.mark();
+      await library.sendMessage(carol.id, bob.id, 'psst, bob\nsecond \u001b[31mline');
+      await b.waitFor(
+        `New message from ${carol.name}: psst, bob second \\u001b[31mline  (/to ${carol.name} to reply)\n`,
+        noticeSince,
+      );
+      assert.equal(a.count('psst'), 0);
+      await sleep(200);
+      assert.deepEqual(await library.unreadCount(bob.id), {
+        total: 1,
+        bySender: { [carol.id]: 1 },
+      });
+      assert.doesNotMatch(a.stdout + b.stdout, ANSI);
+    });
+  });
+
+  it('commands: /history n, /users, /contacts, /add, /unread, /help, unknown ones', async () => {
+    const [alice, bob, carol] = await users('alice', 'bob', 'carol');
+    for (const text of ['m1', 'm2', 'm3']) await library.sendMessage(alice.id, bob.id, text);
+
+    await withChats(server.url, [bob.name], async (chat) => {
+      await ready(chat);
+      await chat.command('/history 2', 'Open a conversation first: /to <name>\n');
+      await chat.command('hello?', 'Open a conversation first: /to <name>\n');
+      await chat.command('/to', 'Whom to? /to <name>\n');
+      await chat.command('/to nobody-here', /no user is named "nobody-here"\n/);
+      await chat.command(`/to ${bob.name}`, 'That is you; pick someone else.\n');
+      await chat.command(`/to ${alice.name}`, `${alice.name}: m3 •\n`);
+
+      // /history 2: exactly the last two messages (the marker command delimits them)
+      const since = chat.mark();
+      chat.send('/history 2');
+      chat.send('/unread');
+      const end = await chat.waitFor('No unread messages.\n', since);
+      assert.match(
+        chat.stdout.slice(since, end),
+        new RegExp(
+          `^${TIME} {2}${alice.name}: m2\\n${TIME} {2}${alice.name}: m3\\nNo unread messages\\.\\n$`,
+        ),
+      );
+      for (const bad of ['0', '-3', 'abc', '1001']) {
+        await chat.command(`/history ${bad}`, '/history takes a number from 1 to 1000\n');
+      }
+
+      const usersAt = await chat.command('/users', /Users: .*\n/);
+      const usersLine = chat.stdout.slice(0, usersAt).trimEnd().split('\n').at(-1)?.slice(7);
+      const listed = usersLine?.split(', ') ?? [];
+      assert.ok(listed.includes(`${bob.name} (you)`), usersLine);
+      assert.ok(listed.includes(alice.name), usersLine);
+      assert.ok(listed.includes(carol.name), usersLine);
+
+      await chat.command('/contacts', 'No contacts yet: /add <name>\n');
+      await chat.command('/add', 'Add whom? /add <name>\n');
+      await chat.command(`/add ${carol.name}`, `Added ${carol.name}.\n`);
+      await chat.command(`/add ${alice.name}`, `Added ${alice.name}.\n`);
+      await chat.command(`/add ${alice.name}`, `${alice.name} already is a contact.\n`);
+      await chat.command('/add ghost-person', /no user is named "ghost-person"\n/);
+      await chat.command('/contacts', `Contacts: ${alice.name}, ${carol.name}\n`);
+      assert.deepEqual(
+        (await library.listContacts(bob.id)).map((u) => u.username),
+        [alice.name, carol.name],
+      );
+
+      await library.sendMessage(carol.id, bob.id, 'c1');
+      await library.sendMessage(carol.id, bob.id, 'c2');
+      await chat.command('/unread', `2 unread from ${carol.name}\n`);
+
+      const helpStart = chat.mark();
+      const helpEnd = await chat.command('/help', /\/quit .*\n/);
+      const helpLines = chat.stdout.slice(helpStart, helpEnd).trimEnd().split('\n');
+      assert.deepEqual(
+        helpLines.map((line) => line.split(' ')[0]),
+        ['/to', '<text>', '/history', '/users', '/contacts', '/add', '/unread', '/help', '/quit'],
+      );
+      // the descriptions line up in one column
+      const column = new Set(
+        helpLines.map((line) => {
+          const gap = / {2,}/.exec(line);
+          return gap ? gap.index + gap[0].length : -1;
+        }),
+      );
+      assert.equal(column.size, 1, helpLines.join('\n'));
+      await chat.command(
+        'x'.repeat(4097),
+        'Not sent: a message must be at most 4096 characters long\n',
+      );
+      await chat.command('/bogus', 'Unknown command /bogus; /help lists the commands.\n');
+      await chat.command('/TO alice', 'Unknown command /TO; /help lists the commands.\n');
+
+      // still running, and still sending to the open conversation
+      await chat.command('still here', 'you: still here\n');
+      assert.equal(chat.child.exitCode, null);
+      assert.equal(chat.stderr, '');
+      chat.send('/quit');
+      assert.equal(await chat.exitCode(), 0);
+    });
+  });
+
+  it('/quit, the end of input and SIGINT each exit with code 0, promptly', async () => {
+    const [alice, bob, carol] = await users('alice', 'bob', 'carol');
+    await withChats(server.url, [alice.name, bob.name, carol.name], async (a, b, c) => {
+      await Promise.all([ready(a), ready(b), ready(c)]);
+      const timed = async (chat: Chat, leave: () => void) => {
+        const start = Date.now();
+        leave();
+        const code = await chat.exitCode(3000);
+        return { code, ms: Date.now() - start };
+      };
+      const [quit, eof, sigint] = await Promise.all([
+        timed(a, () => a.send('/quit')),
+        timed(b, () => b.end()),
+        timed(c, () => c.child.kill('SIGINT')),
+      ]);
+      assert.equal(quit.code, 0, a.stderr);
+      assert.equal(eof.code, 0, b.stderr);
+      assert.equal(sigint.code, 0, c.stderr);
+      for (const { ms } of [quit, eof, sigint]) assert.ok(ms < 2000, `took ${ms} ms to exit`);
+      assert.equal(a.stderr + b.stderr + c.stderr, '');
+    });
+  });
+
+  it('piped input: every line is handled before it exits at the end of input', async () => {
+    const [alice, bob] = await users('alice', 'bob');
+    await withChats(server.url, [alice.name], async (chat) => {
+      // written at once, before the chat has even connected, then the input ends
+      chat.child.stdin.end(`/to ${bob.name}\nhello\nsecond line\n/add ${bob.name}\nthird\n`);
+      assert.equal(await chat.exitCode(10_000), 0, chat.stderr);
+      const page = await library.listConversation(alice.id, bob.id);
+      assert.deepEqual(
+        page.messages.map((m) => [m.senderId, m.text]),
+        [
+          [alice.id, 'hello'],
+          [alice.id, 'second line'],
+          [alice.id, 'third'],
+        ],
+      );
+      assert.deepEqual(
+        (await library.listContacts(alice.id)).map((u) => u.id),
+        [bob.id],
+      );
+      assert.match(chat.stdout, /you: hello\n.*you: second line\n.*\n.*you: third\n$/);
+    });
+  });
+
+  it('an unknown user fails with exit 1; --create makes the user first', async () => {
+    counter += 1;
+    const name = `fresh${counter}`;
+    const unknown = new Chat(name, server.url);
+    try {
+      assert.equal(await unknown.exitCode(10_000), 1);
+      assert.equal(unknown.stderr, `error: no user is named "${name}"\n`);
+      assert.equal(unknown.stdout, '');
+      assert.equal(await library.findUserByUsername(name), null);
+    } finally {
+      unknown.kill();
+    }
+    const created = new Chat(name, server.url, ['--create']);
+    try {
+      await ready(created);
+      // someone with nothing yet: the greeting alone (then the output of /users)
+      assert.match(
+        created.stdout,
+        new RegExp(`^You are ${name}\\. /help lists the commands\\.\\nUsers: `),
+      );
+      assert.equal((await library.findUserByUsername(name))?.username, name);
+      created.end();
+      assert.equal(await created.exitCode(), 0);
+    } finally {
+      created.kill();
+    }
+  });
+});
+
+describe('messenger chat across a Redis restart', () => {
+  let durable: RedisServer;
+  let messenger: RedisMessenger;
+
+  before(async () => {
+    durable = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
+    messenger = await RedisMessenger.connect({ url: durable.url, commandTimeoutMs: 1000 });
+  });
+  after(async () => {
+    await messenger?.close();
+    await durable?.stop();
+  });
+
+  /** Sends with a fixed id until Redis takes it: a retry can never store it twice. */
+  async function sendUntilStored(from: string, to: string, text: string): Promise<string> {
+    const messageId = randomUUID();
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        return await messenger.sendMessage(from, to, text, { messageId });
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(100);
+      }
+    }
+  }
+
+  it('says so, reconnects, and shows every message sent meanwhile exactly once', async () => {
+    const alice = await messenger.createUser('alice');
+    const bob = await messenger.createUser('bob');
+    const carol = await messenger.createUser('carol');
+    await withChats(durable.url, ['bob'], async (chat) => {
+      await ready(chat);
+      await chat.command('/to alice', 'No messages yet. Say hello!\n');
+      await messenger.sendMessage(alice, bob, 'before the restart');
+      await chat.waitFor(`alice: before the restart\n`);
+
+      // 1. Restarted at once: the sends race the restart, each retried with its own id.
+      let since = chat.mark();
+      const restarting = durable.restart();
+      const quick = ['during 1', 'during 2', 'during 3'];
+      for (const text of quick) await sendUntilStored(alice, bob, text);
+      const fromCarol = sendUntilStored(carol, bob, 'carol meanwhile');
+      await restarting;
+      await fromCarol;
+      let lost = await chat.waitFor('Lost the connection to Redis', since);
+      let back = await chat.waitFor('Reconnected to Redis', since);
+      assert.ok(lost < back, 'reconnected before it lost the connection');
+      for (const text of quick) await chat.waitFor(`alice: ${text}\n`, since);
+      await chat.waitFor('New message from carol: carol meanwhile', since);
+
+      // 2. Messages stored before the chat can subscribe again: the chat process is frozen
+      // (SIGSTOP) while Redis restarts and they are sent, so only catching up can show
+      // them, and it does so before it says it is back.
+      since = chat.mark();
+      durable.signal('SIGKILL');
+      lost = await chat.waitFor('Lost the connection to Redis', since);
+      chat.child.kill('SIGSTOP');
+      const away = ['while away 1', 'while away 2'];
+      try {
+        await durable.restart();
+        for (const text of away) await sendUntilStored(alice, bob, text);
+        await sendUntilStored(carol, bob, 'carol while away');
+      } finally {
+        chat.child.kill('SIGCONT');
+      }
+      back = await chat.waitFor('Reconnected to Redis', since);
+      assert.ok(lost < back, 'reconnected before it lost the connection');
+      for (const text of away) {
+        const shown = await chat.waitFor(`alice: ${text}\n`, since);
+        assert.ok(shown < back, `"${text}" was not caught up before "Reconnected"`);
+      }
+      await chat.waitFor('New message from carol: carol while away', since);
+
+      // sent after it is back: live again
+      await sendUntilStored(alice, bob, 'after the restart');
+      await chat.waitFor('alice: after the restart\n', since);
+      await sleep(300); // room for a duplicate to show up, if there were one
+      const texts = [...quick, ...away];
+      for (const text of ['before the restart', ...texts, 'after the restart']) {
+        assert.equal(
+          chat.count(`alice: ${text}\n`),
+          1,
+          `"${text}" shown ${chat.count(text)} times`,
+        );
+      }
+      assert.equal(chat.count('carol meanwhile'), 1);
+      assert.equal(chat.count('carol while away'), 1);
+      assert.equal(chat.count('Lost the connection'), 2);
+      assert.equal(chat.count('Reconnected'), 2);
+      // in order, as sent
+      const order = [...texts, 'after the restart'].map((t) =>
+        chat.stdout.indexOf(`alice: ${t}\n`),
+      );
+      assert.deepEqual(
+        order,
+        [...order].sort((x, y) => x - y),
+      );
+
+      // each stored once, and the chat can still send
+      const page = await messenger.listConversation(bob, alice);
+      assert.deepEqual(
+        page.messages.map((m) => m.text),
+        ['before the restart', ...texts, 'after the restart'],
+      );
+      await chat.command('I am still here', 'you: I am still here\n');
+      assert.equal(
+        (await messenger.listConversation(bob, alice)).messages.at(-1)?.text,
+        'I am still here',
+      );
+      chat.send('/quit');
+      assert.equal(await chat.exitCode(), 0);
+    });
+  });
+});
