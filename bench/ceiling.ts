@@ -30,8 +30,14 @@ export class Ceiling {
   }
 
   /** The writes of sendMessage: the hash, both indexes, both recency entries, the counter, the doorbell. */
-  async sendMessage(sender: string, receiver: string, text: string): Promise<string> {
+  async sendMessage(
+    sender: string,
+    receiver: string,
+    text: string,
+    onId?: (id: string) => void,
+  ): Promise<string> {
     const id = randomUUID();
+    onId?.(id);
     const timestamp = (Date.now() / 1000).toFixed(6);
     const member = `message:${id}`;
     const [low, high] = sender < receiver ? [sender, receiver] : [receiver, sender];

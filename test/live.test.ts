@@ -210,6 +210,11 @@ describe('subscribe', () => {
         20_000,
         `${total} messages (got ${received.length})`,
       );
+      await eventually(
+        () => changes.at(-1) === true,
+        5000,
+        'the subscription to report it is connected',
+      );
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(received.length, total, 'duplicates delivered');
       assert.deepEqual(

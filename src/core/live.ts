@@ -50,7 +50,9 @@ export interface SubscriptionParts {
 }
 
 const CATCH_UP_PAGE = 200;
-const RETRY_AFTER_MS = 1000;
+/** After a failed catch-up: try again after 100 ms, doubling up to 2 s. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2000;
 
 /** The doorbell the send script publishes, checked field by field: it comes off the network. */
 function parseDoorbell(
@@ -92,6 +94,7 @@ export class InboxSubscription {
   /** True while a task of the chain runs: close() from inside a handler must not wait for it. */
   #inTask = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = RETRY_FIRST_MS;
   #connected = true;
   #closed = false;
 
@@ -218,9 +221,11 @@ export class InboxSubscription {
       if (this.#closed) return;
       this.#report(error);
       clearTimeout(this.#retryTimer);
-      this.#retryTimer = setTimeout(() => this.#enqueue(() => this.#catchUp()), RETRY_AFTER_MS);
+      this.#retryTimer = setTimeout(() => this.#enqueue(() => this.#catchUp()), this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
       return;
     }
+    this.#retryDelay = RETRY_FIRST_MS;
     if (this.#subscriber?.isReady) this.#setConnected(true);
   }
 

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorReply, TimeoutError as NodeRedisTimeoutError } from 'redis';
-import { v7 as uuidv7 } from 'uuid';
 import {
   closeClient,
   DEFAULT_REDIS_URL,
@@ -26,9 +25,10 @@ import {
   UsernameTakenError,
   ValidationError,
 } from './errors.js';
+import { newMessageId } from './ids.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
 import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
-import { messageFromHash, userFromHash } from './records.js';
+import { MESSAGE_FIELDS, messageFromHash, USER_FIELDS, userFromHash } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { scripts } from './scripts.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
@@ -90,8 +90,8 @@ type Settings = Required<
 > &
   Pick<MessengerOptions, 'onConnectionError'>;
 
-/** page-1.lua with a hash prefix: the flags, then each member followed by its hash. */
-type PageScriptReply = -1 | [number, number, ...(string | string[])[]];
+/** page-1.lua's reply: the two flags, then the members. */
+type PageScriptReply = -1 | [number, number, ...string[]];
 
 interface IndexPage {
   /** Each member of the page with the fields of the hash it names (empty if none). */
@@ -242,6 +242,7 @@ export class RedisMessenger {
             keys.userIndex,
             after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
             keys.userKeyPrefix,
+            USER_FIELDS,
           ),
           this.#client.hLen(keys.usernames),
           this.#client.get(keys.usernamesIndexed),
@@ -275,7 +276,9 @@ export class RedisMessenger {
     if (sender === receiver)
       throw new ValidationError('a user cannot send a message to themselves');
     const id =
-      options?.messageId === undefined ? uuidv7() : validateId(options.messageId, 'message id');
+      options?.messageId === undefined
+        ? newMessageId()
+        : validateId(options.messageId, 'message id');
     const keys = this.#keys;
     const reply = (await this.#run(() =>
       scripts.sendMessage.run(
@@ -625,6 +628,7 @@ export class RedisMessenger {
     index: string,
     request: PageRequest,
     hashPrefix: string,
+    fields: readonly string[],
     toMember: (cursor: string) => string = (cursor) => cursor,
   ): Promise<IndexPage> {
     let cursor = '';
@@ -633,18 +637,29 @@ export class RedisMessenger {
     const reply = (await scripts.page.run(
       this.#client,
       [index],
-      [request.mode, String(request.limit), cursor, hashPrefix],
+      [request.mode, String(request.limit), cursor],
     )) as PageScriptReply;
     if (reply === -1) throw new CursorNotFoundError('cursor' in request ? request.cursor : '');
-    const [hasOlder, hasNewer, ...flat] = reply;
-    const entries: IndexPage['entries'] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const fields = flat[i + 1] as string[];
+    const [hasOlder, hasNewer, ...members] = reply;
+    // The second round trip: every hash of the page at once. Members name hashes that
+    // never change but for `seen`, so reading them after the index is as good as with it.
+    // Plain HMGETs sent together cost a third of typed HGETALLs, or of reading in Lua.
+    const values = await Promise.all(
+      members.map(
+        (member) =>
+          this.#client.sendCommand(['HMGET', hashPrefix + member, ...fields]) as Promise<
+            (string | null)[]
+          >,
+      ),
+    );
+    const entries = members.map((member, m) => {
       const hash: Record<string, string> = {};
-      for (let f = 0; f + 1 < fields.length; f += 2)
-        hash[fields[f] as string] = fields[f + 1] as string;
-      entries.push({ member: flat[i] as string, hash });
-    }
+      fields.forEach((field, i) => {
+        const value = values[m]?.[i];
+        if (typeof value === 'string') hash[field] = value;
+      });
+      return { member, hash };
+    });
     return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
   }
 
@@ -657,7 +672,7 @@ export class RedisMessenger {
     const [, page] = await this.#run(() =>
       Promise.all([
         this.#requireUsers(userId),
-        this.#page(index, request, this.#keys.messageKeyPrefix, messageMember),
+        this.#page(index, request, this.#keys.messageKeyPrefix, MESSAGE_FIELDS, messageMember),
       ]),
     );
     // An entry whose hash is missing can only come from the original program's
@@ -687,9 +702,6 @@ function openRedis(url: string, settings: Settings): Promise<RedisClient> {
   return openClient({
     url,
     connectTimeoutMs: settings.connectTimeoutMs,
-    // A command queued while Redis is away is dropped at the same deadline at which the
-    // caller is told it failed: it must not run later, behind the caller's back.
-    queueTimeoutMs: settings.commandTimeoutMs,
     onError: (error) => settings.onConnectionError?.(error),
   });
 }

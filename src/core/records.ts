@@ -6,6 +6,20 @@
  */
 import type { Message, User } from './types.js';
 
+/** The fields of a user hash that the messenger reads. */
+export const USER_FIELDS = ['user_id', 'username', 'created_at'] as const;
+
+/** The fields of a message hash that the messenger reads (`recipient_id`: the seed's schema). */
+export const MESSAGE_FIELDS = [
+  'message_id',
+  'sender_id',
+  'receiver_id',
+  'recipient_id',
+  'message',
+  'timestamp',
+  'seen',
+] as const;
+
 /** Unix seconds (as both programs write them), or failing that an ISO date. */
 export function parseTime(value: string | undefined): Date {
   if (value === undefined) return new Date(0);

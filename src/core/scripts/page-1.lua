@@ -1,17 +1,14 @@
 --[[
   One page of a sorted-set index, located by rank around a cursor member, so that pages
-  never skip or repeat an entry even when many entries share a score. Optionally reads
-  the hash each member names, so that a whole page costs one round trip.
+  never skip or repeat an entry even when many entries share a score.
 
   KEYS[1] the index (ZSET)
   ARGV[1] 'latest' (the newest entries), 'first' (the oldest), 'before' or 'after' the
           cursor member, or 'after-score' (the entries scored above the cursor score)
   ARGV[2] the page size
   ARGV[3] the cursor: a member for 'before' and 'after', a score for 'after-score'
-  ARGV[4] optional: read the hash at ARGV[4] .. member for every member
-  Returns: {has_older (0/1), has_newer (0/1), member, ...} oldest first; with ARGV[4],
-           {has_older, has_newer, member, {field, value, ...}, member, {...}, ...};
-           -1 when the cursor is not in the index
+  Returns: {has_older (0/1), has_newer (0/1), member, ...} oldest first,
+           or -1 when the cursor is not in the index
 ]]
 local limit = tonumber(ARGV[2])
 local size = redis.call('ZCARD', KEYS[1])
@@ -37,13 +34,6 @@ end
 local page = {first > 0 and 1 or 0, last < size - 1 and 1 or 0}
 if last >= first then
   local members = redis.call('ZRANGE', KEYS[1], first, last)
-  for i = 1, #members do
-    page[#page + 1] = members[i]
-    if ARGV[4] then
-      -- Standalone only: the hashes are read without being declared, as the index names
-      -- them; this is what makes a page one round trip instead of two.
-      page[#page + 1] = redis.call('HGETALL', ARGV[4] .. members[i])
-    end
-  end
+  for i = 1, #members do page[#page + 1] = members[i] end
 end
 return page
