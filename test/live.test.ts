@@ -10,6 +10,7 @@ import {
 } from '../src/index.js';
 import { isolatedMessenger } from './support/messenger.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { eventually } from './support/wait.js';
 
 let server: RedisServer;
 
@@ -19,19 +20,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-/** Resolves once `predicate` holds, polling; rejects after `ms`. */
-async function eventually(
-  predicate: () => boolean,
-  ms = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Sends, retrying with the same message id until Redis acknowledges it. */
 async function sendSurely(

@@ -14,30 +14,7 @@ import {
   UsernameTakenError,
 } from '../src/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-
-async function eventually(
-  predicate: () => boolean,
-  ms = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { eventually, within } from './support/wait.js';
 
 describe('connecting and closing never hang', () => {
   let silent: Server;
