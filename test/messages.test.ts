@@ -369,6 +369,13 @@ describe('seen and unread', () => {
       assert.deepEqual(await m.unreadCount(a), { total: 1, bySender: { [c]: 1 } });
       assert.equal(await m.markSeen(c, []), 0);
       await assert.rejects(m.markSeen(c, ['bad']), ValidationError);
+      await assert.rejects(
+        m.markSeen(
+          c,
+          Array.from({ length: 1001 }, () => fromB),
+        ),
+        ValidationError,
+      );
       await assert.rejects(m.unreadCount(randomUUID()), UserNotFoundError);
       await assert.rejects(m.markConversationSeen(c, randomUUID()), UserNotFoundError);
     } finally {

@@ -43,11 +43,12 @@ import type {
 import {
   DEFAULT_TEXT_MAX_LENGTH,
   foldUsername,
+  MAX_PAGE_LIMIT,
   type PageRequest,
   type Paging,
+  validateCount,
   validateId,
   validateLimit,
-  validateMilliseconds,
   validatePaging,
   validateText,
   validateUsername,
@@ -141,9 +142,24 @@ export class RedisMessenger {
       throw new ValidationError('namespace must be 1 to 64 letters, digits, "_", "." or "-"');
     }
     const settings = {
-      connectTimeoutMs: validateMilliseconds(options.connectTimeoutMs, 'connectTimeoutMs', 5000),
-      commandTimeoutMs: validateMilliseconds(options.commandTimeoutMs, 'commandTimeoutMs', 5000),
-      maxTextLength: validateLimitOption(options.maxTextLength),
+      connectTimeoutMs: validateCount(
+        options.connectTimeoutMs,
+        'connectTimeoutMs',
+        'milliseconds',
+        5000,
+      ),
+      commandTimeoutMs: validateCount(
+        options.commandTimeoutMs,
+        'commandTimeoutMs',
+        'milliseconds',
+        5000,
+      ),
+      maxTextLength: validateCount(
+        options.maxTextLength,
+        'maxTextLength',
+        'characters',
+        DEFAULT_TEXT_MAX_LENGTH,
+      ),
       onConnectionError: options.onConnectionError,
     };
     const client = await openRedis(url, settings);
@@ -388,6 +404,9 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     if (!Array.isArray(messageIds))
       throw new ValidationError('messageIds must be an array of message ids');
+    if (messageIds.length > MAX_PAGE_LIMIT) {
+      throw new ValidationError(`mark at most ${MAX_PAGE_LIMIT} messages seen at once`);
+    }
     const ids = [...new Set(messageIds.map((m) => validateId(m, 'message id')))];
     if (ids.length === 0) return 0;
     const keys = this.#keys;
@@ -704,12 +723,4 @@ function openRedis(url: string, settings: Settings): Promise<RedisClient> {
     connectTimeoutMs: settings.connectTimeoutMs,
     onError: (error) => settings.onConnectionError?.(error),
   });
-}
-
-function validateLimitOption(value: unknown): number {
-  if (value === undefined) return DEFAULT_TEXT_MAX_LENGTH;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError('maxTextLength must be a positive whole number');
-  }
-  return value;
 }

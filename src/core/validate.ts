@@ -123,11 +123,16 @@ export function validatePaging(paging: Paging | undefined): PageRequest {
   return { mode: 'latest', limit };
 }
 
-/** A positive whole number of milliseconds, for the timeout options. */
-export function validateMilliseconds(value: unknown, what: string, fallback: number): number {
+/** A numeric option: a positive whole number (of `unit`), or `fallback` when not given. */
+export function validateCount(
+  value: unknown,
+  what: string,
+  unit: string,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(`${what} must be a positive whole number of milliseconds`);
+    throw new ValidationError(`${what} must be a positive whole number of ${unit}`);
   }
   return value;
 }
