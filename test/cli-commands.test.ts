@@ -425,7 +425,7 @@ describe('reading: inbox, conversation, conversations', () => {
     assert.match(human.stdout, /: a3 •\n.*: a4 •\n$/);
     assert.equal(
       human.stderr,
-      `older: messenger inbox ${bob} --before ${inbox[2]}\nnewer: messenger inbox ${bob} --after ${inbox[3]}\n`,
+      `older: messenger inbox ${bob} --limit 2 --before ${inbox[2]}\nnewer: messenger inbox ${bob} --limit 2 --after ${inbox[3]}\n`,
     );
   });
 
@@ -539,7 +539,10 @@ describe('reading: inbox, conversation, conversations', () => {
     assert.equal(lines.length, 20);
     assert.match(lines[0] as string, / n6 •$/);
     assert.match(lines[19] as string, / n25 •$/);
-    assert.equal(human.stderr, `older: messenger inbox ${receiver} --before ${ids[5]}\n`);
+    assert.equal(
+      human.stderr,
+      `older: messenger inbox ${receiver} --limit 20 --before ${ids[5]}\n`,
+    );
     const page = await json('inbox', receiver);
     assert.deepEqual(
       assertPage(page).map((m) => m.id),
@@ -753,7 +756,16 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
     await fails(2, /^error: a username must not contain control/, 'user', 'create', 'a\u001bb');
     await fails(2, /^error: a user cannot send a message to themselves/, 'send', bob, bob, 'me');
     await fails(2, /^error: message id must be a UUID/, 'seen', bob, 'not-an-id');
-    await fails(2, /^error: message id must be a UUID/, 'send', alice, bob, 'x', '--id', 'abc');
+    await fails(
+      2,
+      /^error: option '--id <uuid>' argument 'abc' is invalid\. expected a UUID/,
+      'send',
+      alice,
+      bob,
+      'x',
+      '--id',
+      'abc',
+    );
     await fails(2, /^error: a user cannot be their own contact/, 'contacts', 'add', bob, bob);
   });
 
@@ -829,7 +841,10 @@ describe('human output', () => {
     assert.match(plain.text, / {2}[^ ]+: colourful •\n$/);
     const error = await terminal({ NO_COLOR: '1' }, 'user', 'show', 'nobody-at-all');
     assert.equal(error.code, 1);
-    assert.equal(error.text, 'error: no user is named "nobody-at-all"\n');
+    assert.equal(
+      error.text,
+      'error: no user is named "nobody-at-all" (messenger user list shows everyone)\n',
+    );
   });
 
   it('no ANSI colour codes when the output is not a terminal', async () => {
@@ -900,5 +915,74 @@ describe('--help', () => {
       if (!/Example/.test(result.stdout)) missing.push(['messenger', ...command].join(' '));
     }
     assert.deepEqual(missing, [], 'groups whose --help shows no example');
+  });
+});
+
+describe('regressions from the CLI review', () => {
+  it('names holding control characters (written by another program) print escaped', async () => {
+    const alice = fresh('alice');
+    await createUser(alice);
+    // The library refuses such names; the original program did not check.
+    const id = randomUUID();
+    const name = fresh('ev\u001b[7mil');
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      await raw.hSet(`user:${id}`, { user_id: id, username: name, created_at: '1700000000' });
+      await raw.hSet('usernames', name, id);
+    } finally {
+      await raw.close();
+    }
+    for (const argv of [
+      ['send', alice, id, 'hi'],
+      ['contacts', 'add', alice, id],
+      ['contacts', 'list', alice],
+      ['conversations', alice],
+      ['user', 'list', '--limit', '1000'],
+    ]) {
+      const result = await ok(...argv);
+      assert.doesNotMatch(result.stdout, ANSI, `${argv.join(' ')}: ${result.stdout}`);
+      assert.match(result.stdout, /ev\\u001b\[7mil/, argv.join(' '));
+    }
+  });
+
+  it('inbox --unread says how many more are unread than it shows', async () => {
+    const [alice, bob] = [fresh('alice'), fresh('bob')];
+    await createUser(alice);
+    await createUser(bob);
+    for (let i = 0; i < 7; i++) await ok('send', alice, bob, `u${i}`);
+    const human = await ok('inbox', bob, '--unread', '--limit', '2');
+    assert.match(human.stdout, /: u5 •\n.*: u6 •\n$/);
+    assert.match(human.stderr, /^5 more unread: use a larger --limit\n$/);
+    const page = await json('inbox', bob, '--unread', '--limit', '2');
+    assert.equal(page.hasOlder, true);
+    assert.equal((await json('inbox', bob, '--unread', '--limit', '7')).hasOlder, false);
+  });
+
+  it('previews are cut on whole characters, with an ellipsis', async () => {
+    const [alice, bob] = [fresh('alice'), fresh('bob')];
+    await createUser(alice);
+    await createUser(bob);
+    await ok('send', alice, bob, `${'a'.repeat(59)}😀 and more`);
+    const { stdout } = await ok('conversations', bob);
+    assert.ok(stdout.isWellFormed(), 'a broken surrogate pair');
+    assert.match(stdout, /a{59}…\n$/);
+  });
+
+  it('usage errors are found before connecting: no Redis needed', async () => {
+    const down = `redis://127.0.0.1:${await freePort()}`;
+    const seen = await runOn(down, 'seen', 'bob');
+    assert.equal(seen.code, 2);
+    assert.match(seen.stderr, /^error: name message ids, or use --from <user>/);
+    const paging = await runOn(
+      down,
+      'inbox',
+      'bob',
+      '--before',
+      randomUUID(),
+      '--after',
+      randomUUID(),
+    );
+    assert.equal(paging.code, 2);
   });
 });

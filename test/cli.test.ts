@@ -72,7 +72,10 @@ describe('errors and exit codes', () => {
     assert.match(unknown.stderr, /unknown command 'bogus'/);
     const badUrl = await run('demo', '--redis', 'not a url');
     assert.equal(badUrl.code, 2);
-    assert.match(badUrl.stderr, /^error: the Redis URL "not a url" is not a URL/);
+    assert.match(badUrl.stderr, /^error: the Redis URL is not a valid URL/);
+    const secret = await run('demo', '--redis', 'redis://u:s3cret@127.0.0.1:99999');
+    assert.equal(secret.code, 2);
+    assert.doesNotMatch(secret.stderr, /s3cret/);
   });
 
   it('--help exits 0 and shows an example', async () => {

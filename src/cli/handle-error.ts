@@ -3,7 +3,15 @@
  * exit code. A stack trace only with --verbose.
  * @module
  */
-import { MessengerError, RedisUnavailableError, ValidationError } from '../core/errors.js';
+import {
+  MessengerError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  UserNotFoundError,
+  UsernameNotFoundError,
+  UsernameTakenError,
+  ValidationError,
+} from '../core/errors.js';
 import type { Output } from './output.js';
 
 export const EXIT_OK = 0;
@@ -15,17 +23,27 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** What to do next, for the errors where that is not obvious from the message. */
+function nextStep(error: MessengerError): string {
+  if (error instanceof RedisUnavailableError)
+    return ' (is Redis running? set REDIS_URL or pass --redis <url>)';
+  if (error instanceof RedisTimeoutError) return ' (is Redis overloaded or paused? try again)';
+  if (error instanceof UsernameNotFoundError || error instanceof UserNotFoundError) {
+    return ' (messenger user list shows everyone)';
+  }
+  if (error instanceof UsernameTakenError) return ' (choose another name)';
+  return '';
+}
+
 export function handleError(error: unknown, output: Output, verbose: boolean): number {
-  const { red } = output.colors;
+  const { red } = output.noticeColors;
   if (verbose && error instanceof Error) output.notice(error.stack ?? String(error));
   if (error instanceof UsageError) {
     output.notice(red(`error: ${error.message}`));
     return EXIT_USAGE;
   }
   if (error instanceof MessengerError) {
-    let hint = '';
-    if (error instanceof RedisUnavailableError) hint = ' (set REDIS_URL or pass --redis <url>)';
-    output.notice(red(`error: ${error.message}${hint}`));
+    output.notice(red(`error: ${error.message}${nextStep(error)}`));
     return error instanceof ValidationError ? EXIT_USAGE : EXIT_FAILURE;
   }
   const message = error instanceof Error ? error.message : String(error);

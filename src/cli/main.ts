@@ -4,6 +4,7 @@
  * command's connections are closed before the process ends.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerChat } from './commands/chat.js';
 import { registerContacts } from './commands/contacts.js';
@@ -24,6 +25,12 @@ export interface CommandContext {
   globals(): GlobalOptions;
 }
 
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 export async function main(argv: string[], output: Output = createOutput()): Promise<number> {
   const program = new Command('messenger')
     .description('A messenger whose datastore is Redis.')
@@ -36,6 +43,8 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       'after',
       '\nExamples:\n  $ messenger demo\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat bob\n\nMore: docs/cli.md',
     )
+    .version(VERSION, '--version', 'print the version')
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => output.line(text.trimEnd()),

@@ -14,9 +14,19 @@ export function parseLimit(value: string): number {
   return limit;
 }
 
-/** A paging cursor: the id of a message (or user) from an earlier page. */
-export function parseCursor(value: string): string {
-  if (!isId(value, true))
-    throw new InvalidArgumentError('expected a message id from an earlier page');
-  return value;
+/** An id typed on the command line: a UUID, in any case. */
+function idParser(what: string): (value: string) => string {
+  return (value) => {
+    if (!isId(value, true)) throw new InvalidArgumentError(`expected ${what}`);
+    return value;
+  };
 }
+
+/** A paging cursor: the id of a message from an earlier page. */
+export const parseCursor = idParser('a message id from an earlier page');
+
+/** A paging cursor for the user list: the id of a user from an earlier page. */
+export const parseUserCursor = idParser('a user id from an earlier page');
+
+/** A message id chosen by the caller. */
+export const parseId = idParser('a UUID');

@@ -12,8 +12,10 @@ export interface Output {
   line(text?: string): void;
   /** A line on standard error: notices and errors, never data. */
   notice(text: string): void;
-  /** Colours, or plain text when standard output is not a terminal or NO_COLOR is set. */
+  /** Colours for `line`: plain when standard output is not a terminal or NO_COLOR is set. */
   readonly colors: Colors;
+  /** Colours for `notice`: plain when standard error is not a terminal or NO_COLOR is set. */
+  readonly noticeColors: Colors;
   /** Draws `done/total` as a bar on a terminal's standard error; silent elsewhere. */
   progress(label: string, done: number, total: number): void;
 }
@@ -23,12 +25,13 @@ export function createOutput(
   stderr: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
   env: NodeJS.ProcessEnv = process.env,
 ): Output {
-  const useColor = Boolean(stdout.isTTY) && !env.NO_COLOR;
-  const colors = pc.createColors(useColor);
+  const colorsFor = (stream: { isTTY?: boolean }) =>
+    pc.createColors(Boolean(stream.isTTY) && !env.NO_COLOR);
   return {
     line: (text = '') => stdout.write(`${text}\n`),
     notice: (text) => stderr.write(`${text}\n`),
-    colors,
+    colors: colorsFor(stdout),
+    noticeColors: colorsFor(stderr),
     progress(label, done, total) {
       if (!stderr.isTTY) return;
       const width = 30;
@@ -54,4 +57,31 @@ export function printable(text: string): string {
     /(?![\n\t])\p{Cc}/gu,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
+}
+
+/** The start of a text on one line, cut on whole characters, with "…" when cut. */
+export function preview(text: string, length: number): string {
+  const characters = [...printable(text).replace(/\s+/g, ' ')];
+  return characters.length <= length
+    ? characters.join('')
+    : `${characters.slice(0, length - 1).join('')}…`;
+}
+
+// Characters a terminal draws two columns wide: East Asian wide forms and emoji.
+const WIDE =
+  /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]|\p{Extended_Pictographic}/u;
+// Characters that take no column: combining marks, joiners, variation selectors.
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\p{Cf}]/u;
+
+// Colour codes, which take no column either.
+const COLOR_CODE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+/** How many terminal columns a text takes (close enough to align tables). */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const character of text.replace(COLOR_CODE, '')) {
+    if (ZERO_WIDTH.test(character)) continue;
+    width += WIDE.test(character) ? 2 : 1;
+  }
+  return width;
 }

@@ -5,7 +5,7 @@
  */
 import type { ConversationSummary, Message, User } from '../core/types.js';
 import type { Output } from './output.js';
-import { formatTime, printable } from './output.js';
+import { displayWidth, formatTime, printable } from './output.js';
 import type { NameBook } from './people.js';
 
 export interface UserJson {
@@ -59,14 +59,14 @@ export function printTable(output: Output, rows: string[][]): void {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
+      widths[i] = Math.max(widths[i] ?? 0, displayWidth(cell));
     });
   }
   for (const row of rows) {
     output.line(
       row
         .map((cell, i) =>
-          i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - [...cell].length),
+          i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - displayWidth(cell)),
         )
         .join('  ')
         .trimEnd(),

@@ -348,6 +348,7 @@ export class RedisMessenger {
   async listConversation(userId: string, otherId: string, paging?: Paging): Promise<MessagePage> {
     const id = validateId(userId, 'user id');
     const other = validateId(otherId, 'other user id');
+    if (id === other) throw new ValidationError('a conversation is between two different users');
     await this.#requireUsers(other);
     return this.#messagePage(id, this.#keys.conversation(id, other), validatePaging(paging));
   }

@@ -48,7 +48,8 @@ function clientOptions(url: string) {
     parsed = new URL(url);
   } catch {
     throw new ValidationError(
-      `the Redis URL ${JSON.stringify(url)} is not a URL; expected redis://host:port`,
+      // Not echoed: a malformed URL may still hold a password.
+      'the Redis URL is not a valid URL; expected redis://[user:password@]host:port',
     );
   }
   if (parsed.protocol === 'unix:') return { socket: { path: decodeURIComponent(parsed.pathname) } };

@@ -3,11 +3,13 @@
  * message shows. It talks to a ChatScreen, so that a terminal, a pipe or a test can drive it.
  * @module
  */
+import { RedisTimeoutError, RedisUnavailableError } from '../../core/errors.js';
+import { newMessageId } from '../../core/ids.js';
 import type { InboxSubscription } from '../../core/live.js';
 import type { RedisMessenger } from '../../core/messenger.js';
 import type { Message, User } from '../../core/types.js';
 import { MAX_PAGE_LIMIT } from '../../core/validate.js';
-import { formatTime, type Output, printable } from '../output.js';
+import { formatTime, type Output, preview, printable } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { messageLine } from '../present.js';
 
@@ -20,14 +22,14 @@ export interface ChatScreen {
 
 const HELP = [
   '/to <name>      open a conversation (shows its recent messages, marks them seen)',
-  '<text>          send to the open conversation',
+  '<text>          send to the open conversation (start it with // to send a leading /)',
   '/history [n]    the last n messages of the open conversation (default 20)',
   '/users          everyone on this messenger',
   '/contacts       your contacts',
   '/add <name>     add a contact',
   '/unread         unread counts per person',
   '/help           this list',
-  '/quit           leave (Ctrl-C and Ctrl-D too)',
+  '/quit           leave (/exit, Ctrl-C and Ctrl-D too)',
 ];
 
 export class ChatSession {
@@ -38,6 +40,9 @@ export class ChatSession {
   readonly #names: NameBook;
   #subscription: InboxSubscription | undefined;
   #peer: User | undefined;
+  /** While /to reads a conversation's history: what arrives from that person meanwhile. */
+  #opening: { peerId: string; arrived: Message[] } | undefined;
+  #closed = false;
 
   constructor(messenger: RedisMessenger, me: User, screen: ChatScreen, output: Output) {
     this.#messenger = messenger;
@@ -47,24 +52,12 @@ export class ChatSession {
     this.#names = new NameBook(messenger, [me]);
   }
 
-  /** Greets, shows unread counts and conversations, then starts live delivery. */
+  /** Starts live delivery, then greets and shows unread counts and recent conversations. */
   async start(): Promise<void> {
     const { bold, dim } = this.#output.colors;
     const me = this.#me;
-    this.#screen.print(
-      `You are ${bold(printable(me.username))}. ${dim('/help lists the commands.')}`,
-    );
-    await this.#showUnread(false);
-    const conversations = await this.#messenger.listConversations(me.id, { limit: 10 });
-    if (conversations.length > 0) {
-      const list = conversations.map((c) => {
-        this.#names.remember(c.with);
-        const when = c.lastMessage ? ` ${dim(formatTime(c.lastMessage.sentAt))}` : '';
-        return `${printable(c.with.username)}${when}`;
-      });
-      this.#screen.print(`Conversations: ${list.join(', ')}`);
-    }
-    this.#screen.setPrompt('> ');
+    // Subscribed first: whatever arrives while the greeting is read shows as a notice,
+    // rather than falling between the counts and the live feed.
     this.#subscription = await this.#messenger.subscribe(
       me.id,
       (message) => this.#arrived(message),
@@ -78,9 +71,23 @@ export class ChatSession {
         onError: () => {}, // reconnects and retries on its own; the connection notice says enough
       },
     );
+    this.#screen.print(
+      `You are ${bold(printable(me.username))}. ${dim('/help lists the commands.')}`,
+    );
+    await this.#showUnread(false);
+    const conversations = await this.#messenger.listConversations(me.id, { limit: 10 });
+    if (conversations.length > 0) this.#screen.print('Conversations:');
+    for (const c of conversations) {
+      this.#names.remember(c.with);
+      const when = c.lastMessage ? `  ${dim(formatTime(c.lastMessage.sentAt))}` : '';
+      const unread = c.unread > 0 ? `  ${bold(`${c.unread} unread`)}` : '';
+      this.#screen.print(`  ${printable(c.with.username)}${when}${unread}`);
+    }
+    this.#screen.setPrompt('> ');
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#subscription?.close();
   }
 
@@ -89,8 +96,8 @@ export class ChatSession {
     const text = line.trim();
     if (text === '') return undefined;
     try {
-      if (!text.startsWith('/')) {
-        await this.#send(line);
+      if (!text.startsWith('/') || text.startsWith('//')) {
+        await this.#send(text.startsWith('//') ? line.replace('/', '') : line);
         return undefined;
       }
       const [command = '', ...rest] = text.split(/\s+/);
@@ -133,6 +140,10 @@ export class ChatSession {
 
   async #arrived(message: Message): Promise<void> {
     await this.#names.learn([message.senderId]);
+    if (this.#opening?.peerId === message.senderId) {
+      this.#opening.arrived.push(message); // shown by #open, after the history
+      return;
+    }
     if (this.#peer && message.senderId === this.#peer.id) {
       this.#screen.print(
         messageLine({ ...message, seen: true }, this.#names, this.#output, this.#me.id),
@@ -141,32 +152,70 @@ export class ChatSession {
       return;
     }
     const sender = printable(this.#names.name(message.senderId));
-    const preview = printable(message.text).replaceAll('\n', ' ').slice(0, 80);
     this.#screen.print(
       this.#output.colors.yellow(
-        `New message from ${sender}: ${preview}  (/to ${sender} to reply)`,
+        `New message from ${sender}: ${preview(message.text, 80)}  (/to ${sender} to reply)`,
       ),
     );
   }
 
   async #send(text: string): Promise<void> {
-    if (!this.#peer) {
+    const peer = this.#peer;
+    if (!peer) {
       this.#screen.print('Open a conversation first: /to <name>');
       return;
     }
+    // The id is chosen here, so that a send whose fate is unknown (Redis did not answer)
+    // can be retried without ever storing the message twice.
+    const messageId = newMessageId();
+    const send = () => this.#messenger.sendMessage(this.#me.id, peer.id, text, { messageId });
+    const shown = () =>
+      this.#screen.print(
+        messageLine(
+          {
+            id: messageId,
+            senderId: this.#me.id,
+            receiverId: peer.id,
+            text,
+            sentAt: new Date(),
+            seen: false,
+          },
+          this.#names,
+          this.#output,
+          this.#me.id,
+        ),
+      );
     try {
-      const id = await this.#messenger.sendMessage(this.#me.id, this.#peer.id, text);
-      const sent: Message = {
-        id,
-        senderId: this.#me.id,
-        receiverId: this.#peer.id,
-        text,
-        sentAt: new Date(),
-        seen: false,
-      };
-      this.#screen.print(messageLine(sent, this.#names, this.#output, this.#me.id));
+      await send();
+      shown();
     } catch (error) {
-      throw new Error(`Not sent: ${error instanceof Error ? error.message : String(error)}`);
+      if (!(error instanceof RedisTimeoutError || error instanceof RedisUnavailableError)) {
+        throw new Error(`Not sent: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      this.#screen.print(
+        this.#output.colors.yellow(
+          `Not confirmed yet (${error.message}); retrying until Redis answers, and it is stored once.`,
+        ),
+      );
+      void this.#retry(send, shown);
+    }
+  }
+
+  /** Retries an unconfirmed send in the background, with the same message id. */
+  async #retry(send: () => Promise<unknown>, shown: () => void): Promise<void> {
+    for (let delay = 500; !this.#closed; delay = Math.min(delay * 2, 5000)) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.#closed) return;
+      try {
+        await send();
+        shown();
+        return;
+      } catch (error) {
+        if (!(error instanceof RedisTimeoutError || error instanceof RedisUnavailableError)) {
+          this.#screen.print(this.#output.colors.red(`Not sent: ${(error as Error).message}`));
+          return;
+        }
+      }
     }
   }
 
@@ -180,12 +229,25 @@ export class ChatSession {
       this.#screen.print('That is you; pick someone else.');
       return;
     }
-    this.#peer = peer;
     this.#names.remember(peer);
     this.#screen.print(
       this.#output.colors.bold(`— conversation with ${printable(peer.username)} —`),
     );
-    await this.#history(undefined);
+    // Messages from them that arrive while the history is read are held back, then shown
+    // unless the history already had them: neither lost nor shown twice.
+    this.#opening = { peerId: peer.id, arrived: [] };
+    let shownIds = new Set<string>();
+    try {
+      shownIds = await this.#showHistory(peer, 20);
+    } finally {
+      const arrived = this.#opening?.arrived ?? [];
+      this.#opening = undefined;
+      this.#peer = peer;
+      for (const message of arrived) {
+        if (!shownIds.has(message.id))
+          this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
+      }
+    }
     await this.#messenger.markConversationSeen(this.#me.id, peer.id);
     this.#screen.setPrompt(`to ${printable(peer.username)}> `);
   }
@@ -195,16 +257,22 @@ export class ChatSession {
       this.#screen.print('Open a conversation first: /to <name>');
       return;
     }
-    const limit = count === undefined ? 20 : Number(count);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-      this.#screen.print(`/history takes a number from 1 to ${MAX_PAGE_LIMIT}`);
+    const limit = count === undefined ? 20 : /^\d+$/.test(count) ? Number(count) : Number.NaN;
+    if (!(limit >= 1 && limit <= MAX_PAGE_LIMIT)) {
+      this.#screen.print(`/history takes a whole number from 1 to ${MAX_PAGE_LIMIT}`);
       return;
     }
-    const page = await this.#messenger.listConversation(this.#me.id, this.#peer.id, { limit });
+    await this.#showHistory(this.#peer, limit);
+  }
+
+  /** Prints the last `limit` messages with `peer`; returns their ids. */
+  async #showHistory(peer: User, limit: number): Promise<Set<string>> {
+    const page = await this.#messenger.listConversation(this.#me.id, peer.id, { limit });
     if (page.messages.length === 0) this.#screen.print('No messages yet. Say hello!');
     for (const message of page.messages) {
       this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
     }
+    return new Set(page.messages.map((m) => m.id));
   }
 
   async #users(): Promise<void> {

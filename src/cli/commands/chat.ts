@@ -5,9 +5,10 @@
 import type { Command } from 'commander';
 import { UsernameNotFoundError } from '../../core/errors.js';
 import { ChatSession } from '../chat/session.js';
-import { createScreen, runTerminal } from '../chat/terminal.js';
+import { Terminal } from '../chat/terminal.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
+import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 
 export function registerChat(program: Command, { output, globals }: CommandContext): void {
@@ -23,15 +24,15 @@ export function registerChat(program: Command, { output, globals }: CommandConte
       withMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, username).catch(async (error) => {
           if (!(error instanceof UsernameNotFoundError) || !options.create) throw error;
-          await messenger.createUser(username);
-          return resolveUser(messenger, username);
+          const id = await messenger.createUser(username);
+          output.notice(`Created the user ${printable(username)}.`);
+          return { id, username, createdAt: new Date() };
         });
-        const streams = { input: process.stdin, output: process.stdout };
-        const screen = createScreen(streams);
-        const session = new ChatSession(messenger, me, screen, output);
+        const terminal = new Terminal({ input: process.stdin, output: process.stdout });
+        const session = new ChatSession(messenger, me, terminal, output);
         try {
           await session.start();
-          await runTerminal(session, screen, streams);
+          await terminal.run(session);
         } finally {
           await session.close();
         }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
+import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';
 
@@ -51,15 +52,14 @@ export function registerContacts(program: Command, { output, globals }: CommandC
             verb === 'add'
               ? await messenger.addContact(me.id, contact.id)
               : await messenger.removeContact(me.id, contact.id);
-          if (options.json) printJson(output, { changed });
-          else if (verb === 'add')
-            output.line(
-              changed ? `added ${contact.username}` : `${contact.username} already was a contact`,
-            );
-          else
-            output.line(
-              changed ? `removed ${contact.username}` : `${contact.username} was not a contact`,
-            );
+          if (options.json) {
+            printJson(output, { changed });
+            return;
+          }
+          const who = printable(contact.username);
+          if (verb === 'add')
+            output.line(changed ? `added ${who}` : `${who} already was a contact`);
+          else output.line(changed ? `removed ${who}` : `${who} was not a contact`);
         }),
       );
   }

@@ -7,21 +7,22 @@
 import type { Command } from 'commander';
 import { UsernameTakenError } from '../../core/errors.js';
 import type { RedisMessenger } from '../../core/messenger.js';
+import type { User } from '../../core/types.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
-import { formatTime, printable } from '../output.js';
+import { printable } from '../output.js';
+import { NameBook } from '../people.js';
+import { messageLine, printTable } from '../present.js';
 
-async function createOrFind(
-  messenger: RedisMessenger,
-  username: string,
-): Promise<[string, boolean]> {
+async function createOrFind(messenger: RedisMessenger, username: string): Promise<[User, boolean]> {
   try {
-    return [await messenger.createUser(username), true];
+    const id = await messenger.createUser(username);
+    return [{ id, username, createdAt: new Date() }, true];
   } catch (error) {
     if (!(error instanceof UsernameTakenError)) throw error;
     const user = await messenger.findUserByUsername(username);
     if (!user) throw error;
-    return [user.id, false];
+    return [user, false];
   }
 }
 
@@ -33,33 +34,36 @@ export function registerDemo(program: Command, { output, globals }: CommandConte
     .action(() =>
       withMessenger(globals(), output, async (messenger) => {
         const { bold, dim } = output.colors;
-        const names = new Map<string, string>();
+        const people: User[] = [];
         for (const username of ['Alice', 'Bob']) {
-          const [id, created] = await createOrFind(messenger, username);
-          names.set(id, username);
-          output.line(`${created ? 'Created' : 'Found'} user ${bold(username)} ${dim(id)}`);
-        }
-        const [alice, bob] = [...names.keys()] as [string, string];
-        const messageId = await messenger.sendMessage(alice, bob, 'Hello, Bob!');
-        output.line(`Alice sent "Hello, Bob!" to Bob ${dim(messageId)}`);
-
-        const { messages, hasOlder } = await messenger.listUserMessages(bob, { limit: 10 });
-        output.line();
-        output.line(bold(`Bob's messages${hasOlder ? ' (the newest 10)' : ''}:`));
-        for (const message of messages) {
-          const sender =
-            names.get(message.senderId) ?? (await messenger.getUser(message.senderId))?.username;
+          const [user, created] = await createOrFind(messenger, username);
+          people.push(user);
           output.line(
-            `  ${dim(formatTime(message.sentAt))}  ${sender ?? message.senderId}: ${printable(message.text)}`,
+            `${created ? 'Created' : 'Found'} user ${bold(printable(user.username))} ${dim(user.id)}`,
           );
         }
+        const [alice, bob] = people as [User, User];
+        const messageId = await messenger.sendMessage(alice.id, bob.id, 'Hello, Bob!');
+        output.line(
+          `${printable(alice.username)} sent "Hello, Bob!" to ${printable(bob.username)} ${dim(messageId)}`,
+        );
+
+        const { messages, hasOlder } = await messenger.listUserMessages(bob.id, { limit: 10 });
+        const names = new NameBook(messenger, people);
+        await names.learn(messages.map((m) => m.senderId));
+        output.line();
+        output.line(
+          bold(`${printable(bob.username)}'s messages${hasOlder ? ' (the newest 10)' : ''}:`),
+        );
+        for (const message of messages) output.line(`  ${messageLine(message, names, output)}`);
 
         const { users, hasMore } = await messenger.listAllUsers({ limit: 100 });
         output.line();
         output.line(bold(`All users${hasMore ? ' (the first 100)' : ''}:`));
-        const width = Math.max(...users.map((u) => u.username.length));
-        for (const user of users)
-          output.line(`  ${printable(user.username).padEnd(width)}  ${dim(user.id)}`);
+        printTable(
+          output,
+          users.map((user) => ['', printable(user.username), dim(user.id)]),
+        );
       }),
     );
 }

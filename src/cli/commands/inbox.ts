@@ -3,12 +3,12 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { Message, MessagePage } from '../../core/types.js';
+import type { MessagePage } from '../../core/types.js';
 import { withMessenger } from '../connect.js';
 import { UsageError } from '../handle-error.js';
 import type { CommandContext } from '../main.js';
 import { parseCursor, parseLimit } from '../options.js';
-import { formatTime, type Output, printable } from '../output.js';
+import { formatTime, type Output, preview, printable } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { conversationJson, messageJson, messageLine, printJson, printTable } from '../present.js';
 
@@ -19,6 +19,7 @@ interface PagingOptions {
   json?: boolean;
 }
 
+/** Checked before connecting: a usage error needs no Redis. */
 function paging(options: PagingOptions) {
   if (options.before && options.after)
     throw new UsageError('give either --before or --after, not both');
@@ -33,23 +34,39 @@ function withPagingOptions(command: Command): Command {
     .option('--json', 'print as JSON');
 }
 
-function printMessages(
-  output: Output,
-  messages: Message[],
-  names: NameBook,
-  me: string,
-  empty: string,
-): void {
-  if (messages.length === 0) output.line(empty);
-  for (const message of messages) output.line(messageLine(message, names, output, me));
+/** A word of a command line as a shell reads it: quoted when it holds anything unusual. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/u.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-function printPageHints(output: Output, page: MessagePage, command: string): void {
-  const { dim } = output.colors;
+/** Prints a page (or its JSON), and on standard error the commands for the pages around it. */
+function printPage(
+  output: Output,
+  page: MessagePage,
+  names: NameBook,
+  me: string,
+  /** `command`: the command that printed this page, for the hints; none for no hints. */
+  options: { json?: boolean; empty: string; command?: string[]; limit: number },
+): void {
+  if (options.json) {
+    printJson(output, {
+      messages: page.messages.map((m) => messageJson(m, names)),
+      hasOlder: page.hasOlder,
+      hasNewer: page.hasNewer,
+    });
+    return;
+  }
+  if (page.messages.length === 0) output.line(options.empty);
+  for (const message of page.messages) output.line(messageLine(message, names, output, me));
+  const { command } = options;
+  if (!command) return;
+  const { dim } = output.noticeColors;
+  const again = (flag: string, cursor: string) =>
+    [...command, '--limit', String(options.limit), flag, cursor].map(shellWord).join(' ');
   const first = page.messages[0]?.id;
   const last = page.messages.at(-1)?.id;
-  if (page.hasOlder && first) output.notice(dim(`older: ${command} --before ${first}`));
-  if (page.hasNewer && last) output.notice(dim(`newer: ${command} --after ${last}`));
+  if (page.hasOlder && first) output.notice(dim(`older: ${again('--before', first)}`));
+  if (page.hasNewer && last) output.notice(dim(`newer: ${again('--after', last)}`));
 }
 
 export function registerReading(program: Command, { output, globals }: CommandContext): void {
@@ -65,35 +82,42 @@ export function registerReading(program: Command, { output, globals }: CommandCo
       'after',
       '\nExamples:\n  $ messenger inbox bob\n  $ messenger inbox bob --unread --json',
     )
-    .action((name: string, options: PagingOptions & { unread?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
-        const request = paging(options);
+    .action((name: string, options: PagingOptions & { unread?: boolean }) => {
+      const request = paging(options);
+      if (options.unread && (request.before || request.after)) {
+        throw new UsageError('--unread takes no --before or --after');
+      }
+      return withMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const names = new NameBook(messenger, [me]);
         let page: MessagePage;
         if (options.unread) {
-          if (request.before || request.after)
-            throw new UsageError('--unread takes no --before or --after');
-          const messages = await messenger.listUnreadMessages(me.id, { limit: request.limit });
-          page = { messages, hasOlder: false, hasNewer: false };
+          const [messages, { total }] = await Promise.all([
+            messenger.listUnreadMessages(me.id, { limit: request.limit }),
+            messenger.unreadCount(me.id),
+          ]);
+          // Older unread messages than these exist when the counter says there are more.
+          page = { messages, hasOlder: total > messages.length, hasNewer: false };
+          if (!options.json && page.hasOlder) {
+            output.notice(
+              output.noticeColors.dim(
+                `${total - messages.length} more unread: use a larger --limit`,
+              ),
+            );
+          }
         } else {
           page = await messenger.listUserMessages(me.id, request);
         }
         await names.learn(page.messages.map((m) => m.senderId));
-        if (options.json) {
-          printJson(output, { ...page, messages: page.messages.map((m) => messageJson(m, names)) });
-          return;
-        }
-        printMessages(
-          output,
-          page.messages,
-          names,
-          me.id,
-          options.unread ? 'no unread messages' : 'no messages',
-        );
-        printPageHints(output, page, `messenger inbox ${name}`);
-      }),
-    );
+        printPage(output, page, names, me.id, {
+          json: options.json,
+          empty: options.unread ? 'no unread messages' : 'no messages',
+          // Unread messages are not paged with cursors: no older/newer hints for them.
+          command: options.unread ? undefined : ['messenger', 'inbox', name],
+          limit: request.limit,
+        });
+      });
+    });
 
   withPagingOptions(
     program
@@ -101,23 +125,23 @@ export function registerReading(program: Command, { output, globals }: CommandCo
       .description('the messages between two users, both directions'),
   )
     .addHelpText('after', '\nExample:\n  $ messenger conversation alice bob --limit 50')
-    .action((name: string, otherName: string, options: PagingOptions) =>
-      withMessenger(globals(), output, async (messenger) => {
-        const request = paging(options);
+    .action((name: string, otherName: string, options: PagingOptions) => {
+      const request = paging(options);
+      return withMessenger(globals(), output, async (messenger) => {
         const [me, other] = await Promise.all([
           resolveUser(messenger, name),
           resolveUser(messenger, otherName),
         ]);
         const names = new NameBook(messenger, [me, other]);
         const page = await messenger.listConversation(me.id, other.id, request);
-        if (options.json) {
-          printJson(output, { ...page, messages: page.messages.map((m) => messageJson(m, names)) });
-          return;
-        }
-        printMessages(output, page.messages, names, me.id, 'no messages yet');
-        printPageHints(output, page, `messenger conversation ${name} ${otherName}`);
-      }),
-    );
+        printPage(output, page, names, me.id, {
+          json: options.json,
+          empty: 'no messages yet',
+          command: ['messenger', 'conversation', name, otherName],
+          limit: request.limit,
+        });
+      });
+    });
 
   program
     .command('conversations <user>')
@@ -140,14 +164,11 @@ export function registerReading(program: Command, { output, globals }: CommandCo
           output,
           summaries.map((s) => {
             const last = s.lastMessage;
-            const preview = last
-              ? `${last.senderId === me.id ? 'you: ' : ''}${printable(last.text).replaceAll('\n', ' ').slice(0, 60)}`
-              : '';
             return [
               printable(s.with.username),
               s.unread > 0 ? bold(`${s.unread} unread`) : dim('0 unread'),
               last ? formatTime(last.sentAt) : '',
-              preview,
+              last ? `${last.senderId === me.id ? 'you: ' : ''}${preview(last.text, 60)}` : '',
             ];
           }),
         );

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { localServerStatus, stopLocalServer } from '../../redis/local-server.js';
 import type { CommandContext } from '../main.js';
+import { printJson } from '../present.js';
 
 export function registerLocalRedis(program: Command, { output }: CommandContext): void {
   const localRedis = program
@@ -23,7 +24,7 @@ export function registerLocalRedis(program: Command, { output }: CommandContext)
     .action(async (options: { json?: boolean }) => {
       const status = await localServerStatus();
       if (options.json) {
-        output.line(JSON.stringify(status));
+        printJson(output, status);
         return;
       }
       output.line(status.running ? `running (pid ${status.pid}) at ${status.url}` : 'not running');

@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
+import { printable } from '../output.js';
+import { printJson } from '../present.js';
 
 export function registerReindex(program: Command, { output, globals }: CommandContext): void {
   program
@@ -21,7 +23,7 @@ export function registerReindex(program: Command, { output, globals }: CommandCo
           onProgress: ({ done, total }) => output.progress('Indexing users', done, total),
         });
         if (options.json) {
-          output.line(JSON.stringify(report));
+          printJson(output, report);
           return;
         }
         output.line(`Indexed ${report.users} users and ${report.messages} messages.`);
@@ -30,7 +32,7 @@ export function registerReindex(program: Command, { output, globals }: CommandCo
         );
         if (report.nameConflicts.length > 0) {
           output.line(
-            `These names fold to a name another user holds; both users were kept: ${report.nameConflicts.join(', ')}`,
+            `These names fold to a name another user holds; both users were kept: ${report.nameConflicts.map(printable).join(', ')}`,
           );
         }
       }),

@@ -19,12 +19,15 @@ export function registerSeen(program: Command, { output, globals }: CommandConte
       'after',
       '\nExamples:\n  $ messenger seen bob --from alice\n  $ messenger seen bob 01a2...c3 01a2...c4',
     )
-    .action((name: string, messageIds: string[], options: { from?: string; json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
-        if (!options.from && messageIds.length === 0)
-          throw new UsageError('name message ids, or use --from <user>');
-        if (options.from && messageIds.length > 0)
-          throw new UsageError('give either message ids or --from, not both');
+    .action((name: string, messageIds: string[], options: { from?: string; json?: boolean }) => {
+      // Usage errors are found before connecting: they need no Redis.
+      if (!options.from && messageIds.length === 0) {
+        throw new UsageError('name message ids, or use --from <user>');
+      }
+      if (options.from && messageIds.length > 0) {
+        throw new UsageError('give either message ids or --from, not both');
+      }
+      return withMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const marked = options.from
           ? await messenger.markConversationSeen(
@@ -34,6 +37,6 @@ export function registerSeen(program: Command, { output, globals }: CommandConte
           : await messenger.markSeen(me.id, messageIds);
         if (options.json) printJson(output, { marked });
         else output.line(`marked ${marked} message${marked === 1 ? '' : 's'} seen`);
-      }),
-    );
+      });
+    });
 }

@@ -3,8 +3,12 @@
  * @module
  */
 import type { Command } from 'commander';
+import { MessengerError, RedisTimeoutError, RedisUnavailableError } from '../../core/errors.js';
+import { newMessageId } from '../../core/ids.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
+import { parseId } from '../options.js';
+import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson } from '../present.js';
 
@@ -12,7 +16,11 @@ export function registerSend(program: Command, { output, globals }: CommandConte
   program
     .command('send <from> <to> <text>')
     .description('send a message (users by username or id)')
-    .option('--id <uuid>', 'a message id of your choosing: sending it again stores it once')
+    .option(
+      '--id <uuid>',
+      'a message id of your choosing: sending it again stores it once',
+      parseId,
+    )
     .option('--json', 'print the message id as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger send alice bob "Hello, Bob!"')
     .action((from: string, to: string, text: string, options: { id?: string; json?: boolean }) =>
@@ -21,11 +29,20 @@ export function registerSend(program: Command, { output, globals }: CommandConte
           resolveUser(messenger, from),
           resolveUser(messenger, to),
         ]);
-        const id = await messenger.sendMessage(sender.id, receiver.id, text, {
-          messageId: options.id,
-        });
-        if (options.json) printJson(output, { id });
-        else output.line(`sent to ${receiver.username} ${output.colors.dim(id)}`);
+        // Chosen here, so that after an unclear failure the person can retry without a duplicate.
+        const messageId = options.id ?? newMessageId();
+        try {
+          await messenger.sendMessage(sender.id, receiver.id, text, { messageId });
+        } catch (error) {
+          if (!(error instanceof RedisTimeoutError || error instanceof RedisUnavailableError))
+            throw error;
+          throw new MessengerError(
+            `${error.message}; the message may have been stored: to retry without a duplicate, run the same command with --id ${messageId}`,
+            { cause: error },
+          );
+        }
+        if (options.json) printJson(output, { id: messageId });
+        else output.line(`sent to ${printable(receiver.username)} ${output.colors.dim(messageId)}`);
       }),
     );
 }

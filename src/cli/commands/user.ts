@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
-import { parseCursor, parseLimit } from '../options.js';
+import { parseLimit, parseUserCursor } from '../options.js';
+import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';
 
@@ -26,9 +27,13 @@ export function registerUser(program: Command, { output, globals }: CommandConte
     .action((username: string, options: { json?: boolean }) =>
       withMessenger(globals(), output, async (messenger) => {
         const id = await messenger.createUser(username);
-        const created = options.json ? await messenger.getUser(id) : null;
-        if (created) printJson(output, userJson(created));
-        else output.line(`created ${username} ${output.colors.dim(id)}`);
+        if (options.json) {
+          // One more read, for the same user shape every other command prints.
+          const created = await messenger.getUser(id);
+          printJson(output, created ? userJson(created) : { id, username });
+        } else {
+          output.line(`created ${printable(username)} ${output.colors.dim(id)}`);
+        }
       }),
     );
 
@@ -36,7 +41,7 @@ export function registerUser(program: Command, { output, globals }: CommandConte
     .command('list')
     .description('list users in the order they were created')
     .option('--limit <n>', 'how many (1-1000)', parseLimit, 50)
-    .option('--after <id>', 'continue after this user id (from an earlier page)', parseCursor)
+    .option('--after <id>', 'continue after this user id (from an earlier page)', parseUserCursor)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger user list --limit 20')
     .action((options: { limit: number; after?: string; json?: boolean }) =>
