@@ -4,23 +4,12 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { ErrorReply, TimeoutError as NodeRedisTimeoutError } from 'redis';
-import {
-  closeClient,
-  DEFAULT_REDIS_URL,
-  isClosedError,
-  isConnectionError,
-  openClient,
-  type RedisClient,
-  redactUrl,
-} from '../redis/connect.js';
+import { RedisCalls } from '../redis/calls.js';
+import { closeClient, DEFAULT_REDIS_URL, openClient, type RedisClient } from '../redis/connect.js';
 import {
   CursorNotFoundError,
   MessageIdConflictError,
   MessengerError,
-  RedisCommandError,
-  RedisTimeoutError,
-  RedisUnavailableError,
   UserNotFoundError,
   UsernameTakenError,
   ValidationError,
@@ -28,6 +17,7 @@ import {
 import { newMessageId } from './ids.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
 import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
+import { readIndexPage } from './pages.js';
 import { MESSAGE_FIELDS, messageFromHash, USER_FIELDS, userFromHash } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { scripts } from './scripts.js';
@@ -91,16 +81,6 @@ type Settings = Required<
 > &
   Pick<MessengerOptions, 'onConnectionError'>;
 
-/** page-1.lua's reply: the two flags, then the members. */
-type PageScriptReply = -1 | [number, number, ...string[]];
-
-interface IndexPage {
-  /** Each member of the page with the fields of the hash it names (empty if none). */
-  entries: { member: string; hash: Record<string, string> }[];
-  hasOlder: boolean;
-  hasNewer: boolean;
-}
-
 /**
  * A messenger on Redis.
  *
@@ -119,6 +99,7 @@ export class RedisMessenger {
   readonly #keys: Keys;
   readonly #url: string;
   readonly #options: Settings;
+  readonly #calls: RedisCalls;
   readonly #subscriptions = new Set<InboxSubscription>();
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
@@ -129,6 +110,7 @@ export class RedisMessenger {
     this.#url = url;
     this.#keys = keys;
     this.#options = options;
+    this.#calls = new RedisCalls(client, url, options.commandTimeoutMs, () => this.#closed);
   }
 
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
@@ -165,7 +147,9 @@ export class RedisMessenger {
     const client = await openRedis(url, settings);
     const messenger = new RedisMessenger(client, url, new Keys(namespace), settings);
     try {
-      await messenger.#run(() => Promise.all(Object.values(scripts).map((s) => s.load(client))));
+      await messenger.#calls.run(() =>
+        Promise.all(Object.values(scripts).map((s) => s.load(client))),
+      );
     } catch (error) {
       client.destroy();
       throw error;
@@ -189,7 +173,7 @@ export class RedisMessenger {
     const id = randomUUID();
     const keys = this.#keys;
     const create = () =>
-      this.#run(() =>
+      this.#calls.run(() =>
         scripts.createUser.run(
           this.#client,
           [
@@ -217,7 +201,7 @@ export class RedisMessenger {
   /** The user with this id, or null. */
   async getUser(userId: string): Promise<User | null> {
     const id = validateId(userId, 'user id');
-    const hash = await this.#run(() => this.#client.hGetAll(this.#keys.user(id)));
+    const hash = await this.#calls.run(() => this.#client.hGetAll(this.#keys.user(id)));
     return userFromHash(hash, id);
   }
 
@@ -227,7 +211,7 @@ export class RedisMessenger {
     const foldedName = foldUsername(name);
     const keys = this.#keys;
     const lookUp = () =>
-      this.#run(() =>
+      this.#calls.run(() =>
         Promise.all([
           this.#client.hGet(keys.usernames, name),
           this.#client.hGet(keys.foldedUsernames, foldedName),
@@ -252,9 +236,10 @@ export class RedisMessenger {
     const after = cursor === undefined ? undefined : validateId(cursor, 'after');
     const keys = this.#keys;
     const readPage = () =>
-      this.#run(() =>
+      this.#calls.run(() =>
         Promise.all([
-          this.#page(
+          readIndexPage(
+            this.#client,
             keys.userIndex,
             after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
             keys.userKeyPrefix,
@@ -296,7 +281,7 @@ export class RedisMessenger {
         ? newMessageId()
         : validateId(options.messageId, 'message id');
     const keys = this.#keys;
-    const reply = (await this.#run(() =>
+    const reply = (await this.#calls.run(() =>
       scripts.sendMessage.run(
         this.#client,
         [
@@ -361,14 +346,14 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const limit = validateLimit(options?.limit);
     const keys = this.#keys;
-    const [, others, unread] = await this.#run(() =>
+    const [, others, unread] = await this.#calls.run(() =>
       Promise.all([
         this.#requireUsers(id),
         this.#client.zRange(keys.conversations(id), 0, limit - 1, { REV: true }),
         this.#client.hGetAll(keys.unread(id)),
       ]),
     );
-    const [people, newest] = await this.#run(() =>
+    const [people, newest] = await this.#calls.run(() =>
       Promise.all([
         Promise.all(others.map((other) => this.#client.hGetAll(keys.user(other)))),
         Promise.all(
@@ -376,7 +361,7 @@ export class RedisMessenger {
         ),
       ]),
     );
-    const lastHashes = await this.#run(() =>
+    const lastHashes = await this.#calls.run(() =>
       Promise.all(
         newest.map((members) =>
           members[0]
@@ -412,7 +397,7 @@ export class RedisMessenger {
     if (ids.length === 0) return 0;
     const keys = this.#keys;
     await this.#requireUsers(id);
-    const marked = await this.#run(() =>
+    const marked = await this.#calls.run(() =>
       scripts.markSeen.run(
         this.#client,
         [keys.unread(id), ...ids.map((m) => keys.message(m))],
@@ -428,7 +413,7 @@ export class RedisMessenger {
     const other = validateId(otherId, 'other user id');
     const keys = this.#keys;
     await this.#requireUsers(id, other);
-    const marked = await this.#run(() =>
+    const marked = await this.#calls.run(() =>
       scripts.markConversationSeen.run(
         this.#client,
         [keys.conversation(id, other), keys.unread(id)],
@@ -441,7 +426,7 @@ export class RedisMessenger {
   /** How many messages the user has not seen, in all and per sender. One read, no scan. */
   async unreadCount(userId: string): Promise<UnreadCount> {
     const id = validateId(userId, 'user id');
-    const [, counts] = await this.#run(() =>
+    const [, counts] = await this.#calls.run(() =>
       Promise.all([this.#requireUsers(id), this.#client.hGetAll(this.#keys.unread(id))]),
     );
     const bySender: Record<string, number> = {};
@@ -464,7 +449,7 @@ export class RedisMessenger {
     const contact = validateId(contactId, 'contact id');
     if (id === contact) throw new ValidationError('a user cannot be their own contact');
     const keys = this.#keys;
-    const reply = await this.#run(() =>
+    const reply = await this.#calls.run(() =>
       scripts.addContact.run(
         this.#client,
         [keys.user(id), keys.user(contact), keys.contacts(id)],
@@ -480,7 +465,7 @@ export class RedisMessenger {
   async removeContact(userId: string, contactId: string): Promise<boolean> {
     const id = validateId(userId, 'user id');
     const contact = validateId(contactId, 'contact id');
-    const [, removed] = await this.#run(() =>
+    const [, removed] = await this.#calls.run(() =>
       Promise.all([this.#requireUsers(id), this.#client.sRem(this.#keys.contacts(id), contact)]),
     );
     return removed === 1;
@@ -489,7 +474,7 @@ export class RedisMessenger {
   /** A user's contacts, by username. Contact lists are small; this reads the whole set. */
   async listContacts(userId: string): Promise<User[]> {
     const id = validateId(userId, 'user id');
-    const [, members] = await this.#run(() =>
+    const [, members] = await this.#calls.run(() =>
       Promise.all([this.#requireUsers(id), this.#client.sMembers(this.#keys.contacts(id))]),
     );
     const contacts = await this.#users(members);
@@ -533,7 +518,7 @@ export class RedisMessenger {
           });
         }
       },
-      run: (operation) => this.#run(operation),
+      run: (operation) => this.#calls.run(operation),
       onClose: (s) => this.#subscriptions.delete(s),
     });
     if (this.#closed) {
@@ -559,65 +544,11 @@ export class RedisMessenger {
     try {
       return await rebuildIndexes(this.#client, this.#keys, options.onProgress);
     } catch (error) {
-      throw this.#translate(error);
+      throw this.#calls.translate(error);
     }
   }
 
   // ---- inside ------------------------------------------------------------------------
-
-  /**
-   * Runs one operation against Redis with a deadline, and turns node-redis errors into
-   * ours. The deadline matters when Redis stops answering without closing the socket
-   * (paused, or a network partition): node-redis would wait forever for the reply.
-   */
-  async #run<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new MessengerError('this messenger is closed');
-    const timeoutMs = this.#options.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#timeoutError()), timeoutMs);
-    });
-    try {
-      return await Promise.race([operation(), deadline]);
-    } catch (error) {
-      throw this.#translate(error);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #timeoutError(): MessengerError {
-    return this.#client.isReady
-      ? new RedisTimeoutError(this.#options.commandTimeoutMs)
-      : new RedisUnavailableError(redactUrl(this.#url));
-  }
-
-  /** node-redis errors become ours; anything else (a bug) is passed on as it is. */
-  #translate(error: unknown): unknown {
-    if (error instanceof MessengerError) return error;
-    if (error instanceof NodeRedisTimeoutError) return this.#timeoutError();
-    if (error instanceof ErrorReply) return this.#translateReply(error);
-    if (isClosedError(error))
-      return new MessengerError('this messenger is closed', { cause: error });
-    if (isConnectionError(error))
-      return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
-    return error;
-  }
-
-  /** An error reply from Redis: temporary states are "unavailable", the rest refusals. */
-  #translateReply(error: ErrorReply): MessengerError {
-    // Loading its data after a restart, a busy script, a replica without its primary.
-    if (/^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message)) {
-      return new RedisUnavailableError(redactUrl(this.#url), { cause: error });
-    }
-    if (error.message.startsWith('OOM')) {
-      // A script's first write is refused whole: nothing of the operation was stored.
-      return new RedisCommandError('Redis is out of memory (maxmemory); nothing was stored', {
-        cause: error,
-      });
-    }
-    return new RedisCommandError(error.message, { cause: error });
-  }
 
   /** Indexes names the original program added; concurrent callers share one run. */
   async #indexSeedNames(): Promise<IndexNamesReport> {
@@ -627,60 +558,17 @@ export class RedisMessenger {
     try {
       return await this.#indexingNames;
     } catch (error) {
-      throw this.#translate(error);
+      throw this.#calls.translate(error);
     }
   }
 
   /** Throws UserNotFoundError for the first id that names no user. */
   async #requireUsers(...ids: string[]): Promise<void> {
-    const found = await this.#run(() =>
+    const found = await this.#calls.run(() =>
       Promise.all(ids.map((id) => this.#client.exists(this.#keys.user(id)))),
     );
     const missing = ids.find((_, i) => found[i] === 0);
     if (missing !== undefined) throw new UserNotFoundError(missing);
-  }
-
-  /**
-   * One page of an index, located by rank around a cursor, with the hash each member
-   * names (`hashPrefix` + member): one script, one round trip, however long the page.
-   */
-  async #page(
-    index: string,
-    request: PageRequest,
-    hashPrefix: string,
-    fields: readonly string[],
-    toMember: (cursor: string) => string = (cursor) => cursor,
-  ): Promise<IndexPage> {
-    let cursor = '';
-    if (request.mode === 'before' || request.mode === 'after') cursor = toMember(request.cursor);
-    else if (request.mode === 'after-score') cursor = request.cursor;
-    const reply = (await scripts.page.run(
-      this.#client,
-      [index],
-      [request.mode, String(request.limit), cursor],
-    )) as PageScriptReply;
-    if (reply === -1) throw new CursorNotFoundError('cursor' in request ? request.cursor : '');
-    const [hasOlder, hasNewer, ...members] = reply;
-    // The second round trip: every hash of the page at once. Members name hashes that
-    // never change but for `seen`, so reading them after the index is as good as with it.
-    // Plain HMGETs sent together cost a third of typed HGETALLs, or of reading in Lua.
-    const values = await Promise.all(
-      members.map(
-        (member) =>
-          this.#client.sendCommand(['HMGET', hashPrefix + member, ...fields]) as Promise<
-            (string | null)[]
-          >,
-      ),
-    );
-    const entries = members.map((member, m) => {
-      const hash: Record<string, string> = {};
-      fields.forEach((field, i) => {
-        const value = values[m]?.[i];
-        if (typeof value === 'string') hash[field] = value;
-      });
-      return { member, hash };
-    });
-    return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
   }
 
   /** A page of messages, each with its timestamp as stored (microseconds, for cursors). */
@@ -689,10 +577,17 @@ export class RedisMessenger {
     index: string,
     request: PageRequest,
   ): Promise<StampedPage & { hasOlder: boolean }> {
-    const [, page] = await this.#run(() =>
+    const [, page] = await this.#calls.run(() =>
       Promise.all([
         this.#requireUsers(userId),
-        this.#page(index, request, this.#keys.messageKeyPrefix, MESSAGE_FIELDS, messageMember),
+        readIndexPage(
+          this.#client,
+          index,
+          request,
+          this.#keys.messageKeyPrefix,
+          MESSAGE_FIELDS,
+          messageMember,
+        ),
       ]),
     );
     // An entry whose hash is missing can only come from the original program's
@@ -711,7 +606,7 @@ export class RedisMessenger {
 
   /** Reads user hashes in one round trip, keeping their order and skipping missing ones. */
   async #users(ids: string[]): Promise<User[]> {
-    const hashes = await this.#run(() =>
+    const hashes = await this.#calls.run(() =>
       Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.user(id)))),
     );
     return hashes.flatMap((hash, i) => userFromHash(hash, ids[i] ?? '') ?? []);
