@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
@@ -13,7 +12,7 @@ import { main } from '../src/cli/main.js';
 import { createOutput } from '../src/cli/output.js';
 import { RedisMessenger } from '../src/index.js';
 import { capture } from './support/capture.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { freePort, type RedisServer, startRedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
 let library: RedisMessenger;
@@ -187,19 +186,6 @@ function assertOneErrorLine(stderr: string): void {
   assert.equal(lines.length, 1, `more than one line on stderr:\n${stderr}`);
   assert.doesNotMatch(stderr, /\n\s+at /, 'a stack trace without --verbose');
   assert.doesNotMatch(stderr, ANSI);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 describe('messenger user', () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   RedisMessenger,
@@ -7,17 +6,7 @@ import {
   RedisUnavailableError,
   ValidationError,
 } from '../src/index.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
-
-/** A port on which nothing listens (it was free a moment ago). */
-async function deadPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 1));
-    });
-  });
-}
+import { freePort, type RedisServer, startRedisServer } from './support/redis-server.js';
 
 async function elapsed<T>(work: () => Promise<T>): Promise<[PromiseSettledResult<T>, number]> {
   const start = Date.now();
@@ -27,7 +16,7 @@ async function elapsed<T>(work: () => Promise<T>): Promise<[PromiseSettledResult
 
 describe('connecting', () => {
   it('rejects at once with a clear error when nothing listens', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const [result, ms] = await elapsed(() =>
       RedisMessenger.connect({ url: `redis://127.0.0.1:${port}` }),
     );
@@ -39,7 +28,7 @@ describe('connecting', () => {
   });
 
   it('never prints the password of a URL', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const [result] = await elapsed(() =>
       RedisMessenger.connect({ url: `redis://user:hunter2secret@127.0.0.1:${port}` }),
     );

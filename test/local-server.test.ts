@@ -13,7 +13,7 @@ import {
   resolveRedisUrl,
   stopLocalServer,
 } from '../src/redis/local-server.js';
-import { startRedisServer } from './support/redis-server.js';
+import { freePort, startRedisServer } from './support/redis-server.js';
 
 /** The pid in a data folder's pidfile, or null. */
 async function pidIn(dataDir: string): Promise<number | null> {
@@ -86,16 +86,6 @@ async function hasExited(pid: number): Promise<boolean> {
   }
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
   return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
-}
-
-/** A TCP port of 127.0.0.1 where nothing listens (free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
 }
 
 describe('localDataDir', () => {

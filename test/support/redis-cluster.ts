@@ -6,8 +6,7 @@
  * a signal kills it outright). Tests never touch a Redis they did not start.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
-import { createServer } from 'node:net';
-import { type RedisServer, startRedisServer } from './redis-server.js';
+import { freePort, type RedisServer, startRedisServer } from './redis-server.js';
 
 const SLOTS = 16384;
 
@@ -82,19 +81,6 @@ function crc16(bytes: Uint8Array): number {
     }
   }
   return crc;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 /** Runs redis-cli with a deadline; resolves with its stdout, rejects with its output. */
