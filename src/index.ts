@@ -10,6 +10,7 @@
  */
 export {
   CursorNotFoundError,
+  isUnconfirmed,
   MessageIdConflictError,
   MessengerError,
   RedisCommandError,

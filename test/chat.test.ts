@@ -527,6 +527,8 @@ describe('messenger chat across a Redis restart', () => {
       try {
         chat.send('into the void');
         await chat.waitFor('Not confirmed yet', 0, 15_000);
+        // A second message must not overtake the unconfirmed one.
+        await chat.command('and then this', 'Still waiting for Redis to confirm your last message');
       } finally {
         durable.signal('SIGCONT');
       }
@@ -538,6 +540,34 @@ describe('messenger chat across a Redis restart', () => {
         ['into the void'],
       );
     });
+  });
+
+  it('quitting with a message Redis never confirmed says so and exits 1', async () => {
+    await messenger.createUser('fay');
+    await messenger.createUser('gus');
+    const chat = new Chat('fay', durable.url);
+    try {
+      await ready(chat);
+      await chat.command('/to gus', 'No messages yet. Say hello!\n');
+      durable.signal('SIGKILL');
+      chat.send('lost in the outage');
+      await chat.waitFor('Not confirmed yet');
+      chat.end();
+      assert.equal(await chat.exitCode(10_000), 1);
+      assert.match(chat.stdout, /Waiting for Redis to confirm your message to gus/);
+      assert.match(
+        chat.stderr,
+        /^error: your message to gus was not confirmed by Redis and may not have been sent: "lost in the outage"/,
+      );
+    } finally {
+      chat.kill();
+      await durable.restart();
+      // The next test uses the messenger at once: wait until it has reconnected.
+      for (let i = 0; i < 100; i++) {
+        if (await messenger.findUserByUsername('fay').then(Boolean, () => false)) break;
+        await sleep(100);
+      }
+    }
   });
 
   it('says so, reconnects, and shows every message sent meanwhile exactly once', async () => {

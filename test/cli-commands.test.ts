@@ -254,7 +254,10 @@ describe('messenger user', () => {
       const first = await runOn(own.url, 'user', 'list', '--limit', '2');
       assert.equal(first.code, 0);
       assert.equal(first.stdout.trimEnd().split('\n').length, 2);
-      assert.equal(first.stderr, `more: messenger user list --after ${ids[1]}\n`);
+      assert.equal(
+        first.stderr,
+        `more: messenger user list --limit 2 --after ${ids[1]} --redis ${own.url}\n`,
+      );
 
       const pages: unknown[] = [];
       let after: string | null = null;
@@ -411,7 +414,7 @@ describe('reading: inbox, conversation, conversations', () => {
     assert.match(human.stdout, /: a3 •\n.*: a4 •\n$/);
     assert.equal(
       human.stderr,
-      `older: messenger inbox ${bob} --limit 2 --before ${inbox[2]}\nnewer: messenger inbox ${bob} --limit 2 --after ${inbox[3]}\n`,
+      `older: messenger inbox ${bob} --limit 2 --before ${inbox[2]} --redis ${server.url}\nnewer: messenger inbox ${bob} --limit 2 --after ${inbox[3]} --redis ${server.url}\n`,
     );
   });
 
@@ -527,7 +530,7 @@ describe('reading: inbox, conversation, conversations', () => {
     assert.match(lines[19] as string, / n25 •$/);
     assert.equal(
       human.stderr,
-      `older: messenger inbox ${receiver} --limit 20 --before ${ids[5]}\n`,
+      `older: messenger inbox ${receiver} --limit 20 --before ${ids[5]} --redis ${server.url}\n`,
     );
     const page = await json('inbox', receiver);
     assert.deepEqual(
@@ -970,5 +973,18 @@ describe('regressions from the CLI review', () => {
       randomUUID(),
     );
     assert.equal(paging.code, 2);
+    for (const argv of [
+      ['send', 'alice', 'alice', 'hi'],
+      ['send', 'alice', 'bob', ''],
+      ['send', 'alice', 'bob', 'x'.repeat(4097)],
+      ['conversation', 'alice', 'alice'],
+      ['seen', 'bob', 'not-an-id'],
+      ['user', 'create', ''],
+      ['user', 'create', 'tab\there'],
+    ]) {
+      const result = await runOn(down, ...argv);
+      assert.equal(result.code, 2, `${argv.join(' ')}: ${result.stderr}`);
+      assert.doesNotMatch(result.stderr, /cannot reach Redis/);
+    }
   });
 });

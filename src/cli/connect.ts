@@ -4,6 +4,7 @@
  * @module
  */
 import { RedisMessenger } from '../core/messenger.js';
+import { redactUrl } from '../redis/connect.js';
 import { resolveRedisUrl } from '../redis/local-server.js';
 import type { Output } from './output.js';
 
@@ -12,10 +13,7 @@ export interface GlobalOptions {
   verbose?: boolean;
 }
 
-export async function openMessenger(
-  options: GlobalOptions,
-  output: Output,
-): Promise<RedisMessenger> {
+async function openMessenger(options: GlobalOptions, output: Output): Promise<RedisMessenger> {
   const url = await resolveRedisUrl({
     url: options.redis,
     onStarted: (message) => output.notice(message),
@@ -35,4 +33,12 @@ export async function withMessenger<T>(
   } finally {
     await messenger.close();
   }
+}
+
+/**
+ * ` --redis <url>` to repeat in a suggested command when one was given, with any password
+ * left out (the person who typed it knows it; a log of the hint should not).
+ */
+export function redisFlag(options: GlobalOptions): string {
+  return options.redis ? ` --redis ${redactUrl(options.redis)}` : '';
 }

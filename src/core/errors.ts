@@ -71,6 +71,14 @@ export class RedisTimeoutError extends MessengerError {
   }
 }
 
+/**
+ * Whether a write that failed with this error may still have happened: the connection
+ * dropped or Redis did not answer in time. Retry a send with the same `messageId`.
+ */
+export function isUnconfirmed(error: unknown): boolean {
+  return error instanceof RedisTimeoutError || error instanceof RedisUnavailableError;
+}
+
 /** Redis answered with an error we cannot turn into anything more specific (e.g. OOM). */
 export class RedisCommandError extends MessengerError {
   override name = 'RedisCommandError';

@@ -86,7 +86,7 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
     disableOfflineQueue: true,
     // node-redis's own per-command timeout (5 s by default) costs an AbortSignal and two
     // listeners per command, a tenth of a send's CPU; the messenger keeps one deadline per
-    // operation instead (RedisMessenger's #run).
+    // operation instead (RedisCalls.run).
     commandOptions: { timeout: 0 },
   });
   // Without a listener an 'error' event would crash the process.

@@ -3,7 +3,7 @@
  * message shows. It talks to a ChatScreen, so that a terminal, a pipe or a test can drive it.
  * @module
  */
-import { RedisTimeoutError, RedisUnavailableError } from '../../core/errors.js';
+import { isUnconfirmed, MessengerError } from '../../core/errors.js';
 import { newMessageId } from '../../core/ids.js';
 import type { InboxSubscription } from '../../core/live.js';
 import type { RedisMessenger } from '../../core/messenger.js';
@@ -42,7 +42,10 @@ export class ChatSession {
   #peer: User | undefined;
   /** While /to reads a conversation's history: what arrives from that person meanwhile. */
   #opening: { peerId: string; arrived: Message[] } | undefined;
-  #closed = false;
+  /** A send Redis has not confirmed yet, retried in the background with its id. */
+  #unconfirmed:
+    | { text: string; to: User; messageId: string; settled: Promise<void>; stop(): void }
+    | undefined;
 
   constructor(messenger: RedisMessenger, me: User, screen: ChatScreen, output: Output) {
     this.#messenger = messenger;
@@ -86,9 +89,27 @@ export class ChatSession {
     this.#screen.setPrompt('> ');
   }
 
+  /**
+   * Stops live delivery. A message still unconfirmed gets a few more seconds; if Redis has
+   * not taken it by then, it is reported as not sent (and close() rejects), never dropped
+   * in silence.
+   */
   async close(): Promise<void> {
-    this.#closed = true;
+    const pending = this.#unconfirmed;
+    if (pending) {
+      this.#screen.print(
+        `Waiting for Redis to confirm your message to ${printable(pending.to.username)}…`,
+      );
+      await Promise.race([pending.settled, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    }
+    this.#unconfirmed?.stop();
     await this.#subscription?.close();
+    const lost = this.#unconfirmed;
+    if (lost) {
+      throw new MessengerError(
+        `your message to ${printable(lost.to.username)} was not confirmed by Redis and may not have been sent: "${preview(lost.text, 60)}" (id ${lost.messageId})`,
+      );
+    }
   }
 
   /** Acts on one typed line. Returns 'quit' when the person wants to leave. */
@@ -139,7 +160,8 @@ export class ChatSession {
   }
 
   async #arrived(message: Message): Promise<void> {
-    await this.#names.learn([message.senderId]);
+    // A name that cannot be read now shows as the id: the message itself must not be lost.
+    await this.#names.learn([message.senderId]).catch(() => {});
     if (this.#opening?.peerId === message.senderId) {
       this.#opening.arrived.push(message); // shown by #open, after the history
       return;
@@ -151,6 +173,11 @@ export class ChatSession {
       await this.#messenger.markSeen(this.#me.id, [message.id]).catch(() => {});
       return;
     }
+    this.#notice(message);
+  }
+
+  /** A one-line notice for a message from someone other than the open conversation. */
+  #notice(message: Message): void {
     const sender = printable(this.#names.name(message.senderId));
     this.#screen.print(
       this.#output.colors.yellow(
@@ -165,58 +192,85 @@ export class ChatSession {
       this.#screen.print('Open a conversation first: /to <name>');
       return;
     }
+    if (this.#unconfirmed) {
+      // Sending now could store this one before the unconfirmed one: order comes first.
+      this.#screen.print(
+        'Still waiting for Redis to confirm your last message; send this once it is shown.',
+      );
+      return;
+    }
     // The id is chosen here, so that a send whose fate is unknown (Redis did not answer)
     // can be retried without ever storing the message twice.
     const messageId = newMessageId();
     const send = () => this.#messenger.sendMessage(this.#me.id, peer.id, text, { messageId });
-    const shown = () =>
-      this.#screen.print(
-        messageLine(
-          {
-            id: messageId,
-            senderId: this.#me.id,
-            receiverId: peer.id,
-            text,
-            sentAt: new Date(),
-            seen: false,
-          },
-          this.#names,
-          this.#output,
-          this.#me.id,
-        ),
-      );
     try {
       await send();
-      shown();
+      this.#showSent(peer, messageId, text);
     } catch (error) {
-      if (!(error instanceof RedisTimeoutError || error instanceof RedisUnavailableError)) {
-        throw new Error(`Not sent: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      if (!isUnconfirmed(error)) throw new Error(`Not sent: ${(error as Error).message}`);
       this.#screen.print(
         this.#output.colors.yellow(
-          `Not confirmed yet (${error.message}); retrying until Redis answers, and it is stored once.`,
+          `Not confirmed yet (${(error as Error).message}); retrying until Redis answers, and it is stored once.`,
         ),
       );
-      void this.#retry(send, shown);
+      this.#retry(peer, messageId, text, send);
+    }
+  }
+
+  /** Shows a message this user sent: in the conversation if it is open, else as a notice. */
+  #showSent(peer: User, messageId: string, text: string): void {
+    if (this.#peer?.id === peer.id) {
+      const sent = {
+        id: messageId,
+        senderId: this.#me.id,
+        receiverId: peer.id,
+        text,
+        sentAt: new Date(),
+        seen: false,
+      };
+      this.#screen.print(messageLine(sent, this.#names, this.#output, this.#me.id));
+    } else {
+      this.#screen.print(`Sent to ${printable(peer.username)}: ${preview(text, 60)}`);
     }
   }
 
   /** Retries an unconfirmed send in the background, with the same message id. */
-  async #retry(send: () => Promise<unknown>, shown: () => void): Promise<void> {
-    for (let delay = 500; !this.#closed; delay = Math.min(delay * 2, 5000)) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      if (this.#closed) return;
-      try {
-        await send();
-        shown();
-        return;
-      } catch (error) {
-        if (!(error instanceof RedisTimeoutError || error instanceof RedisUnavailableError)) {
-          this.#screen.print(this.#output.colors.red(`Not sent: ${(error as Error).message}`));
+  #retry(to: User, messageId: string, text: string, send: () => Promise<unknown>): void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let wake: () => void = () => {};
+    const settled = (async () => {
+      for (let delay = 500; !stopped; delay = Math.min(delay * 2, 5000)) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, delay);
+        });
+        if (stopped) return;
+        try {
+          await send();
+          this.#unconfirmed = undefined;
+          this.#showSent(to, messageId, text);
           return;
+        } catch (error) {
+          if (!isUnconfirmed(error)) {
+            this.#unconfirmed = undefined;
+            this.#screen.print(this.#output.colors.red(`Not sent: ${(error as Error).message}`));
+            return;
+          }
         }
       }
-    }
+    })();
+    this.#unconfirmed = {
+      text,
+      to,
+      messageId,
+      settled,
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+        wake();
+      },
+    };
   }
 
   async #open(name: string): Promise<void> {
@@ -236,20 +290,26 @@ export class ChatSession {
     // Messages from them that arrive while the history is read are held back, then shown
     // unless the history already had them: neither lost nor shown twice.
     this.#opening = { peerId: peer.id, arrived: [] };
-    let shownIds = new Set<string>();
+    let shownIds: Set<string> | undefined;
     try {
       shownIds = await this.#showHistory(peer, 20);
+      await this.#messenger.markConversationSeen(this.#me.id, peer.id);
+      // Only now, with the history shown: a failed /to leaves the old conversation open.
+      this.#peer = peer;
+      this.#screen.setPrompt(`to ${printable(peer.username)}> `);
     } finally {
       const arrived = this.#opening?.arrived ?? [];
       this.#opening = undefined;
-      this.#peer = peer;
       for (const message of arrived) {
-        if (!shownIds.has(message.id))
+        if (shownIds?.has(message.id)) continue;
+        if (this.#peer?.id === peer.id) {
           this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
+          await this.#messenger.markSeen(this.#me.id, [message.id]).catch(() => {});
+        } else {
+          this.#notice(message);
+        }
       }
     }
-    await this.#messenger.markConversationSeen(this.#me.id, peer.id);
-    this.#screen.setPrompt(`to ${printable(peer.username)}> `);
   }
 
   async #history(count: string | undefined): Promise<void> {

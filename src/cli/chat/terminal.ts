@@ -24,6 +24,8 @@ export class Terminal implements ChatScreen {
   readonly #interactive: boolean;
   readonly #rl: Interface;
   #closed = false;
+  /** Whether run() is listening: before it, no prompt may be drawn (drawing one resumes input). */
+  #running = false;
 
   constructor(streams: TerminalStreams) {
     this.#streams = streams;
@@ -42,7 +44,7 @@ export class Terminal implements ChatScreen {
 
   print(line: string): void {
     const out = this.#streams.output;
-    if (!this.#interactive || this.#closed) {
+    if (!this.#interactive || this.#closed || !this.#running) {
       out.write(`${line}\n`);
       return;
     }
@@ -57,7 +59,7 @@ export class Terminal implements ChatScreen {
 
   setPrompt(prompt: string): void {
     this.#rl.setPrompt(prompt);
-    if (this.#interactive && !this.#closed) this.#rl.prompt(true);
+    if (this.#interactive && !this.#closed && this.#running) this.#rl.prompt(true);
   }
 
   /** Runs the chat until /quit, Ctrl-C, Ctrl-D or the end of the input. */
@@ -89,6 +91,7 @@ export class Terminal implements ChatScreen {
     rl.on('close', leave); // Ctrl-D, or the end of piped input
     process.on('SIGINT', leave); // Ctrl-C when the input is a pipe
     process.on('SIGTERM', leave);
+    this.#running = true;
     rl.resume();
     if (this.#interactive) rl.prompt();
     try {

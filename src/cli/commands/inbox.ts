@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { MessagePage } from '../../core/types.js';
-import { withMessenger } from '../connect.js';
+import { redisFlag, withMessenger } from '../connect.js';
 import { UsageError } from '../handle-error.js';
 import type { CommandContext } from '../main.js';
 import { parseCursor, parseLimit } from '../options.js';
@@ -46,7 +46,7 @@ function printPage(
   names: NameBook,
   me: string,
   /** `command`: the command that printed this page, for the hints; none for no hints. */
-  options: { json?: boolean; empty: string; command?: string[]; limit: number },
+  options: { json?: boolean; empty: string; command?: string[]; limit: number; redis: string },
 ): void {
   if (options.json) {
     printJson(output, {
@@ -62,7 +62,8 @@ function printPage(
   if (!command) return;
   const { dim } = output.noticeColors;
   const again = (flag: string, cursor: string) =>
-    [...command, '--limit', String(options.limit), flag, cursor].map(shellWord).join(' ');
+    [...command, '--limit', String(options.limit), flag, cursor].map(shellWord).join(' ') +
+    options.redis;
   const first = page.messages[0]?.id;
   const last = page.messages.at(-1)?.id;
   if (page.hasOlder && first) output.notice(dim(`older: ${again('--before', first)}`));
@@ -115,6 +116,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
           // Unread messages are not paged with cursors: no older/newer hints for them.
           command: options.unread ? undefined : ['messenger', 'inbox', name],
           limit: request.limit,
+          redis: redisFlag(globals()),
         });
       });
     });
@@ -127,6 +129,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
     .addHelpText('after', '\nExample:\n  $ messenger conversation alice bob --limit 50')
     .action((name: string, otherName: string, options: PagingOptions) => {
       const request = paging(options);
+      if (name === otherName) throw new UsageError('a conversation is between two different users');
       return withMessenger(globals(), output, async (messenger) => {
         const [me, other] = await Promise.all([
           resolveUser(messenger, name),
@@ -139,6 +142,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
           empty: 'no messages yet',
           command: ['messenger', 'conversation', name, otherName],
           limit: request.limit,
+          redis: redisFlag(globals()),
         });
       });
     });

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import { validateId } from '../../core/validate.js';
 import { withMessenger } from '../connect.js';
 import { UsageError } from '../handle-error.js';
 import type { CommandContext } from '../main.js';
@@ -27,6 +28,7 @@ export function registerSeen(program: Command, { output, globals }: CommandConte
       if (options.from && messageIds.length > 0) {
         throw new UsageError('give either message ids or --from, not both');
       }
+      for (const id of messageIds) validateId(id, 'message id');
       return withMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const marked = options.from

@@ -3,8 +3,9 @@
  * @module
  */
 import type { Command } from 'commander';
-import { MessengerError, RedisTimeoutError, RedisUnavailableError } from '../../core/errors.js';
+import { isUnconfirmed, MessengerError, ValidationError } from '../../core/errors.js';
 import { newMessageId } from '../../core/ids.js';
+import { DEFAULT_TEXT_MAX_LENGTH, validateText } from '../../core/validate.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
 import { parseId } from '../options.js';
@@ -23,8 +24,11 @@ export function registerSend(program: Command, { output, globals }: CommandConte
     )
     .option('--json', 'print the message id as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger send alice bob "Hello, Bob!"')
-    .action((from: string, to: string, text: string, options: { id?: string; json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+    .action((from: string, to: string, text: string, options: { id?: string; json?: boolean }) => {
+      // What can be judged without Redis is judged before connecting.
+      validateText(text, DEFAULT_TEXT_MAX_LENGTH);
+      if (from === to) throw new ValidationError('a user cannot send a message to themselves');
+      return withMessenger(globals(), output, async (messenger) => {
         const [sender, receiver] = await Promise.all([
           resolveUser(messenger, from),
           resolveUser(messenger, to),
@@ -34,15 +38,14 @@ export function registerSend(program: Command, { output, globals }: CommandConte
         try {
           await messenger.sendMessage(sender.id, receiver.id, text, { messageId });
         } catch (error) {
-          if (!(error instanceof RedisTimeoutError || error instanceof RedisUnavailableError))
-            throw error;
+          if (!isUnconfirmed(error)) throw error;
           throw new MessengerError(
-            `${error.message}; the message may have been stored: to retry without a duplicate, run the same command with --id ${messageId}`,
+            `${(error as Error).message}; the message may have been stored: to retry without a duplicate, run the same command with --id ${messageId}`,
             { cause: error },
           );
         }
         if (options.json) printJson(output, { id: messageId });
         else output.line(`sent to ${printable(receiver.username)} ${output.colors.dim(messageId)}`);
-      }),
-    );
+      });
+    });
 }

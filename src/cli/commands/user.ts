@@ -3,7 +3,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { withMessenger } from '../connect.js';
+import { validateUsername } from '../../core/validate.js';
+import { redisFlag, withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
 import { parseLimit, parseUserCursor } from '../options.js';
 import { printable } from '../output.js';
@@ -24,8 +25,9 @@ export function registerUser(program: Command, { output, globals }: CommandConte
     .description('create a user; names are unique ignoring case')
     .option('--json', 'print the new user as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger user create alice')
-    .action((username: string, options: { json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+    .action((username: string, options: { json?: boolean }) => {
+      validateUsername(username); // judged before connecting
+      return withMessenger(globals(), output, async (messenger) => {
         const id = await messenger.createUser(username);
         if (options.json) {
           // One more read, for the same user shape every other command prints.
@@ -34,8 +36,8 @@ export function registerUser(program: Command, { output, globals }: CommandConte
         } else {
           output.line(`created ${printable(username)} ${output.colors.dim(id)}`);
         }
-      }),
-    );
+      });
+    });
 
   user
     .command('list')
@@ -54,7 +56,10 @@ export function registerUser(program: Command, { output, globals }: CommandConte
         }
         if (page.users.length === 0) output.line('no users yet');
         printTable(output, userRows(page.users));
-        if (next) output.notice(output.colors.dim(`more: messenger user list --after ${next}`));
+        if (next) {
+          const again = `messenger user list --limit ${options.limit} --after ${next}${redisFlag(globals())}`;
+          output.notice(output.noticeColors.dim(`more: ${again}`));
+        }
       }),
     );
 
