@@ -64,7 +64,7 @@ it('a message arriving while a wrapped line is typed leaves that line intact', {
     ]);
     await screenShows('/help lists the commands');
     execFileSync('tmux', ['send-keys', '-t', session, '/to bob', 'Enter']);
-    await screenShows('to bob> '); // the conversation is open once the prompt names it
+    await screenShows('to bob>'); // the conversation is open once the prompt names it
     const typed = 'x'.repeat(100); // wraps over two rows of a 60-column terminal
     execFileSync('tmux', ['send-keys', '-t', session, '-l', typed]);
     await screenShows('x'.repeat(40));
