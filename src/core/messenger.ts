@@ -47,7 +47,8 @@ import {
 /** How to reach Redis and how the messenger behaves. Every field is optional. */
 export interface MessengerOptions {
   /**
-   * redis://[user:password@]host:port[/db], rediss:// for TLS, or unix:///path/to/socket.
+   * redis://host:port[/db] (a user and password go before the host), rediss:// for TLS,
+   * or unix:///path/to/socket.
    * @defaultValue `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`
    */
   url?: string;

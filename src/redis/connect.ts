@@ -49,7 +49,7 @@ function clientOptions(url: string) {
   } catch {
     throw new ValidationError(
       // Not echoed: a malformed URL may still hold a password.
-      'the Redis URL is not a valid URL; expected redis://[user:password@]host:port',
+      'the Redis URL is not a valid URL; expected redis://host:port (or rediss://, unix://)',
     );
   }
   if (parsed.protocol === 'unix:') return { socket: { path: decodeURIComponent(parsed.pathname) } };
