@@ -13,7 +13,7 @@ export function registerReindex(program: Command, { output, globals }: CommandCo
   program
     .command('reindex')
     .description(
-      'index data written by the original program: folded names, the user list, conversations',
+      'index data written by the original program: names, user list, conversations, unread counts',
     )
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExample:\n  $ REDIS_URL=redis://127.0.0.1:6379 messenger reindex')
