@@ -307,7 +307,7 @@ export class RedisMessenger {
   /** The messages a user received, oldest first: the newest page unless a cursor is given. */
   async listUserMessages(userId: string, paging?: Paging): Promise<MessagePage> {
     const id = validateId(userId, 'user id');
-    return this.#messagePage(id, this.#keys.inbox(id), validatePaging(paging));
+    return this.#messagePage([id], this.#keys.inbox(id), validatePaging(paging));
   }
 
   /**
@@ -335,8 +335,11 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const other = validateId(otherId, 'other user id');
     if (id === other) throw new ValidationError('a conversation is between two different users');
-    await this.#requireUsers(other);
-    return this.#messagePage(id, this.#keys.conversation(id, other), validatePaging(paging));
+    return this.#messagePage(
+      [id, other],
+      this.#keys.conversation(id, other),
+      validatePaging(paging),
+    );
   }
 
   /** The people a user has exchanged messages with, most recent first. */
@@ -397,13 +400,17 @@ export class RedisMessenger {
     const ids = [...new Set(messageIds.map((m) => validateId(m, 'message id')))];
     if (ids.length === 0) return 0;
     const keys = this.#keys;
-    await this.#requireUsers(id);
-    const marked = await this.#calls.run(() =>
-      scripts.markSeen.run(
-        this.#client,
-        [keys.unread(id), ...ids.map((m) => keys.message(m))],
-        [id],
-      ),
+    // The user check goes out with the script: for a user that does not exist the script
+    // finds no message of theirs, so it changes nothing.
+    const [, marked] = await this.#calls.run(() =>
+      Promise.all([
+        this.#requireUsers(id),
+        scripts.markSeen.run(
+          this.#client,
+          [keys.unread(id), ...ids.map((m) => keys.message(m))],
+          [id],
+        ),
+      ]),
     );
     return Number(marked);
   }
@@ -413,13 +420,16 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const other = validateId(otherId, 'other user id');
     const keys = this.#keys;
-    await this.#requireUsers(id, other);
-    const marked = await this.#calls.run(() =>
-      scripts.markConversationSeen.run(
-        this.#client,
-        [keys.conversation(id, other), keys.unread(id)],
-        [other, keys.prefix],
-      ),
+    // As in markSeen: without both users there is no conversation and no counter to change.
+    const [, marked] = await this.#calls.run(() =>
+      Promise.all([
+        this.#requireUsers(id, other),
+        scripts.markConversationSeen.run(
+          this.#client,
+          [keys.conversation(id, other), keys.unread(id)],
+          [other, keys.prefix],
+        ),
+      ]),
     );
     return Number(marked);
   }
@@ -506,13 +516,13 @@ export class RedisMessenger {
       handler,
       options: { ...options, after },
       readAfter: async (cursor, limit) => {
-        if (!cursor) return this.#readMessages(id, inbox, { mode: 'first', limit });
+        if (!cursor) return this.#readMessages([id], inbox, { mode: 'first', limit });
         try {
-          return await this.#readMessages(id, inbox, { mode: 'after', cursor: cursor.id, limit });
+          return await this.#readMessages([id], inbox, { mode: 'after', cursor: cursor.id, limit });
         } catch (error) {
           if (!(error instanceof CursorNotFoundError)) throw error;
           // The cursor's message is gone (Redis lost data): go on from its timestamp.
-          return this.#readMessages(id, inbox, {
+          return this.#readMessages([id], inbox, {
             mode: 'after-score',
             cursor: cursor.timestamp,
             limit,
@@ -572,15 +582,18 @@ export class RedisMessenger {
     if (missing !== undefined) throw new UserNotFoundError(missing);
   }
 
-  /** A page of messages, each with its timestamp as stored (microseconds, for cursors). */
+  /**
+   * A page of messages, each with its timestamp as stored (microseconds, for cursors),
+   * checking in the same round trip that `users` exist.
+   */
   async #readMessages(
-    userId: string,
+    users: string[],
     index: string,
     request: PageRequest,
   ): Promise<StampedPage & { hasOlder: boolean }> {
     const [, page] = await this.#calls.run(() =>
       Promise.all([
-        this.#requireUsers(userId),
+        this.#requireUsers(...users),
         readIndexPage(
           this.#client,
           index,
@@ -600,8 +613,8 @@ export class RedisMessenger {
     return { items, hasOlder: page.hasOlder, hasNewer: page.hasNewer };
   }
 
-  async #messagePage(userId: string, index: string, request: PageRequest): Promise<MessagePage> {
-    const { items, hasOlder, hasNewer } = await this.#readMessages(userId, index, request);
+  async #messagePage(users: string[], index: string, request: PageRequest): Promise<MessagePage> {
+    const { items, hasOlder, hasNewer } = await this.#readMessages(users, index, request);
     return { messages: items.map((item) => item.message), hasOlder, hasNewer };
   }
 
