@@ -46,8 +46,8 @@ export async function rebuildIndexes(
     nameConflicts: names.conflicts,
     skipped: 0,
   };
-  const userIds = new Set((await client.hVals(keys.usernames)).filter((id) => isId(id)));
-  const total = userIds.size;
+  const userIds = [...names.userIds].filter((id) => isId(id));
+  const total = userIds.length;
   onProgress?.({ done: 0, total });
   for (const userId of userIds) {
     report.messages += await indexInbox(client, keys, userId, report);

@@ -16,20 +16,25 @@ export interface IndexNamesReport {
   added: number;
   /** Names whose folded form another user already holds (both users are kept). */
   conflicts: string[];
+  /** The ids of every user the `usernames` hash names, as read. */
+  userIds: Set<string>;
 }
 
 /** Names per script call: small enough that no call blocks Redis for long. */
 const BATCH = 500;
 
 export async function indexSeedNames(client: RedisClient, keys: Keys): Promise<IndexNamesReport> {
-  const report: IndexNamesReport = { added: 0, conflicts: [] };
+  const report: IndexNamesReport = { added: 0, conflicts: [], userIds: new Set() };
   const seen = new Set<string>(); // HSCAN may return a name twice
   let cursor = '0';
   do {
     const scan = await client.hScan(keys.usernames, cursor, { COUNT: BATCH });
     cursor = scan.cursor;
     const batch = scan.entries.filter(({ field }) => !seen.has(field));
-    for (const { field } of batch) seen.add(field);
+    for (const { field, value } of batch) {
+      seen.add(field);
+      report.userIds.add(value);
+    }
     if (batch.length === 0) continue;
     const createdAt = await Promise.all(
       batch.map(({ value }) => client.hGet(keys.user(value), 'created_at')),
