@@ -17,82 +17,102 @@ export function messageIdOfMember(member: string): string {
   return member.startsWith('message:') ? member.slice('message:'.length) : member;
 }
 
+/**
+ * Two layouts of the same keys. 'standalone' is the original program's, name for name.
+ * 'cluster' adds hash tags, so that the keys one step touches together share a hash
+ * slot (one Redis Cluster node): a user's keys are tagged with their id, the username
+ * directory with `{directory}`, a message and a conversation each with their own.
+ */
+export type KeyLayout = 'standalone' | 'cluster';
+
 export class Keys {
   /** Prepended to every key and channel: '' or '<namespace>:'. */
   readonly prefix: string;
+  readonly layout: KeyLayout;
 
-  constructor(namespace?: string) {
+  constructor(namespace?: string, layout: KeyLayout = 'standalone') {
     this.prefix = namespace ? `${namespace}:` : '';
+    this.layout = layout;
+  }
+
+  /** An id as it goes into a key: in braces (a hash tag) on a cluster. */
+  #tag(id: string): string {
+    return this.layout === 'cluster' ? `{${id}}` : id;
+  }
+
+  /** A key of the username directory: all of them share one slot on a cluster. */
+  #directory(name: string): string {
+    return this.layout === 'cluster'
+      ? `${this.prefix}{directory}:${name}`
+      : `${this.prefix}${name}`;
   }
 
   /** HASH user_id, username, created_at (seed). */
   user(userId: string): string {
-    return `${this.userKeyPrefix}${userId}`;
+    return `${this.prefix}user:${this.#tag(userId)}`;
   }
 
   /** HASH username -> user_id, the names exactly as typed (seed). */
   get usernames(): string {
-    return `${this.prefix}usernames`;
+    return this.#directory('usernames');
   }
 
   /** HASH folded username (NFKC + case fold) -> user_id: case-insensitive uniqueness. */
   get foldedUsernames(): string {
-    return `${this.prefix}usernames_folded`;
+    return this.#directory('usernames_folded');
   }
 
   /** STRING: how many entries of `usernames` the folded hash and the user index account for. */
   get usernamesIndexed(): string {
-    return `${this.prefix}usernames_indexed`;
+    return this.#directory('usernames_indexed');
   }
 
   /** ZSET user_id scored by created_at: the paged list of all users. */
   get userIndex(): string {
-    return `${this.prefix}user_index`;
+    return this.#directory('user_index');
   }
 
   /** SET of contact ids (seed). */
   contacts(userId: string): string {
-    return `${this.prefix}user_contacts:${userId}`;
+    return `${this.prefix}user_contacts:${this.#tag(userId)}`;
   }
 
   /** HASH message_id, sender_id, receiver_id, message, timestamp, seen (seed). */
   message(messageId: string): string {
-    return `${this.messageKeyPrefix}${messageMember(messageId)}`;
+    return `${this.prefix}message:${this.#tag(messageId)}`;
   }
 
-  /** What, put before an index member, names the message hash (members are `message:<id>`). */
-  get messageKeyPrefix(): string {
-    return this.prefix;
-  }
-
-  /** What, put before a user id, names the user hash. */
-  get userKeyPrefix(): string {
-    return `${this.prefix}user:`;
+  /** The message hash an index member (`message:<id>`, the seed's) names. */
+  messageOfMember(member: string): string {
+    return this.message(messageIdOfMember(member));
   }
 
   /** ZSET of message members a user received, scored by timestamp (seed). */
   inbox(userId: string): string {
-    return `${this.prefix}user_messages:${userId}`;
+    return `${this.prefix}user_messages:${this.#tag(userId)}`;
   }
 
   /** ZSET of message members between two users, both directions, scored by timestamp. */
   conversation(userId: string, otherId: string): string {
     const [low, high] = userId < otherId ? [userId, otherId] : [otherId, userId];
-    return `${this.prefix}conversation:${low}:${high}`;
+    return `${this.prefix}conversation:${this.#tag(`${low}:${high}`)}`;
   }
 
   /** ZSET of the people a user has exchanged messages with, scored by the latest one. */
   conversations(userId: string): string {
-    return `${this.prefix}user_conversations:${userId}`;
+    return `${this.prefix}user_conversations:${this.#tag(userId)}`;
   }
 
   /** HASH sender_id -> number of unseen messages from that sender. */
   unread(userId: string): string {
-    return `${this.prefix}user_unread:${userId}`;
+    return `${this.prefix}user_unread:${this.#tag(userId)}`;
   }
 
-  /** Pub/sub channel: rung once for every message stored in the user's inbox. */
+  /**
+   * Pub/sub channel: rung once for every message stored in the user's inbox. On a
+   * cluster it is a sharded channel (SPUBLISH) in the slot of the user's keys.
+   */
   inboxChannel(userId: string): string {
-    return `${this.prefix}user_messages:${userId}`;
+    return `${this.prefix}user_messages:${this.#tag(userId)}`;
   }
 }

@@ -6,7 +6,8 @@
  * delivered in inbox order, each once.
  * @module
  */
-import { closeClient, type RedisClient } from '../redis/connect.js';
+import type { RedisConnection } from '../redis/connect.js';
+import type { Doorbell, DoorbellEvents } from './doorbell.js';
 import { CursorNotFoundError } from './errors.js';
 import { messageIdOfMember, messageMember } from './keys.js';
 import type { Message } from './types.js';
@@ -36,10 +37,10 @@ export interface StampedPage {
 }
 
 export interface SubscriptionParts {
-  client: RedisClient;
-  openSubscriber: () => Promise<RedisClient>;
+  client: RedisConnection;
+  /** Connects the inbox's doorbell (not yet listening), reporting to `events`. */
+  openDoorbell: (events: DoorbellEvents) => Promise<Doorbell>;
   inbox: string;
-  channel: string;
   handler: (message: Message) => void | Promise<void>;
   options: SubscribeOptions;
   /** A page of the inbox after the cursor (from the first message when null). */
@@ -86,7 +87,7 @@ function parseDoorbell(
 /** A running subscription to a user's inbox. Stop it with `close()`. */
 export class InboxSubscription {
   readonly #parts: SubscriptionParts;
-  #subscriber: RedisClient | undefined;
+  #doorbell: Doorbell | undefined;
   /** The last message delivered, or null while nothing in the inbox precedes the next one. */
   #cursor: Cursor | null = null;
   /** Every delivery and catch-up runs on this chain, one after another, in order. */
@@ -123,7 +124,7 @@ export class InboxSubscription {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    if (this.#subscriber) await closeClient(this.#subscriber);
+    if (this.#doorbell) await this.#doorbell.close();
     if (!this.#inTask) await this.#chain;
     this.#parts.onClose(this);
   }
@@ -143,16 +144,15 @@ export class InboxSubscription {
         ? { id: messageIdOfMember(newest.value), timestamp: String(newest.score) }
         : null;
     }
-    const subscriber = await this.#parts.openSubscriber();
-    this.#subscriber = subscriber;
-    subscriber.on('error', () => this.#lostConnection());
-    subscriber.on('reconnecting', () => this.#lostConnection());
-    // node-redis subscribes again before it reports 'ready', so a catch-up started here
-    // overlaps the live feed instead of leaving a gap before it.
-    subscriber.on('ready', () => this.#enqueue(() => this.#catchUp()));
-    await run(() =>
-      subscriber.subscribe(this.#parts.channel, (raw) => this.#enqueue(() => this.#ring(raw))),
-    );
+    const doorbell = await this.#parts.openDoorbell({
+      ring: (raw) => this.#enqueue(() => this.#ring(raw)),
+      // The doorbell listens again before it reports 'ready', so a catch-up started here
+      // overlaps the live feed instead of leaving a gap before it.
+      ready: () => this.#enqueue(() => this.#catchUp()),
+      lost: () => this.#lostConnection(),
+    });
+    this.#doorbell = doorbell;
+    await run(() => doorbell.listen());
     this.#enqueue(() => this.#catchUp());
     await this.#chain;
   }
@@ -226,7 +226,7 @@ export class InboxSubscription {
       return;
     }
     this.#retryDelay = RETRY_FIRST_MS;
-    if (this.#subscriber?.isReady) this.#setConnected(true);
+    if (this.#doorbell?.isReady) this.#setConnected(true);
   }
 
   async #deliver(message: Message, timestamp: string): Promise<void> {

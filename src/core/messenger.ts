@@ -5,7 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RedisCalls } from '../redis/calls.js';
-import { closeClient, DEFAULT_REDIS_URL, openClient, type RedisClient } from '../redis/connect.js';
+import {
+  closeClient,
+  DEFAULT_REDIS_URL,
+  describeCluster,
+  isCluster,
+  openClient,
+  openCluster,
+  type RedisClient,
+  type RedisConnection,
+  redactUrl,
+} from '../redis/connect.js';
+import { ClusterWrites } from './cluster-writes.js';
+import { ChannelDoorbell, type DoorbellEvents, ShardedDoorbell } from './doorbell.js';
 import {
   CursorNotFoundError,
   MessageIdConflictError,
@@ -43,6 +55,7 @@ import {
   validateText,
   validateUsername,
 } from './validate.js';
+import { StandaloneWrites, type Writes } from './writes.js';
 
 /** How to reach Redis and how the messenger behaves. Every field is optional. */
 export interface MessengerOptions {
@@ -52,6 +65,12 @@ export interface MessengerOptions {
    * @defaultValue `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`
    */
   url?: string;
+  /**
+   * Runs on a Redis Cluster instead: redis:// (or rediss://) URLs of some of its nodes,
+   * from which the rest are found. Credentials and TLS of the first URL apply to every
+   * node. Keys then carry hash tags (docs/schema.md); give `url` or `cluster`, not both.
+   */
+  cluster?: string[];
   /**
    * Prepended (with a colon) to every key and channel, so that several messengers, or
    * tests, can share one Redis. Letters, digits and `_.-` only.
@@ -96,28 +115,51 @@ type Settings = Required<
  * ```
  */
 export class RedisMessenger {
-  readonly #client: RedisClient;
+  readonly #client: RedisConnection;
   readonly #keys: Keys;
+  /** The URL connected to (on a cluster: the first node's, for its credentials). */
   readonly #url: string;
   readonly #options: Settings;
   readonly #calls: RedisCalls;
+  readonly #writes: Writes;
   readonly #subscriptions = new Set<InboxSubscription>();
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
 
-  private constructor(client: RedisClient, url: string, keys: Keys, options: Settings) {
+  private constructor(
+    client: RedisConnection,
+    url: string,
+    target: string,
+    namespace: string | undefined,
+    options: Settings,
+  ) {
     this.#client = client;
     this.#url = url;
-    this.#keys = keys;
     this.#options = options;
-    this.#calls = new RedisCalls(client, url, options.commandTimeoutMs, () => this.#closed);
+    this.#calls = new RedisCalls(client, target, options.commandTimeoutMs, () => this.#closed);
+    if (isCluster(client)) {
+      this.#keys = new Keys(namespace, 'cluster');
+      this.#writes = new ClusterWrites(client, this.#keys);
+    } else {
+      this.#keys = new Keys(namespace);
+      this.#writes = new StandaloneWrites(client, this.#keys);
+    }
   }
 
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
   static async connect(options: MessengerOptions = {}): Promise<RedisMessenger> {
-    const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-    const { namespace } = options;
+    const { namespace, cluster: clusterUrls } = options;
+    if (clusterUrls !== undefined) {
+      if (!Array.isArray(clusterUrls) || clusterUrls.some((url) => typeof url !== 'string')) {
+        throw new ValidationError('cluster must be an array of node URLs (redis://host:port)');
+      }
+      if (options.url !== undefined) {
+        throw new ValidationError(
+          'give either url (one Redis) or cluster (a Redis Cluster), not both',
+        );
+      }
+    }
     if (
       namespace !== undefined &&
       (typeof namespace !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace))
@@ -145,14 +187,24 @@ export class RedisMessenger {
       ),
       onConnectionError: options.onConnectionError,
     };
-    const client = await openRedis(url, settings);
-    const messenger = new RedisMessenger(client, url, new Keys(namespace), settings);
+    let messenger: RedisMessenger;
+    if (clusterUrls) {
+      const cluster = await openCluster({
+        urls: clusterUrls,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        onError: (error) => settings.onConnectionError?.(error),
+      });
+      const target = describeCluster(clusterUrls);
+      messenger = new RedisMessenger(cluster, clusterUrls[0] ?? '', target, namespace, settings);
+    } else {
+      const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+      const client = await openRedis(url, settings);
+      messenger = new RedisMessenger(client, url, redactUrl(url), namespace, settings);
+    }
     try {
-      await messenger.#calls.run(() =>
-        Promise.all(Object.values(scripts).map((s) => s.load(client))),
-      );
+      await messenger.#calls.run(() => loadScripts(messenger.#client));
     } catch (error) {
-      client.destroy();
+      messenger.#client.destroy();
       throw error;
     }
     return messenger;
@@ -172,21 +224,8 @@ export class RedisMessenger {
   async createUser(username: string): Promise<string> {
     const name = validateUsername(username);
     const id = randomUUID();
-    const keys = this.#keys;
     const create = () =>
-      this.#calls.run(() =>
-        scripts.createUser.run(
-          this.#client,
-          [
-            keys.usernames,
-            keys.foldedUsernames,
-            keys.userIndex,
-            keys.user(id),
-            keys.usernamesIndexed,
-          ],
-          [name, foldUsername(name), id],
-        ),
-      );
+      this.#calls.run(() => this.#writes.createUser(name, foldUsername(name), id));
     let reply = await create();
     // The original program has added names since they were last indexed: index, retry.
     for (let attempt = 0; reply === -2 && attempt < 3; attempt++) {
@@ -243,7 +282,7 @@ export class RedisMessenger {
             this.#client,
             keys.userIndex,
             after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
-            keys.userKeyPrefix,
+            (member) => keys.user(member),
             USER_FIELDS,
           ),
           this.#client.hLen(keys.usernames),
@@ -281,26 +320,10 @@ export class RedisMessenger {
       options?.messageId === undefined
         ? newMessageId()
         : validateId(options.messageId, 'message id');
-    const keys = this.#keys;
-    const reply = (await this.#calls.run(() =>
-      scripts.sendMessage.run(
-        this.#client,
-        [
-          keys.user(sender),
-          keys.user(receiver),
-          keys.message(id),
-          keys.inbox(receiver),
-          keys.conversation(sender, receiver),
-          keys.conversations(sender),
-          keys.conversations(receiver),
-          keys.unread(receiver),
-        ],
-        [id, sender, receiver, body, keys.inboxChannel(receiver)],
-      ),
-    )) as [number, string?];
-    if (reply[0] === -1) throw new UserNotFoundError(sender);
-    if (reply[0] === -2) throw new UserNotFoundError(receiver);
-    if (reply[0] === -3) throw new MessageIdConflictError(id);
+    const reply = await this.#calls.run(() => this.#writes.sendMessage(id, sender, receiver, body));
+    if (reply === -1) throw new UserNotFoundError(sender);
+    if (reply === -2) throw new UserNotFoundError(receiver);
+    if (reply === -3) throw new MessageIdConflictError(id);
     return id;
   }
 
@@ -368,9 +391,7 @@ export class RedisMessenger {
     const lastHashes = await this.#calls.run(() =>
       Promise.all(
         newest.map((members) =>
-          members[0]
-            ? this.#client.hGetAll(keys.messageKeyPrefix + members[0])
-            : Promise.resolve({}),
+          members[0] ? this.#client.hGetAll(keys.messageOfMember(members[0])) : Promise.resolve({}),
         ),
       ),
     );
@@ -399,39 +420,23 @@ export class RedisMessenger {
     }
     const ids = [...new Set(messageIds.map((m) => validateId(m, 'message id')))];
     if (ids.length === 0) return 0;
-    const keys = this.#keys;
-    // The user check goes out with the script: for a user that does not exist the script
+    // The user check goes out with the write: for a user that does not exist the write
     // finds no message of theirs, so it changes nothing.
     const [, marked] = await this.#calls.run(() =>
-      Promise.all([
-        this.#requireUsers(id),
-        scripts.markSeen.run(
-          this.#client,
-          [keys.unread(id), ...ids.map((m) => keys.message(m))],
-          [id],
-        ),
-      ]),
+      Promise.all([this.#requireUsers(id), this.#writes.markSeen(id, ids)]),
     );
-    return Number(marked);
+    return marked;
   }
 
   /** Marks seen every message `otherId` sent to `userId`; returns how many were unseen. */
   async markConversationSeen(userId: string, otherId: string): Promise<number> {
     const id = validateId(userId, 'user id');
     const other = validateId(otherId, 'other user id');
-    const keys = this.#keys;
     // As in markSeen: without both users there is no conversation and no counter to change.
     const [, marked] = await this.#calls.run(() =>
-      Promise.all([
-        this.#requireUsers(id, other),
-        scripts.markConversationSeen.run(
-          this.#client,
-          [keys.conversation(id, other), keys.unread(id)],
-          [other, keys.prefix],
-        ),
-      ]),
+      Promise.all([this.#requireUsers(id, other), this.#writes.markConversationSeen(id, other)]),
     );
-    return Number(marked);
+    return marked;
   }
 
   /** How many messages the user has not seen, in all and per sender. One read, no scan. */
@@ -459,14 +464,7 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const contact = validateId(contactId, 'contact id');
     if (id === contact) throw new ValidationError('a user cannot be their own contact');
-    const keys = this.#keys;
-    const reply = await this.#calls.run(() =>
-      scripts.addContact.run(
-        this.#client,
-        [keys.user(id), keys.user(contact), keys.contacts(id)],
-        [contact],
-      ),
-    );
+    const reply = await this.#calls.run(() => this.#writes.addContact(id, contact));
     if (reply === -1) throw new UserNotFoundError(id);
     if (reply === -2) throw new UserNotFoundError(contact);
     return reply === 1;
@@ -508,11 +506,21 @@ export class RedisMessenger {
     const after = options?.after === undefined ? undefined : validateId(options.after, 'after');
     await this.#requireUsers(id);
     const inbox = this.#keys.inbox(id);
+    const channel = this.#keys.inboxChannel(id);
+    const client = this.#client;
     const subscription = await InboxSubscription.start({
-      client: this.#client,
-      openSubscriber: () => openRedis(this.#url, this.#options),
+      client,
+      openDoorbell: (events: DoorbellEvents) =>
+        isCluster(client)
+          ? ShardedDoorbell.open(
+              client,
+              this.#url,
+              (url) => openRedis(url, this.#options),
+              channel,
+              events,
+            )
+          : ChannelDoorbell.open(() => openRedis(this.#url, this.#options), channel, events),
       inbox,
-      channel: this.#keys.inboxChannel(id),
       handler,
       options: { ...options, after },
       readAfter: async (cursor, limit) => {
@@ -553,7 +561,7 @@ export class RedisMessenger {
   ): Promise<ReindexReport> {
     if (this.#closed) throw new MessengerError('this messenger is closed');
     try {
-      return await rebuildIndexes(this.#client, this.#keys, options.onProgress);
+      return await rebuildIndexes(this.#client, this.#keys, this.#writes, options.onProgress);
     } catch (error) {
       throw this.#calls.translate(error);
     }
@@ -598,7 +606,7 @@ export class RedisMessenger {
           this.#client,
           index,
           request,
-          this.#keys.messageKeyPrefix,
+          (member) => this.#keys.messageOfMember(member),
           MESSAGE_FIELDS,
           messageMember,
         ),
@@ -625,6 +633,24 @@ export class RedisMessenger {
     );
     return hashes.flatMap((hash, i) => userFromHash(hash, ids[i] ?? '') ?? []);
   }
+}
+
+/**
+ * Loads every script into Redis, so that the first calls need not send their source. On
+ * a cluster, into every master (a replica promoted later gets them on first use).
+ */
+async function loadScripts(client: RedisConnection): Promise<void> {
+  const all = Object.values(scripts);
+  if (!isCluster(client)) {
+    await Promise.all(all.map((script) => script.load(client)));
+    return;
+  }
+  await Promise.all(
+    client.masters.map(async (master) => {
+      const node = await client.nodeClient(master);
+      await Promise.all(all.map((script) => script.load(node)));
+    }),
+  );
 }
 
 function openRedis(url: string, settings: Settings): Promise<RedisClient> {

@@ -3,7 +3,7 @@
  * the hash each entry names: two round trips, whatever the page size.
  * @module
  */
-import type { RedisClient } from '../redis/connect.js';
+import { isCluster, type RedisConnection } from '../redis/connect.js';
 import { CursorNotFoundError } from './errors.js';
 import { scripts } from './scripts.js';
 import type { PageRequest } from './validate.js';
@@ -20,14 +20,14 @@ export interface IndexPage {
 
 /**
  * The page `request` asks for: located by rank around a cursor in one script call, then
- * the `fields` of every hash named `hashPrefix` + member, all at once. `toMember` turns
- * a cursor (an id) into the member it names.
+ * the `fields` of the hash `hashKey` names for every member, all at once. `toMember`
+ * turns a cursor (an id) into the member it names.
  */
 export async function readIndexPage(
-  client: RedisClient,
+  client: RedisConnection,
   index: string,
   request: PageRequest,
-  hashPrefix: string,
+  hashKey: (member: string) => string,
   fields: readonly string[],
   toMember: (cursor: string) => string = (cursor) => cursor,
 ): Promise<IndexPage> {
@@ -44,10 +44,12 @@ export async function readIndexPage(
   // Members name hashes that never change but for `seen`, so reading them after the
   // index is as good as with it. Plain HMGETs sent together cost a third of typed
   // HGETALLs, or of reading the hashes inside the script (docs/performance.md).
+  // On a cluster the hashes live on several nodes: the typed command is routed by key.
   const values = await Promise.all(
-    members.map(
-      (member) =>
-        client.sendCommand(['HMGET', hashPrefix + member, ...fields]) as Promise<(string | null)[]>,
+    members.map((member) =>
+      isCluster(client)
+        ? client.hmGet(hashKey(member), [...fields])
+        : (client.sendCommand(['HMGET', hashKey(member), ...fields]) as Promise<(string | null)[]>),
     ),
   );
   const entries = members.map((member, m) => {

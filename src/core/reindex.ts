@@ -6,12 +6,12 @@
  * running it twice, or while messages are being sent, changes nothing that is right.
  * @module
  */
-import type { RedisClient } from '../redis/connect.js';
+import type { RedisConnection } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { messageIdOfMember } from './keys.js';
-import { scripts } from './scripts.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
+import type { Writes } from './writes.js';
 
 export interface ReindexProgress {
   /** Users processed so far (each with their whole inbox). */
@@ -34,8 +34,9 @@ export interface ReindexReport {
 const CHUNK = 500;
 
 export async function rebuildIndexes(
-  client: RedisClient,
+  client: RedisConnection,
   keys: Keys,
+  writes: Writes,
   onProgress?: (progress: ReindexProgress) => void,
 ): Promise<ReindexReport> {
   const names = await indexSeedNames(client, keys);
@@ -51,7 +52,7 @@ export async function rebuildIndexes(
   onProgress?.({ done: 0, total });
   for (const userId of userIds) {
     report.messages += await indexInbox(client, keys, userId, report);
-    await scripts.countUnread.run(client, [keys.inbox(userId), keys.unread(userId)], [keys.prefix]);
+    await writes.recountUnread(userId);
     report.users++;
     onProgress?.({ done: report.users, total });
   }
@@ -60,7 +61,7 @@ export async function rebuildIndexes(
 
 /** Adds every message of one inbox to its conversation; returns how many it looked at. */
 async function indexInbox(
-  client: RedisClient,
+  client: RedisConnection,
   keys: Keys,
   userId: string,
   report: ReindexReport,

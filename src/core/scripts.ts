@@ -8,12 +8,19 @@ import { LuaScript } from '../redis/lua-script.js';
 const folder = new URL('./scripts/', import.meta.url);
 
 export const scripts = {
-  createUser: LuaScript.fromFile(folder, 'create-user-5'),
+  createUser: LuaScript.fromFile(folder, 'create-user-n'),
   indexNames: LuaScript.fromFile(folder, 'index-names-2'),
   countUnread: LuaScript.fromFile(folder, 'count-unread-2'),
   sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
   page: LuaScript.fromFile(folder, 'page-1'),
-  addContact: LuaScript.fromFile(folder, 'add-contact-3'),
+  addContact: LuaScript.fromFile(folder, 'add-contact-n'),
   markSeen: LuaScript.fromFile(folder, 'mark-seen-n'),
   markConversationSeen: LuaScript.fromFile(folder, 'mark-conversation-seen-2'),
+  // Cluster only: the steps of writes whose keys span hash slots (cluster-writes.ts).
+  storeUser: LuaScript.fromFile(folder, 'store-user-1'),
+  storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
+  deliverMessage: LuaScript.fromFile(folder, 'deliver-message-4'),
+  flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
+  forgetUnread: LuaScript.fromFile(folder, 'forget-unread-1'),
+  replaceUnread: LuaScript.fromFile(folder, 'replace-unread-2'),
 } as const;

@@ -6,7 +6,7 @@
  * (O(1)), and only when the original program has added names does this run.
  * @module
  */
-import type { RedisClient } from '../redis/connect.js';
+import type { RedisConnection } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { scripts } from './scripts.js';
 import { foldUsername } from './validate.js';
@@ -23,7 +23,10 @@ export interface IndexNamesReport {
 /** Names per script call: small enough that no call blocks Redis for long. */
 const BATCH = 500;
 
-export async function indexSeedNames(client: RedisClient, keys: Keys): Promise<IndexNamesReport> {
+export async function indexSeedNames(
+  client: RedisConnection,
+  keys: Keys,
+): Promise<IndexNamesReport> {
   const report: IndexNamesReport = { added: 0, conflicts: [], userIds: new Set() };
   const seen = new Set<string>(); // HSCAN may return a name twice
   let cursor = '0';

@@ -10,17 +10,18 @@ import {
   RedisTimeoutError,
   RedisUnavailableError,
 } from '../core/errors.js';
-import { isClosedError, isConnectionError, type RedisClient, redactUrl } from './connect.js';
+import { isClosedError, isConnectionError, type RedisConnection } from './connect.js';
 
 export class RedisCalls {
-  readonly #client: RedisClient;
+  readonly #client: RedisConnection;
   readonly #target: string;
   readonly #timeoutMs: number;
   readonly #isClosed: () => boolean;
 
-  constructor(client: RedisClient, url: string, timeoutMs: number, isClosed: () => boolean) {
+  /** `target` names the Redis in error messages, with no password in it. */
+  constructor(client: RedisConnection, target: string, timeoutMs: number, isClosed: () => boolean) {
     this.#client = client;
-    this.#target = redactUrl(url);
+    this.#target = target;
     this.#timeoutMs = timeoutMs;
     this.#isClosed = isClosed;
   }

@@ -9,15 +9,21 @@ import {
   ClientOfflineError,
   ConnectionTimeoutError,
   createClient,
+  createCluster,
   DisconnectsClientError,
   ReconnectStrategyError,
   type RedisClientType,
+  type RedisClusterType,
+  RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
 } from 'redis';
 import { RedisUnavailableError, ValidationError } from '../core/errors.js';
 
 export type RedisClient = RedisClientType;
+export type RedisCluster = RedisClusterType;
+/** A connection to one Redis server or to a Redis Cluster: the typed commands are the same. */
+export type RedisConnection = RedisClient | RedisCluster;
 
 /** Where Redis is when nothing says otherwise. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -31,6 +37,11 @@ export interface ConnectionOptions {
   onError?: (error: Error) => void;
 }
 
+/** Whether a connection is to a Redis Cluster. */
+export function isCluster(connection: RedisConnection): connection is RedisCluster {
+  return 'getSlotMaster' in connection;
+}
+
 /** The URL with any password replaced, fit to print in an error or a log. */
 export function redactUrl(url: string): string {
   try {
@@ -42,7 +53,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-function clientOptions(url: string) {
+/** The parts of a URL node-redis needs as separate options, checked. */
+function parseUrl(url: string): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -52,12 +64,21 @@ function clientOptions(url: string) {
       'the Redis URL is not a valid URL; expected redis://host:port (or rediss://, unix://)',
     );
   }
-  if (parsed.protocol === 'unix:') return { socket: { path: decodeURIComponent(parsed.pathname) } };
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+  if (
+    parsed.protocol !== 'redis:' &&
+    parsed.protocol !== 'rediss:' &&
+    parsed.protocol !== 'unix:'
+  ) {
     throw new ValidationError(
       `the Redis URL must start with redis://, rediss:// or unix://, got ${parsed.protocol}//`,
     );
   }
+  return parsed;
+}
+
+function clientOptions(url: string) {
+  const parsed = parseUrl(url);
+  if (parsed.protocol === 'unix:') return { socket: { path: decodeURIComponent(parsed.pathname) } };
   return { url };
 }
 
@@ -118,12 +139,92 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
   return client;
 }
 
+export interface ClusterConnectionOptions {
+  /** redis:// or rediss:// URLs of some of the cluster's nodes; the rest are discovered. */
+  urls: string[];
+  /** How long discovering the cluster and connecting to its masters may take. */
+  connectTimeoutMs: number;
+  /** Called with errors the nodes' clients report while they reconnect on their own. */
+  onError?: (error: Error) => void;
+}
+
+/** The URLs as one line fit for an error message: passwords replaced. */
+export function describeCluster(urls: readonly string[]): string {
+  return `${urls.map(redactUrl).join(', ')} (a Redis Cluster)`;
+}
+
+/**
+ * Connects to a Redis Cluster: discovers its slots from the first node that answers,
+ * connects to every master, and resolves once all are ready, or rejects with
+ * RedisUnavailableError. Credentials and TLS come from the first URL and apply to every node.
+ */
+export async function openCluster(options: ClusterConnectionOptions): Promise<RedisCluster> {
+  if (options.urls.length === 0)
+    throw new ValidationError('a Redis Cluster needs at least one node URL');
+  const parsed = options.urls.map(parseUrl);
+  if (parsed.some((url) => url.protocol === 'unix:')) {
+    throw new ValidationError(
+      'Redis Cluster nodes are reached over TCP: use redis:// or rediss:// URLs',
+    );
+  }
+  const first = parsed[0] as URL;
+  const target = describeCluster(options.urls);
+  const cluster = createCluster({
+    rootNodes: options.urls.map((url) => ({ url })),
+    defaults: {
+      username: first.username ? decodeURIComponent(first.username) : undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+      socket: {
+        tls: first.protocol === 'rediss:',
+        connectTimeout: options.connectTimeoutMs,
+        // A node that drops is retried until the cluster re-reads its slots (below) and
+        // drops the node if a replica took its place.
+        reconnectStrategy: reconnectDelay,
+      } as never,
+      // The same reasons as for one server (openClient).
+      disableOfflineQueue: true,
+    },
+    commandOptions: { timeout: 0 },
+    // After a master dies, its slots are served by a promoted replica within a few
+    // seconds; a dead node sends no MOVED reply, so the client must re-read the slot map
+    // itself. The default waits 5 s of failed reconnects before it does.
+    topologyRefreshOnReconnectionAttemptStrategy: 500,
+  });
+  cluster.on('error', (error: Error) => options.onError?.(error));
+  cluster.on('node-error', (error: Error) => options.onError?.(error));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RedisUnavailableError(target, { cause: new Error('no answer in time') })),
+      options.connectTimeoutMs,
+    );
+  });
+  try {
+    await Promise.race([cluster.connect(), deadline]);
+  } catch (cause) {
+    cluster.destroy();
+    if (cause instanceof RedisUnavailableError) throw cause;
+    throw new RedisUnavailableError(target, { cause });
+  } finally {
+    clearTimeout(timer);
+  }
+  return cluster as unknown as RedisCluster;
+}
+
+/** The URL of a node the cluster named by host and port, with the credentials of `like`. */
+export function nodeUrl(like: string, host: string, port: number): string {
+  const url = new URL(like);
+  url.hostname = host;
+  url.port = String(port);
+  return url.toString();
+}
+
 /**
  * Closes a client gracefully (waiting for replies still due) when Redis answers, and
  * drops the socket when it does not: a graceful close would wait for a reply that a
  * down or paused Redis never sends.
  */
-export async function closeClient(client: RedisClient, graceMs = 1000): Promise<void> {
+export async function closeClient(client: RedisConnection, graceMs = 1000): Promise<void> {
   if (!client.isOpen) return;
   if (!client.isReady) {
     client.destroy();
@@ -144,6 +245,7 @@ export async function closeClient(client: RedisClient, graceMs = 1000): Promise<
 
 const CONNECTION_ERRORS = [
   ClientOfflineError,
+  RootNodesUnavailableError,
   ConnectionTimeoutError,
   DisconnectsClientError,
   ReconnectStrategyError,

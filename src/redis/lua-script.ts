@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RedisClient } from './connect.js';
+import type { RedisConnection } from './connect.js';
 
 export class LuaScript {
   readonly sha: string;
@@ -23,11 +23,13 @@ export class LuaScript {
     return new LuaScript(name, readFileSync(new URL(`${name}.lua`, folder), 'utf8'));
   }
 
-  async load(client: RedisClient): Promise<void> {
+  /** Loads the script into one server (on a cluster, call it for every master). */
+  async load(client: RedisConnection): Promise<void> {
     await client.scriptLoad(this.source);
   }
 
-  async run(client: RedisClient, keys: string[], args: string[]): Promise<unknown> {
+  /** Runs the script; on a cluster, on the node serving `keys` (all in one slot). */
+  async run(client: RedisConnection, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await client.evalSha(this.sha, { keys, arguments: args });
     } catch (error) {

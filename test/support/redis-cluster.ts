@@ -6,9 +6,10 @@
  * a signal kills it outright). Tests never touch a Redis they did not start.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
+import { keySlot, SLOTS } from '../../src/redis/key-slot.js';
 import { freePort, type RedisServer, startRedisServer } from './redis-server.js';
 
-const SLOTS = 16384;
+export { keySlot };
 
 /** One node of a {@link RedisCluster}. */
 export interface ClusterNode {
@@ -58,29 +59,6 @@ export interface RedisClusterOptions {
   replicasPerMaster?: number;
   /** Extra redis-server settings for every node, e.g. ['--appendonly', 'yes']. */
   args?: string[];
-}
-
-/** The hash slot of a key, as Redis computes it (CRC16 of the key or of its {hash tag}). */
-export function keySlot(key: string): number {
-  const bytes = Buffer.from(key);
-  const open = bytes.indexOf('{');
-  if (open !== -1) {
-    const close = bytes.indexOf('}', open + 1);
-    // An empty tag "{}" counts as no tag: Redis then hashes the whole key.
-    if (close > open + 1) return crc16(bytes.subarray(open + 1, close)) % SLOTS;
-  }
-  return crc16(bytes) % SLOTS;
-}
-
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
-  return crc;
 }
 
 /** Runs redis-cli with a deadline; resolves with its stdout, rejects with its output. */

@@ -1,0 +1,49 @@
+--[[
+  Cluster only, step 2 of a send, in the receiver's slot: puts the message in the inbox
+  (this makes it visible), and only the first time: counts it unread, raises the sender
+  in the receiver's conversations and rings the doorbell. Run again with the same id it
+  changes nothing and returns the score the message got the first time.
+
+  KEYS[1] user:{<receiver>}
+  KEYS[2] user_messages:{<receiver>}       ZSET the inbox
+  KEYS[3] user_conversations:{<receiver>}  ZSET
+  KEYS[4] user_unread:{<receiver>}         HASH sender -> unseen count
+  ARGV[1] message id
+  ARGV[2] sender id
+  ARGV[3] receiver id
+  ARGV[4] text
+  ARGV[5] the receiver's doorbell channel (sharded)
+  Returns: {1, timestamp} delivered now; {0, timestamp} delivered before; {-2} no such receiver
+]]
+-- A score in microseconds, and as the seed's "seconds.micros" string.
+local function micros_of(score) return math.floor(tonumber(score) * 1000000 + 0.5) end
+local function format(micros)
+  return string.format('%.0f.%06d', math.floor(micros / 1000000), micros % 1000000)
+end
+
+local member = 'message:' .. ARGV[1]
+local score = redis.call('ZSCORE', KEYS[2], member)
+if score then return {0, format(micros_of(score))} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
+
+-- Server time, moved past the newest entry of the inbox: the inbox only grows at its
+-- end, so a subscriber holding a cursor never misses a message.
+local now = redis.call('TIME')
+local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+local previous = ''
+if last[2] then
+  micros = math.max(micros, micros_of(last[2]) + 1)
+  previous = last[1]
+end
+local timestamp = format(micros)
+
+redis.call('ZADD', KEYS[2], timestamp, member)
+redis.call('ZADD', KEYS[3], 'GT', timestamp, ARGV[2])
+redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+-- `previous` lets a subscriber whose cursor is already there skip reading the inbox.
+redis.call('SPUBLISH', ARGV[5], cjson.encode({
+  id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
+  timestamp = timestamp, previous = previous,
+}))
+return {1, timestamp}

@@ -1,0 +1,103 @@
+/**
+ * The writes whose keys live together on one Redis: each is one Lua script, so it is
+ * atomic. The same writes on a Redis Cluster, where their keys span hash slots, are in
+ * ./cluster-writes.ts; RedisMessenger uses one or the other and cannot tell them apart.
+ * @module
+ */
+import type { RedisClient } from '../redis/connect.js';
+import type { Keys } from './keys.js';
+import { scripts } from './scripts.js';
+
+/**
+ * How the messenger's multi-key writes are stored. Replies are the scripts' codes:
+ * negative numbers name what was missing or wrong (each method says which).
+ */
+export interface Writes {
+  /** Creates a user: created_at; -1 the name is taken; -2 names of the original program are not indexed yet. */
+  createUser(name: string, foldedName: string, id: string): Promise<string | number>;
+  /** Sends a message: 1 stored, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 id taken. */
+  sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number>;
+  /** Adds a contact: 1 added, 0 already one; -1 no such user, -2 no such contact. */
+  addContact(userId: string, contactId: string): Promise<number>;
+  /** Marks messages the user received seen; how many were unseen. */
+  markSeen(userId: string, messageIds: string[]): Promise<number>;
+  /** Marks seen every message `otherId` sent to `userId`; how many were unseen. */
+  markConversationSeen(userId: string, otherId: string): Promise<number>;
+  /** Recounts a user's unread counters from the `seen` flags of their inbox (for reindex). */
+  recountUnread(userId: string): Promise<void>;
+}
+
+export class StandaloneWrites implements Writes {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+  ) {}
+
+  async createUser(name: string, foldedName: string, id: string): Promise<string | number> {
+    const keys = this.keys;
+    return (await scripts.createUser.run(
+      this.client,
+      [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed, keys.user(id)],
+      [name, foldedName, id],
+    )) as string | number;
+  }
+
+  async sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number> {
+    const keys = this.keys;
+    const [code] = (await scripts.sendMessage.run(
+      this.client,
+      [
+        keys.user(sender),
+        keys.user(receiver),
+        keys.message(id),
+        keys.inbox(receiver),
+        keys.conversation(sender, receiver),
+        keys.conversations(sender),
+        keys.conversations(receiver),
+        keys.unread(receiver),
+      ],
+      [id, sender, receiver, text, keys.inboxChannel(receiver)],
+    )) as [number, string?];
+    return code;
+  }
+
+  async addContact(userId: string, contactId: string): Promise<number> {
+    const keys = this.keys;
+    return (await scripts.addContact.run(
+      this.client,
+      [keys.user(userId), keys.contacts(userId), keys.user(contactId)],
+      [contactId],
+    )) as number;
+  }
+
+  async markSeen(userId: string, messageIds: string[]): Promise<number> {
+    const keys = this.keys;
+    return Number(
+      await scripts.markSeen.run(
+        this.client,
+        [keys.unread(userId), ...messageIds.map((m) => keys.message(m))],
+        [userId],
+      ),
+    );
+  }
+
+  async markConversationSeen(userId: string, otherId: string): Promise<number> {
+    const keys = this.keys;
+    return Number(
+      await scripts.markConversationSeen.run(
+        this.client,
+        [keys.conversation(userId, otherId), keys.unread(userId)],
+        [otherId, keys.prefix],
+      ),
+    );
+  }
+
+  async recountUnread(userId: string): Promise<void> {
+    const keys = this.keys;
+    await scripts.countUnread.run(
+      this.client,
+      [keys.inbox(userId), keys.unread(userId)],
+      [keys.prefix],
+    );
+  }
+}
