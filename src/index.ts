@@ -13,6 +13,7 @@ export {
   isUnconfirmed,
   MessageIdConflictError,
   MessengerError,
+  NotReplicatedError,
   RedisCommandError,
   RedisServerNotInstalledError,
   RedisTimeoutError,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from 'redis';
 import {
   CursorNotFoundError,
   type Message,
@@ -10,31 +9,12 @@ import {
   UserNotFoundError,
   ValidationError,
 } from '../src/index.js';
+import { onEachBackend } from './support/backends.js';
 import { startLatencyProxy } from './support/latency-proxy.js';
-import { isolatedMessenger } from './support/messenger.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
-let server: RedisServer;
 let messenger: RedisMessenger;
 let alice: string;
 let bob: string;
-
-before(async () => {
-  server = await startRedisServer();
-  messenger = await isolatedMessenger(server.url);
-  alice = await messenger.createUser('alice');
-  bob = await messenger.createUser('bob');
-});
-after(async () => {
-  await messenger?.close();
-  await server?.stop();
-});
-
-/** A fresh pair of users in a fresh namespace, for tests that count things. */
-async function pair(): Promise<{ m: RedisMessenger; a: string; b: string }> {
-  const m = await isolatedMessenger(server.url);
-  return { m, a: await m.createUser('a'), b: await m.createUser('b') };
-}
 
 /** Every message of an inbox, by paging forwards with `after` from the oldest. */
 async function pageForwards(m: RedisMessenger, user: string, limit: number): Promise<Message[]> {
@@ -51,394 +31,440 @@ async function pageForwards(m: RedisMessenger, user: string, limit: number): Pro
   return all;
 }
 
-describe('sendMessage', () => {
-  it('stores the message in the receiver inbox, unseen, with its sender', async () => {
-    const id = await messenger.sendMessage(alice, bob, 'Hello, Bob!');
-    const { messages } = await messenger.listUserMessages(bob);
-    const message = messages.find((m) => m.id === id);
-    assert.ok(message);
-    assert.equal(message.senderId, alice);
-    assert.equal(message.receiverId, bob);
-    assert.equal(message.text, 'Hello, Bob!');
-    assert.equal(message.seen, false);
-    assert.ok(Math.abs(message.sentAt.getTime() - Date.now()) < 60_000);
+onEachBackend((backend, kind) => {
+  before(async () => {
+    messenger = await backend().messenger();
+    alice = await messenger.createUser('alice');
+    bob = await messenger.createUser('bob');
+  });
+  after(async () => {
+    await messenger?.close();
   });
 
-  it('round-trips unicode byte-exact: emoji, right-to-left, newlines, NUL', async () => {
-    const texts = [
-      '👩‍👩‍👧‍👦 family 🇺🇦',
-      'مرحبا بالعالم',
-      'שלום\nעולם',
-      'line one\r\nline two\n\n\tindented',
-      'nul\u0000inside',
-      'e\u0301 vs \u00e9',
-      '"quotes" \\ backslash {json: true}',
-    ];
-    for (const text of texts) {
-      const id = await messenger.sendMessage(alice, bob, text);
-      const { messages } = await messenger.listUserMessages(bob, { limit: 1 });
-      assert.equal(messages[0]?.id, id);
-      assert.equal(messages[0]?.text, text);
-    }
-  });
+  /** A fresh pair of users in a fresh namespace, for tests that count things. */
+  async function pair(): Promise<{ m: RedisMessenger; a: string; b: string }> {
+    const m = await backend().messenger();
+    return { m, a: await m.createUser('a'), b: await m.createUser('b') };
+  }
 
-  it('accepts up to maxTextLength characters, counted as code points', async () => {
-    const { m, a, b } = await pair();
-    try {
-      await m.sendMessage(a, b, '😀'.repeat(4096));
-      await assert.rejects(m.sendMessage(a, b, 'x'.repeat(4097)), ValidationError);
-    } finally {
-      await m.close();
-    }
-    const small = await isolatedMessenger(server.url, { maxTextLength: 10 });
-    try {
-      const [a, b] = [await small.createUser('a'), await small.createUser('b')];
-      await small.sendMessage(a, b, '0123456789');
-      await assert.rejects(small.sendMessage(a, b, '0123456789!'), ValidationError);
-    } finally {
-      await small.close();
-    }
-  });
+  describe('sendMessage', () => {
+    it('stores the message in the receiver inbox, unseen, with its sender', async () => {
+      const id = await messenger.sendMessage(alice, bob, 'Hello, Bob!');
+      const { messages } = await messenger.listUserMessages(bob);
+      const message = messages.find((m) => m.id === id);
+      assert.ok(message);
+      assert.equal(message.senderId, alice);
+      assert.equal(message.receiverId, bob);
+      assert.equal(message.text, 'Hello, Bob!');
+      assert.equal(message.seen, false);
+      assert.ok(Math.abs(message.sentAt.getTime() - Date.now()) < 60_000);
+    });
 
-  it('refuses empty, blank, non-string and broken-unicode texts', async () => {
-    for (const text of ['', '   ', '\n\t', '\uDC00', 7, undefined]) {
-      await assert.rejects(messenger.sendMessage(alice, bob, text as string), ValidationError);
-    }
-  });
-
-  it('refuses unknown users, malformed ids and messages to oneself', async () => {
-    const ghost = randomUUID();
-    await assert.rejects(
-      messenger.sendMessage(ghost, bob, 'hi'),
-      (e) => e instanceof UserNotFoundError && e.userId === ghost,
-    );
-    await assert.rejects(
-      messenger.sendMessage(alice, ghost, 'hi'),
-      (e) => e instanceof UserNotFoundError && e.userId === ghost,
-    );
-    await assert.rejects(messenger.sendMessage('alice', bob, 'hi'), ValidationError);
-    await assert.rejects(messenger.sendMessage(alice, `${bob}*`, 'hi'), ValidationError);
-    await assert.rejects(messenger.sendMessage(alice, alice, 'hi'), ValidationError);
-    await assert.rejects(
-      messenger.sendMessage(alice, bob, 'hi', { messageId: 'nope' }),
-      ValidationError,
-    );
-  });
-
-  it('stores nothing at all when it refuses', async () => {
-    const namespace = `refuse-${Date.now()}`;
-    const { RedisMessenger } = await import('../src/index.js');
-    const m = await RedisMessenger.connect({ url: server.url, namespace });
-    const raw = createClient({ url: server.url });
-    await raw.connect();
-    try {
-      const a = await m.createUser('a');
-      const before = (await raw.keys(`${namespace}:*`)).sort();
-      await assert.rejects(m.sendMessage(a, randomUUID(), 'hi'), UserNotFoundError);
-      assert.deepEqual((await raw.keys(`${namespace}:*`)).sort(), before);
-    } finally {
-      await raw.close();
-      await m.close();
-    }
-  });
-
-  it('stores a message once however often it is sent with the same id', async () => {
-    const { m, a, b } = await pair();
-    try {
-      const messageId = randomUUID();
-      const results = await Promise.all(
-        Array.from({ length: 50 }, () => m.sendMessage(a, b, 'only once', { messageId })),
-      );
-      assert.ok(results.every((id) => id === messageId));
-      await m.sendMessage(a, b, 'only once', { messageId });
-      const { messages } = await m.listUserMessages(b);
-      assert.deepEqual(
-        messages.map((x) => x.id),
-        [messageId],
-      );
-      assert.equal((await m.unreadCount(b)).total, 1);
-      assert.equal((await m.listConversation(a, b)).messages.length, 1);
-    } finally {
-      await m.close();
-    }
-  });
-
-  it('refuses a message id already used for a different message', async () => {
-    const { m, a, b } = await pair();
-    try {
-      const messageId = randomUUID();
-      await m.sendMessage(a, b, 'first', { messageId });
-      await assert.rejects(m.sendMessage(a, b, 'different', { messageId }), MessageIdConflictError);
-      await assert.rejects(m.sendMessage(b, a, 'first', { messageId }), MessageIdConflictError);
-    } finally {
-      await m.close();
-    }
-  });
-});
-
-describe('listUserMessages', () => {
-  it('pages over 10,000 messages, many in the same millisecond, with no gap or repeat', async () => {
-    const { m, a, b } = await pair();
-    try {
-      const sent: string[] = [];
-      // 64 in flight at a time: many land in the same millisecond.
-      for (let i = 0; i < 10_000; i += 100) {
-        const batch = Array.from({ length: 100 }, (_, j) => `m${i + j}`);
-        // Ids are chosen up front so the expected order is the order of the calls.
-        const ids = batch.map(() => randomUUID());
-        await Promise.all(batch.map((text, j) => m.sendMessage(a, b, text, { messageId: ids[j] })));
-        sent.push(...ids);
-      }
-      const forwards = await pageForwards(m, b, 137);
-      assert.equal(forwards.length, 10_000);
-      assert.equal(new Set(forwards.map((x) => x.id)).size, 10_000);
-      // node-redis writes commands in call order on one connection: the send order.
-      assert.deepEqual(
-        forwards.map((x) => x.id),
-        sent,
-      );
-      assert.deepEqual(
-        forwards.map((x) => x.text),
-        sent.map((_, i) => `m${i}`),
-      );
-      const times = forwards.map((x) => x.sentAt.getTime());
-      assert.ok(times.every((t, i) => i === 0 || t >= (times[i - 1] ?? 0)));
-      const sameMillisecond = times.filter((t, i) => i > 0 && t === times[i - 1]).length;
-      assert.ok(sameMillisecond > 100, `only ${sameMillisecond} messages shared a millisecond`);
-
-      // Backwards from the newest gives the same messages.
-      const backwards: Message[] = [];
-      let page = await m.listUserMessages(b, { limit: 1000 });
-      backwards.unshift(...page.messages);
-      while (page.hasOlder) {
-        page = await m.listUserMessages(b, { limit: 1000, before: backwards[0]?.id });
-        backwards.unshift(...page.messages);
-      }
-      assert.deepEqual(
-        backwards.map((x) => x.id),
-        sent,
-      );
-    } finally {
-      await m.close();
-    }
-  });
-
-  it('gives the newest page by default, oldest first, with hasOlder/hasNewer', async () => {
-    const { m, a, b } = await pair();
-    try {
-      const ids = [];
-      for (let i = 0; i < 5; i++) ids.push(await m.sendMessage(a, b, `n${i}`));
-      const latest = await m.listUserMessages(b, { limit: 2 });
-      assert.deepEqual(
-        latest.messages.map((x) => x.text),
-        ['n3', 'n4'],
-      );
-      assert.equal(latest.hasOlder, true);
-      assert.equal(latest.hasNewer, false);
-      const older = await m.listUserMessages(b, { limit: 2, before: ids[3] });
-      assert.deepEqual(
-        older.messages.map((x) => x.text),
-        ['n1', 'n2'],
-      );
-      assert.equal(older.hasNewer, true);
-      const first = await m.listUserMessages(b, { limit: 10, before: ids[0] });
-      assert.deepEqual(first, { messages: [], hasOlder: false, hasNewer: true });
-      const end = await m.listUserMessages(b, { after: ids[4] });
-      assert.deepEqual(end, { messages: [], hasOlder: true, hasNewer: false });
-      const empty = await m.listUserMessages(a);
-      assert.deepEqual(empty, { messages: [], hasOlder: false, hasNewer: false });
-    } finally {
-      await m.close();
-    }
-  });
-
-  it('refuses bad paging and unknown users', async () => {
-    await assert.rejects(messenger.listUserMessages(randomUUID()), UserNotFoundError);
-    await assert.rejects(
-      messenger.listUserMessages(bob, { after: randomUUID() }),
-      CursorNotFoundError,
-    );
-    await assert.rejects(messenger.listUserMessages(bob, { after: 'x' }), ValidationError);
-    await assert.rejects(
-      messenger.listUserMessages(bob, { before: randomUUID(), after: randomUUID() }),
-      ValidationError,
-    );
-    await assert.rejects(messenger.listUserMessages(bob, { limit: 0 }), ValidationError);
-    await assert.rejects(
-      messenger.listUserMessages(bob, { limit: '5' as unknown as number }),
-      ValidationError,
-    );
-  });
-
-  it('reads a page in a constant number of round trips (no N+1)', async () => {
-    // Through a proxy that delays each direction by 25 ms, every round trip costs 50 ms.
-    const proxy = await startLatencyProxy(server.port, 25);
-    const namespace = `round-trips-${randomUUID()}`;
-    const { RedisMessenger } = await import('../src/index.js');
-    const direct = await RedisMessenger.connect({ url: server.url, namespace });
-    const slow = await RedisMessenger.connect({ url: proxy.url, namespace });
-    try {
-      const [a, b] = [await direct.createUser('a'), await direct.createUser('b')];
-      for (let i = 0; i < 40; i++) await direct.sendMessage(a, b, `x${i}`);
-      const roundTrips = async (limit: number) => {
-        const start = Date.now();
-        const page = await slow.listUserMessages(b, { limit });
-        assert.equal(page.messages.length, limit);
-        return (Date.now() - start) / 50;
-      };
-      const small = await roundTrips(5);
-      const large = await roundTrips(40);
-      // Two: the index (with the user check), then every message hash at once.
-      assert.ok(small < 3, `a page of 5 took ${small.toFixed(1)} round trips`);
-      assert.ok(large < 3, `a page of 40 took ${large.toFixed(1)} round trips`);
-    } finally {
-      await slow.close();
-      await direct.close();
-      await proxy.close();
-    }
-  });
-});
-
-describe('conversations', () => {
-  it('lists both directions in order, and the conversation list by recency', async () => {
-    const m = await isolatedMessenger(server.url);
-    try {
-      const [a, b, c] = [await m.createUser('a'), await m.createUser('b'), await m.createUser('c')];
-      await m.sendMessage(a, b, 'a→b 1');
-      await m.sendMessage(b, a, 'b→a 1');
-      await m.sendMessage(a, c, 'a→c 1');
-      await m.sendMessage(a, b, 'a→b 2');
-      const conversation = await m.listConversation(a, b);
-      assert.deepEqual(
-        conversation.messages.map((x) => x.text),
-        ['a→b 1', 'b→a 1', 'a→b 2'],
-      );
-      assert.deepEqual(
-        (await m.listConversation(b, a)).messages.map((x) => x.id),
-        conversation.messages.map((x) => x.id),
-      );
-      const list = await m.listConversations(a);
-      assert.deepEqual(
-        list.map((x) => [x.with.username, x.lastMessage?.text, x.unread]),
-        [
-          ['b', 'a→b 2', 1],
-          ['c', 'a→c 1', 0],
-        ],
-      );
-      const forB = await m.listConversations(b);
-      assert.deepEqual(
-        forB.map((x) => [x.with.username, x.lastMessage?.text, x.unread]),
-        [['a', 'a→b 2', 2]],
-      );
-      assert.deepEqual(await m.listConversations(c, { limit: 1 }).then((l) => l.length), 1);
-      await assert.rejects(m.listConversation(a, randomUUID()), UserNotFoundError);
-      await assert.rejects(m.listConversations(randomUUID()), UserNotFoundError);
-    } finally {
-      await m.close();
-    }
-  });
-});
-
-describe('seen and unread', () => {
-  it('counts unread per sender and marks messages seen', async () => {
-    const m = await isolatedMessenger(server.url);
-    try {
-      const [a, b, c] = [await m.createUser('a'), await m.createUser('b'), await m.createUser('c')];
-      const fromA = [
-        await m.sendMessage(a, c, '1'),
-        await m.sendMessage(a, c, '2'),
-        await m.sendMessage(a, c, '3'),
+    it('round-trips unicode byte-exact: emoji, right-to-left, newlines, NUL', async () => {
+      const texts = [
+        '👩‍👩‍👧‍👦 family 🇺🇦',
+        'مرحبا بالعالم',
+        'שלום\nעולם',
+        'line one\r\nline two\n\n\tindented',
+        'nul\u0000inside',
+        'e\u0301 vs \u00e9',
+        '"quotes" \\ backslash {json: true}',
       ];
-      const fromB = await m.sendMessage(b, c, '4');
-      await m.sendMessage(c, a, 'reply');
-      assert.deepEqual(await m.unreadCount(c), { total: 4, bySender: { [a]: 3, [b]: 1 } });
+      for (const text of texts) {
+        const id = await messenger.sendMessage(alice, bob, text);
+        const { messages } = await messenger.listUserMessages(bob, { limit: 1 });
+        assert.equal(messages[0]?.id, id);
+        assert.equal(messages[0]?.text, text);
+      }
+    });
 
-      assert.equal(await m.markSeen(c, [fromA[0] as string, fromA[0] as string]), 1);
-      assert.equal(await m.markSeen(c, [fromA[0] as string]), 0, 'marked twice');
-      // A message the user did not receive is left alone.
-      assert.equal(await m.markSeen(b, [fromA[1] as string]), 0);
-      assert.deepEqual(await m.unreadCount(c), { total: 3, bySender: { [a]: 2, [b]: 1 } });
+    it('accepts up to maxTextLength characters, counted as code points', async () => {
+      const { m, a, b } = await pair();
+      try {
+        await m.sendMessage(a, b, '😀'.repeat(4096));
+        await assert.rejects(m.sendMessage(a, b, 'x'.repeat(4097)), ValidationError);
+      } finally {
+        await m.close();
+      }
+      const small = await backend().messenger({ maxTextLength: 10 });
+      try {
+        const [a, b] = [await small.createUser('a'), await small.createUser('b')];
+        await small.sendMessage(a, b, '0123456789');
+        await assert.rejects(small.sendMessage(a, b, '0123456789!'), ValidationError);
+      } finally {
+        await small.close();
+      }
+    });
 
-      assert.equal(await m.markConversationSeen(c, a), 2);
-      assert.deepEqual(await m.unreadCount(c), { total: 1, bySender: { [b]: 1 } });
-      assert.equal(await m.markSeen(c, [fromB]), 1);
-      assert.deepEqual(await m.unreadCount(c), { total: 0, bySender: {} });
-      const inbox = await m.listUserMessages(c);
-      assert.ok(inbox.messages.every((x) => x.seen));
-      // The reply c sent is still unseen by a.
-      assert.deepEqual(await m.unreadCount(a), { total: 1, bySender: { [c]: 1 } });
-      assert.equal(await m.markSeen(c, []), 0);
-      await assert.rejects(m.markSeen(c, ['bad']), ValidationError);
-      await assert.rejects(
-        m.markSeen(
-          c,
-          Array.from({ length: 1001 }, () => fromB),
-        ),
-        ValidationError,
-      );
-      await assert.rejects(m.unreadCount(randomUUID()), UserNotFoundError);
-      await assert.rejects(m.markConversationSeen(c, randomUUID()), UserNotFoundError);
-    } finally {
-      await m.close();
-    }
-  });
+    it('refuses empty, blank, non-string and broken-unicode texts', async () => {
+      for (const text of ['', '   ', '\n\t', '\uDC00', 7, undefined]) {
+        await assert.rejects(messenger.sendMessage(alice, bob, text as string), ValidationError);
+      }
+    });
 
-  it('markConversationSeen finds unseen messages deep in a long conversation', async () => {
-    const { m, a, b } = await pair();
-    try {
-      const old = await m.sendMessage(a, b, 'old and unseen');
-      const later = [];
-      for (let i = 0; i < 250; i++) later.push(await m.sendMessage(a, b, `later ${i}`));
-      await m.markSeen(b, later);
-      assert.equal((await m.unreadCount(b)).total, 1);
-      assert.equal(await m.markConversationSeen(b, a), 1);
-      const page = await m.listUserMessages(b, { limit: 1, before: later[0] });
-      assert.equal(page.messages[0]?.id, old);
-      assert.equal(page.messages[0]?.seen, true);
-      assert.equal((await m.unreadCount(b)).total, 0);
-    } finally {
-      await m.close();
-    }
-  });
-});
-
-describe('contacts', () => {
-  it('adds, lists (by name) and removes contacts', async () => {
-    const m = await isolatedMessenger(server.url);
-    try {
-      const [a, b, c] = [
-        await m.createUser('ann'),
-        await m.createUser('zed'),
-        await m.createUser('bea'),
-      ];
-      assert.equal(await m.addContact(a, b), true);
-      assert.equal(await m.addContact(a, c), true);
-      assert.equal(await m.addContact(a, b), false);
-      assert.deepEqual(
-        (await m.listContacts(a)).map((u) => u.username),
-        ['bea', 'zed'],
-      );
-      assert.deepEqual(await m.listContacts(b), []);
-      assert.equal(await m.removeContact(a, b), true);
-      assert.equal(await m.removeContact(a, b), false);
-      assert.deepEqual(
-        (await m.listContacts(a)).map((u) => u.username),
-        ['bea'],
-      );
+    it('refuses unknown users, malformed ids and messages to oneself', async () => {
       const ghost = randomUUID();
       await assert.rejects(
-        m.addContact(a, ghost),
+        messenger.sendMessage(ghost, bob, 'hi'),
         (e) => e instanceof UserNotFoundError && e.userId === ghost,
       );
       await assert.rejects(
-        m.addContact(ghost, a),
+        messenger.sendMessage(alice, ghost, 'hi'),
         (e) => e instanceof UserNotFoundError && e.userId === ghost,
       );
-      await assert.rejects(m.addContact(a, a), ValidationError);
-      await assert.rejects(m.listContacts(ghost), UserNotFoundError);
-      await assert.rejects(m.removeContact(ghost, a), UserNotFoundError);
-    } finally {
-      await m.close();
-    }
+      await assert.rejects(messenger.sendMessage('alice', bob, 'hi'), ValidationError);
+      await assert.rejects(messenger.sendMessage(alice, `${bob}*`, 'hi'), ValidationError);
+      await assert.rejects(messenger.sendMessage(alice, alice, 'hi'), ValidationError);
+      await assert.rejects(
+        messenger.sendMessage(alice, bob, 'hi', { messageId: 'nope' }),
+        ValidationError,
+      );
+    });
+
+    it('stores nothing at all when it refuses', async () => {
+      const namespace = `refuse-${Date.now()}`;
+      const { RedisMessenger } = await import('../src/index.js');
+      const m = await RedisMessenger.connect({ ...backend().target, namespace });
+      try {
+        const a = await m.createUser('a');
+        const before = (await backend().keys(`${namespace}:*`)).sort();
+        await assert.rejects(m.sendMessage(a, randomUUID(), 'hi'), UserNotFoundError);
+        await assert.rejects(m.sendMessage(randomUUID(), a, 'hi'), UserNotFoundError);
+        assert.deepEqual((await backend().keys(`${namespace}:*`)).sort(), before);
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('stores a message once however often it is sent with the same id', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const messageId = randomUUID();
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => m.sendMessage(a, b, 'only once', { messageId })),
+        );
+        assert.ok(results.every((id) => id === messageId));
+        await m.sendMessage(a, b, 'only once', { messageId });
+        const { messages } = await m.listUserMessages(b);
+        assert.deepEqual(
+          messages.map((x) => x.id),
+          [messageId],
+        );
+        assert.equal((await m.unreadCount(b)).total, 1);
+        assert.equal((await m.listConversation(a, b)).messages.length, 1);
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('refuses a message id already used for a different message', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const messageId = randomUUID();
+        await m.sendMessage(a, b, 'first', { messageId });
+        await assert.rejects(
+          m.sendMessage(a, b, 'different', { messageId }),
+          MessageIdConflictError,
+        );
+        await assert.rejects(m.sendMessage(b, a, 'first', { messageId }), MessageIdConflictError);
+      } finally {
+        await m.close();
+      }
+    });
+  });
+
+  describe('listUserMessages', () => {
+    it('pages over 10,000 messages, many in the same millisecond, with no gap or repeat', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const sent: string[] = [];
+        // 64 in flight at a time: many land in the same millisecond.
+        for (let i = 0; i < 10_000; i += 100) {
+          const batch = Array.from({ length: 100 }, (_, j) => `m${i + j}`);
+          // Ids are chosen up front so the expected order is the order of the calls.
+          const ids = batch.map(() => randomUUID());
+          await Promise.all(
+            batch.map((text, j) => m.sendMessage(a, b, text, { messageId: ids[j] })),
+          );
+          sent.push(...ids);
+        }
+        const forwards = await pageForwards(m, b, 137);
+        assert.equal(forwards.length, 10_000);
+        assert.equal(new Set(forwards.map((x) => x.id)).size, 10_000);
+        if (kind === 'standalone') {
+          // node-redis writes commands in call order on one connection: the send order.
+          assert.deepEqual(
+            forwards.map((x) => x.id),
+            sent,
+          );
+          assert.deepEqual(
+            forwards.map((x) => x.text),
+            sent.map((_, i) => `m${i}`),
+          );
+        } else {
+          // On a cluster a send is several steps on several nodes: sends made at the same
+          // time reach the inbox in no set order, each batch after the one before it.
+          for (let i = 0; i < 10_000; i += 100) {
+            assert.deepEqual(
+              forwards
+                .slice(i, i + 100)
+                .map((x) => x.id)
+                .sort(),
+              sent.slice(i, i + 100).sort(),
+            );
+          }
+        }
+        const times = forwards.map((x) => x.sentAt.getTime());
+        assert.ok(times.every((t, i) => i === 0 || t >= (times[i - 1] ?? 0)));
+        const sameMillisecond = times.filter((t, i) => i > 0 && t === times[i - 1]).length;
+        assert.ok(sameMillisecond > 100, `only ${sameMillisecond} messages shared a millisecond`);
+
+        // Backwards from the newest gives the same messages.
+        const backwards: Message[] = [];
+        let page = await m.listUserMessages(b, { limit: 1000 });
+        backwards.unshift(...page.messages);
+        while (page.hasOlder) {
+          page = await m.listUserMessages(b, { limit: 1000, before: backwards[0]?.id });
+          backwards.unshift(...page.messages);
+        }
+        assert.deepEqual(
+          backwards.map((x) => x.id),
+          forwards.map((x) => x.id),
+        );
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('gives the newest page by default, oldest first, with hasOlder/hasNewer', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const ids = [];
+        for (let i = 0; i < 5; i++) ids.push(await m.sendMessage(a, b, `n${i}`));
+        const latest = await m.listUserMessages(b, { limit: 2 });
+        assert.deepEqual(
+          latest.messages.map((x) => x.text),
+          ['n3', 'n4'],
+        );
+        assert.equal(latest.hasOlder, true);
+        assert.equal(latest.hasNewer, false);
+        const older = await m.listUserMessages(b, { limit: 2, before: ids[3] });
+        assert.deepEqual(
+          older.messages.map((x) => x.text),
+          ['n1', 'n2'],
+        );
+        assert.equal(older.hasNewer, true);
+        const first = await m.listUserMessages(b, { limit: 10, before: ids[0] });
+        assert.deepEqual(first, { messages: [], hasOlder: false, hasNewer: true });
+        const end = await m.listUserMessages(b, { after: ids[4] });
+        assert.deepEqual(end, { messages: [], hasOlder: true, hasNewer: false });
+        const empty = await m.listUserMessages(a);
+        assert.deepEqual(empty, { messages: [], hasOlder: false, hasNewer: false });
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('refuses bad paging and unknown users', async () => {
+      await assert.rejects(messenger.listUserMessages(randomUUID()), UserNotFoundError);
+      await assert.rejects(
+        messenger.listUserMessages(bob, { after: randomUUID() }),
+        CursorNotFoundError,
+      );
+      await assert.rejects(messenger.listUserMessages(bob, { after: 'x' }), ValidationError);
+      await assert.rejects(
+        messenger.listUserMessages(bob, { before: randomUUID(), after: randomUUID() }),
+        ValidationError,
+      );
+      await assert.rejects(messenger.listUserMessages(bob, { limit: 0 }), ValidationError);
+      await assert.rejects(
+        messenger.listUserMessages(bob, { limit: '5' as unknown as number }),
+        ValidationError,
+      );
+    });
+
+    it('reads a page in a constant number of round trips (no N+1)', {
+      skip: kind === 'cluster' && 'the latency proxy stands in front of one server',
+    }, async () => {
+      // Through a proxy that delays each direction by 25 ms, every round trip costs 50 ms.
+      const target = backend().target;
+      const url = 'url' in target ? target.url : '';
+      const proxy = await startLatencyProxy(Number(new URL(url).port), 25);
+      const namespace = `round-trips-${randomUUID()}`;
+      const { RedisMessenger } = await import('../src/index.js');
+      const direct = await RedisMessenger.connect({ url, namespace });
+      const slow = await RedisMessenger.connect({ url: proxy.url, namespace });
+      try {
+        const [a, b] = [await direct.createUser('a'), await direct.createUser('b')];
+        for (let i = 0; i < 40; i++) await direct.sendMessage(a, b, `x${i}`);
+        const roundTrips = async (limit: number) => {
+          const start = Date.now();
+          const page = await slow.listUserMessages(b, { limit });
+          assert.equal(page.messages.length, limit);
+          return (Date.now() - start) / 50;
+        };
+        const small = await roundTrips(5);
+        const large = await roundTrips(40);
+        // Two: the index (with the user check), then every message hash at once.
+        assert.ok(small < 3, `a page of 5 took ${small.toFixed(1)} round trips`);
+        assert.ok(large < 3, `a page of 40 took ${large.toFixed(1)} round trips`);
+      } finally {
+        await slow.close();
+        await direct.close();
+        await proxy.close();
+      }
+    });
+  });
+
+  describe('conversations', () => {
+    it('lists both directions in order, and the conversation list by recency', async () => {
+      const m = await backend().messenger();
+      try {
+        const [a, b, c] = [
+          await m.createUser('a'),
+          await m.createUser('b'),
+          await m.createUser('c'),
+        ];
+        await m.sendMessage(a, b, 'a→b 1');
+        await m.sendMessage(b, a, 'b→a 1');
+        await m.sendMessage(a, c, 'a→c 1');
+        await m.sendMessage(a, b, 'a→b 2');
+        const conversation = await m.listConversation(a, b);
+        assert.deepEqual(
+          conversation.messages.map((x) => x.text),
+          ['a→b 1', 'b→a 1', 'a→b 2'],
+        );
+        assert.deepEqual(
+          (await m.listConversation(b, a)).messages.map((x) => x.id),
+          conversation.messages.map((x) => x.id),
+        );
+        const list = await m.listConversations(a);
+        assert.deepEqual(
+          list.map((x) => [x.with.username, x.lastMessage?.text, x.unread]),
+          [
+            ['b', 'a→b 2', 1],
+            ['c', 'a→c 1', 0],
+          ],
+        );
+        const forB = await m.listConversations(b);
+        assert.deepEqual(
+          forB.map((x) => [x.with.username, x.lastMessage?.text, x.unread]),
+          [['a', 'a→b 2', 2]],
+        );
+        assert.deepEqual(await m.listConversations(c, { limit: 1 }).then((l) => l.length), 1);
+        await assert.rejects(m.listConversation(a, randomUUID()), UserNotFoundError);
+        await assert.rejects(m.listConversations(randomUUID()), UserNotFoundError);
+      } finally {
+        await m.close();
+      }
+    });
+  });
+
+  describe('seen and unread', () => {
+    it('counts unread per sender and marks messages seen', async () => {
+      const m = await backend().messenger();
+      try {
+        const [a, b, c] = [
+          await m.createUser('a'),
+          await m.createUser('b'),
+          await m.createUser('c'),
+        ];
+        const fromA = [
+          await m.sendMessage(a, c, '1'),
+          await m.sendMessage(a, c, '2'),
+          await m.sendMessage(a, c, '3'),
+        ];
+        const fromB = await m.sendMessage(b, c, '4');
+        await m.sendMessage(c, a, 'reply');
+        assert.deepEqual(await m.unreadCount(c), { total: 4, bySender: { [a]: 3, [b]: 1 } });
+
+        assert.equal(await m.markSeen(c, [fromA[0] as string, fromA[0] as string]), 1);
+        assert.equal(await m.markSeen(c, [fromA[0] as string]), 0, 'marked twice');
+        // A message the user did not receive is left alone.
+        assert.equal(await m.markSeen(b, [fromA[1] as string]), 0);
+        assert.deepEqual(await m.unreadCount(c), { total: 3, bySender: { [a]: 2, [b]: 1 } });
+
+        assert.equal(await m.markConversationSeen(c, a), 2);
+        assert.deepEqual(await m.unreadCount(c), { total: 1, bySender: { [b]: 1 } });
+        assert.equal(await m.markSeen(c, [fromB]), 1);
+        assert.deepEqual(await m.unreadCount(c), { total: 0, bySender: {} });
+        const inbox = await m.listUserMessages(c);
+        assert.ok(inbox.messages.every((x) => x.seen));
+        // The reply c sent is still unseen by a.
+        assert.deepEqual(await m.unreadCount(a), { total: 1, bySender: { [c]: 1 } });
+        assert.equal(await m.markSeen(c, []), 0);
+        await assert.rejects(m.markSeen(c, ['bad']), ValidationError);
+        await assert.rejects(
+          m.markSeen(
+            c,
+            Array.from({ length: 1001 }, () => fromB),
+          ),
+          ValidationError,
+        );
+        await assert.rejects(m.unreadCount(randomUUID()), UserNotFoundError);
+        await assert.rejects(m.markConversationSeen(c, randomUUID()), UserNotFoundError);
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('markConversationSeen finds unseen messages deep in a long conversation', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const old = await m.sendMessage(a, b, 'old and unseen');
+        const later = [];
+        for (let i = 0; i < 250; i++) later.push(await m.sendMessage(a, b, `later ${i}`));
+        await m.markSeen(b, later);
+        assert.equal((await m.unreadCount(b)).total, 1);
+        assert.equal(await m.markConversationSeen(b, a), 1);
+        const page = await m.listUserMessages(b, { limit: 1, before: later[0] });
+        assert.equal(page.messages[0]?.id, old);
+        assert.equal(page.messages[0]?.seen, true);
+        assert.equal((await m.unreadCount(b)).total, 0);
+      } finally {
+        await m.close();
+      }
+    });
+  });
+
+  describe('contacts', () => {
+    it('adds, lists (by name) and removes contacts', async () => {
+      const m = await backend().messenger();
+      try {
+        const [a, b, c] = [
+          await m.createUser('ann'),
+          await m.createUser('zed'),
+          await m.createUser('bea'),
+        ];
+        assert.equal(await m.addContact(a, b), true);
+        assert.equal(await m.addContact(a, c), true);
+        assert.equal(await m.addContact(a, b), false);
+        assert.deepEqual(
+          (await m.listContacts(a)).map((u) => u.username),
+          ['bea', 'zed'],
+        );
+        assert.deepEqual(await m.listContacts(b), []);
+        assert.equal(await m.removeContact(a, b), true);
+        assert.equal(await m.removeContact(a, b), false);
+        assert.deepEqual(
+          (await m.listContacts(a)).map((u) => u.username),
+          ['bea'],
+        );
+        const ghost = randomUUID();
+        await assert.rejects(
+          m.addContact(a, ghost),
+          (e) => e instanceof UserNotFoundError && e.userId === ghost,
+        );
+        await assert.rejects(
+          m.addContact(ghost, a),
+          (e) => e instanceof UserNotFoundError && e.userId === ghost,
+        );
+        await assert.rejects(m.addContact(a, a), ValidationError);
+        await assert.rejects(m.listContacts(ghost), UserNotFoundError);
+        await assert.rejects(m.removeContact(ghost, a), UserNotFoundError);
+      } finally {
+        await m.close();
+      }
+    });
   });
 });

@@ -72,11 +72,34 @@ export class RedisTimeoutError extends MessengerError {
 }
 
 /**
- * Whether a write that failed with this error may still have happened: the connection
- * dropped or Redis did not answer in time. Retry a send with the same `messageId`.
+ * A message was stored, but not copied to as many replicas as `waitForReplicas` asks
+ * within `replicaTimeoutMs`: if its master failed now, it could be lost. Sending again
+ * with the same `messageId` is safe, and waits again.
+ */
+export class NotReplicatedError extends MessengerError {
+  override name = 'NotReplicatedError';
+  constructor(
+    readonly wanted: number,
+    readonly reached: number,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `the message reached ${reached} of ${wanted} replica(s) within ${timeoutMs} ms; sending it again with the same id is safe`,
+    );
+  }
+}
+
+/**
+ * Whether a write that failed with this error may still have happened, or may not be
+ * safe yet: the connection dropped, Redis did not answer in time, or too few replicas
+ * have it. Retry a send with the same `messageId`.
  */
 export function isUnconfirmed(error: unknown): boolean {
-  return error instanceof RedisTimeoutError || error instanceof RedisUnavailableError;
+  return (
+    error instanceof RedisTimeoutError ||
+    error instanceof RedisUnavailableError ||
+    error instanceof NotReplicatedError
+  );
 }
 
 /** Redis answered with an error we cannot turn into anything more specific (e.g. OOM). */

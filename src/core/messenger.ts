@@ -16,12 +16,14 @@ import {
   type RedisConnection,
   redactUrl,
 } from '../redis/connect.js';
+import { waitForReplicas } from '../redis/replicas.js';
 import { ClusterWrites } from './cluster-writes.js';
 import { ChannelDoorbell, type DoorbellEvents, ShardedDoorbell } from './doorbell.js';
 import {
   CursorNotFoundError,
   MessageIdConflictError,
   MessengerError,
+  NotReplicatedError,
   UserNotFoundError,
   UsernameTakenError,
   ValidationError,
@@ -85,6 +87,20 @@ export interface MessengerOptions {
   maxTextLength?: number;
   /** Called with connection errors that the client recovers from by reconnecting. */
   onConnectionError?: (error: Error) => void;
+  /**
+   * Before `sendMessage` resolves, wait until this many replicas have the message (Redis
+   * WAIT on every node the send wrote to). Redis replicates asynchronously: without it,
+   * a message acknowledged just before its master dies can be lost in the failover
+   * (docs/reliability.md measures how many, and what waiting costs).
+   * @defaultValue 0: acknowledge once the master has it
+   */
+  waitForReplicas?: number;
+  /**
+   * How long `sendMessage` waits for those replicas; then it rejects with
+   * NotReplicatedError (the message is stored; sending it again with its id is safe).
+   * @defaultValue 1000
+   */
+  replicaTimeoutMs?: number;
 }
 
 export interface SendOptions {
@@ -97,7 +113,14 @@ export interface SendOptions {
 
 /** The options after validation, defaults filled in. */
 type Settings = Required<
-  Pick<MessengerOptions, 'connectTimeoutMs' | 'commandTimeoutMs' | 'maxTextLength'>
+  Pick<
+    MessengerOptions,
+    | 'connectTimeoutMs'
+    | 'commandTimeoutMs'
+    | 'maxTextLength'
+    | 'waitForReplicas'
+    | 'replicaTimeoutMs'
+  >
 > &
   Pick<MessengerOptions, 'onConnectionError'>;
 
@@ -186,6 +209,16 @@ export class RedisMessenger {
         DEFAULT_TEXT_MAX_LENGTH,
       ),
       onConnectionError: options.onConnectionError,
+      waitForReplicas:
+        options.waitForReplicas === 0
+          ? 0
+          : validateCount(options.waitForReplicas, 'waitForReplicas', 'replicas', 0),
+      replicaTimeoutMs: validateCount(
+        options.replicaTimeoutMs,
+        'replicaTimeoutMs',
+        'milliseconds',
+        1000,
+      ),
     };
     let messenger: RedisMessenger;
     if (clusterUrls) {
@@ -324,6 +357,20 @@ export class RedisMessenger {
     if (reply === -1) throw new UserNotFoundError(sender);
     if (reply === -2) throw new UserNotFoundError(receiver);
     if (reply === -3) throw new MessageIdConflictError(id);
+    const { waitForReplicas: wanted, replicaTimeoutMs } = this.#options;
+    if (wanted > 0) {
+      const keys = this.#keys;
+      const written = [
+        keys.message(id),
+        keys.inbox(receiver),
+        keys.conversation(sender, receiver),
+        keys.conversations(sender),
+      ];
+      const reached = await this.#calls.run(() =>
+        waitForReplicas(this.#client, written, wanted, replicaTimeoutMs),
+      );
+      if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
+    }
     return id;
   }
 

@@ -1,0 +1,314 @@
+/**
+ * What only a Redis Cluster has: the hash-tagged key layout, sends and seen flags written
+ * as single-slot steps (a crash between two steps is replayed here by running the first
+ * steps' scripts alone, exactly as a crashed client would have left them), the sharded
+ * doorbell, and connection options. Everything else runs on a cluster in the library's
+ * own tests (users, messages, live), which run each test on both backends.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Keys, messageMember } from '../src/core/keys.js';
+import { scripts } from '../src/core/scripts.js';
+import {
+  isUnconfirmed,
+  RedisMessenger as Messenger,
+  type RedisMessenger,
+  RedisUnavailableError,
+  ValidationError,
+} from '../src/index.js';
+import type { RedisConnection } from '../src/redis/connect.js';
+import { keySlot } from '../src/redis/key-slot.js';
+import { startBackend } from './support/backends.js';
+import { freePort } from './support/redis-server.js';
+
+let backend: Awaited<ReturnType<typeof startBackend>>;
+
+before(async () => {
+  backend = await startBackend('cluster');
+});
+after(async () => {
+  await backend?.stop();
+});
+
+/** A messenger in a fresh namespace, its key names, and two users. */
+async function setUp() {
+  const namespace = `cluster-${randomUUID()}`;
+  const m = await Messenger.connect({ ...backend.target, namespace });
+  const keys = new Keys(namespace, 'cluster');
+  return { m, keys, a: await m.createUser('a'), b: await m.createUser('b') };
+}
+
+const raw = (): RedisConnection => backend.raw;
+
+/** Step 1 of a send alone: what a client that crashed right after it leaves behind. */
+function storeOnly(keys: Keys, id: string, from: string, to: string, text: string) {
+  return scripts.storeMessage.run(raw(), [keys.message(id)], [id, from, to, text]);
+}
+
+/** Step 2 of a send alone (after step 1): the message enters the receiver's inbox. */
+function deliverOnly(keys: Keys, id: string, from: string, to: string, text: string) {
+  return scripts.deliverMessage.run(
+    raw(),
+    [keys.user(to), keys.inbox(to), keys.conversations(to), keys.unread(to)],
+    [id, from, to, text, keys.inboxChannel(to)],
+  );
+}
+
+describe('the cluster key layout', () => {
+  it('tags every key so that each step touches one slot, and spreads users over the shards', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = await m.sendMessage(a, b, 'hello');
+      await m.addContact(a, b);
+      const ns = keys.prefix;
+      const stored = (await backend.keys(`${ns}*`)).sort();
+      const expected = [
+        `${ns}{directory}:user_index`,
+        `${ns}{directory}:usernames`,
+        `${ns}{directory}:usernames_folded`,
+        `${ns}{directory}:usernames_indexed`,
+        `${ns}user:{${a}}`,
+        `${ns}user:{${b}}`,
+        `${ns}user_contacts:{${a}}`,
+        `${ns}message:{${id}}`,
+        `${ns}user_messages:{${b}}`,
+        `${ns}user_unread:{${b}}`,
+        `${ns}user_conversations:{${a}}`,
+        `${ns}user_conversations:{${b}}`,
+        `${ns}conversation:{${[a, b].sort().join(':')}}`,
+      ].sort();
+      assert.deepEqual(stored, expected);
+      // A user's keys share one slot; index members keep the seed's `message:<id>` form.
+      const slots = new Set(
+        [keys.user(b), keys.inbox(b), keys.unread(b), keys.conversations(b)].map(keySlot),
+      );
+      assert.equal(slots.size, 1);
+      assert.deepEqual(await raw().zRange(keys.inbox(b), 0, -1), [messageMember(id)]);
+      // Users land on different shards: 30 users' slots fall on all three masters.
+      const users = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => m.createUser(`spread${i}`)),
+      );
+      const owners = new Set(users.map((user) => masterAddress(keySlot(keys.user(user)))));
+      assert.equal(owners.size, 3);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+function masterAddress(slot: number): string {
+  const client = raw();
+  if (!('getSlotMaster' in client)) throw new Error('not a cluster');
+  return client.getSlotMaster(slot).address;
+}
+
+describe('a send cut short between its steps', () => {
+  it('after step 1 shows nothing anywhere, and a retry with the same id delivers it once', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = randomUUID();
+      assert.deepEqual(await storeOnly(keys, id, a, b, 'cut short'), [1]);
+      assert.deepEqual((await m.listUserMessages(b)).messages, []);
+      assert.deepEqual((await m.listConversation(a, b)).messages, []);
+      assert.deepEqual(await m.listConversations(a), []);
+      assert.deepEqual(await m.listConversations(b), []);
+      assert.equal((await m.unreadCount(b)).total, 0);
+      // markSeen does not count a message that never reached the inbox.
+      assert.equal(await m.markSeen(b, [id]), 0);
+
+      assert.equal(await m.sendMessage(a, b, 'cut short', { messageId: id }), id);
+      const inbox = await m.listUserMessages(b);
+      assert.deepEqual(
+        inbox.messages.map((x) => [x.id, x.text, x.seen]),
+        [[id, 'cut short', false]],
+      );
+      assert.deepEqual(
+        (await m.listConversation(a, b)).messages.map((x) => x.id),
+        [id],
+      );
+      assert.deepEqual(
+        (await m.listConversations(a)).map((c) => [c.with.id, c.lastMessage?.id]),
+        [[b, id]],
+      );
+      assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('after step 2 is delivered; a retry completes the indexes without counting it twice', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = randomUUID();
+      await storeOnly(keys, id, a, b, 'half done');
+      const [delivered, timestamp] = (await deliverOnly(keys, id, a, b, 'half done')) as [
+        number,
+        string,
+      ];
+      assert.equal(delivered, 1);
+      // Visible to the receiver (this is the moment the send counts as stored)...
+      assert.deepEqual(
+        (await m.listUserMessages(b)).messages.map((x) => x.id),
+        [id],
+      );
+      assert.equal((await m.unreadCount(b)).total, 1);
+      // ...but not yet in the conversation, nor in the sender's list.
+      assert.deepEqual((await m.listConversation(a, b)).messages, []);
+      assert.deepEqual(await m.listConversations(a), []);
+
+      await m.sendMessage(a, b, 'half done', { messageId: id });
+      assert.deepEqual(
+        (await m.listConversation(a, b)).messages.map((x) => x.id),
+        [id],
+      );
+      assert.deepEqual(
+        (await m.listConversations(a)).map((c) => c.with.id),
+        [b],
+      );
+      assert.equal((await m.unreadCount(b)).total, 1, 'counted once');
+      assert.equal((await m.listUserMessages(b)).messages.length, 1);
+      // The hash now carries the inbox score as its timestamp.
+      assert.equal(await raw().hGet(keys.message(id), 'timestamp'), timestamp);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('after step 2, reindex completes the indexes when nobody retries', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = randomUUID();
+      await storeOnly(keys, id, a, b, 'abandoned');
+      await deliverOnly(keys, id, a, b, 'abandoned');
+      const report = await m.reindex();
+      assert.equal(report.messages, 1);
+      assert.deepEqual(
+        (await m.listConversation(a, b)).messages.map((x) => x.id),
+        [id],
+      );
+      assert.deepEqual(
+        (await m.listConversations(a)).map((c) => c.with.id),
+        [b],
+      );
+      assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('refuses a retry whose text differs, after any step', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = randomUUID();
+      await storeOnly(keys, id, a, b, 'original');
+      await assert.rejects(m.sendMessage(a, b, 'changed', { messageId: id }), /already used/);
+      assert.deepEqual((await m.listUserMessages(b)).messages, []);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('seen flags cut short', () => {
+  it('a counter left too high by a crash after the flip is corrected by markConversationSeen', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = await m.sendMessage(a, b, 'read elsewhere');
+      // markSeen's step 2 alone: the flag flipped, the counter not lowered.
+      assert.equal(await scripts.flipSeen.run(raw(), [keys.message(id)], [b]), a);
+      assert.equal((await m.unreadCount(b)).total, 1);
+      assert.equal(await m.markSeen(b, [id]), 0, 'seen already: not counted again');
+      assert.equal(await m.markConversationSeen(b, a), 0);
+      assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('reindex recounts unread counters from the seen flags', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const ids = [
+        await m.sendMessage(a, b, '1'),
+        await m.sendMessage(a, b, '2'),
+        await m.sendMessage(a, b, '3'),
+      ];
+      await scripts.flipSeen.run(raw(), [keys.message(ids[0] as string)], [b]);
+      await raw().hSet(keys.unread(b), a, '7'); // drifted
+      await m.reindex();
+      assert.deepEqual(await m.unreadCount(b), { total: 2, bySender: { [a]: 2 } });
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('live delivery on a cluster', () => {
+  it('listens on a sharded channel on the master serving the inbox', async () => {
+    const { m, keys, b } = await setUp();
+    try {
+      const subscription = await m.subscribe(b, () => {});
+      const port = Number(
+        masterAddress(keySlot(keys.inbox(b)))
+          .split(':')
+          .at(-1),
+      );
+      const listeners = await backend.eachMaster(async (node) => ({
+        port: Number((await node.configGet('port')).port),
+        shardChannels: (await node.sendCommand(['PUBSUB', 'SHARDCHANNELS'])) as string[],
+      }));
+      const owner = listeners.find((node) => node.port === port);
+      assert.deepEqual(owner?.shardChannels, [keys.inboxChannel(b)]);
+      assert.ok(
+        listeners.every((node) => node.port === port || node.shardChannels.length === 0),
+        JSON.stringify(listeners),
+      );
+      await subscription.close();
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('connecting to a cluster', () => {
+  it('fails fast with RedisUnavailableError when no node answers', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const error = await Messenger.connect({
+      cluster: [`redis://127.0.0.1:${port}`],
+      connectTimeoutMs: 2000,
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof RedisUnavailableError, String(error));
+    assert.ok(isUnconfirmed(error));
+    assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}.*Redis Cluster`));
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  it('finds every node from one of them, and keeps passwords out of messages', async () => {
+    const [first] = backend.target && 'cluster' in backend.target ? backend.target.cluster : [];
+    const m: RedisMessenger = await Messenger.connect({ cluster: [first as string] });
+    try {
+      const a = await m.createUser(`one-${randomUUID().slice(0, 8)}`);
+      assert.ok(await m.getUser(a));
+    } finally {
+      await m.close();
+    }
+    const port = await freePort();
+    const error = await Messenger.connect({
+      cluster: [`redis://user:s3cret@127.0.0.1:${port}`],
+      connectTimeoutMs: 1000,
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof RedisUnavailableError);
+    assert.doesNotMatch(error.message, /s3cret/);
+  });
+
+  it('refuses bad cluster options before connecting', async () => {
+    const url = 'redis://127.0.0.1:1';
+    await assert.rejects(Messenger.connect({ cluster: [] }), ValidationError);
+    await assert.rejects(Messenger.connect({ cluster: url as never }), ValidationError);
+    await assert.rejects(Messenger.connect({ cluster: [url], url }), ValidationError);
+    await assert.rejects(Messenger.connect({ cluster: ['unix:///tmp/x.sock'] }), ValidationError);
+    await assert.rejects(Messenger.connect({ cluster: ['http://x'] }), ValidationError);
+  });
+});
