@@ -25,8 +25,11 @@ export class UsageError extends Error {
 
 /** What to do next, for the errors where that is not obvious from the message. */
 function nextStep(error: MessengerError): string {
-  if (error instanceof RedisUnavailableError)
-    return ' (is Redis running? set REDIS_URL or pass --redis <url>)';
+  if (error instanceof RedisUnavailableError) {
+    return error.target.endsWith('(a Redis Cluster)')
+      ? ' (check --cluster or REDIS_CLUSTER)'
+      : ' (is Redis running? set REDIS_URL or pass --redis <url>)';
+  }
   if (error instanceof RedisTimeoutError) return ' (is Redis overloaded or paused? try again)';
   if (error instanceof UsernameNotFoundError || error instanceof UserNotFoundError) {
     return ' (messenger user list shows everyone)';

@@ -30,3 +30,28 @@ export const parseUserCursor = idParser('a user id from an earlier page');
 
 /** A message id chosen by the caller. */
 export const parseId = idParser('a UUID');
+
+/**
+ * Redis Cluster nodes: `host:port` or redis:// (rediss://) URLs, separated by commas.
+ * Returns URLs. For --cluster and REDIS_CLUSTER alike.
+ */
+export function parseClusterNodes(value: string): string[] {
+  const nodes = value
+    .split(',')
+    .map((node) => node.trim())
+    .filter((node) => node !== '');
+  if (nodes.length === 0) {
+    throw new InvalidArgumentError('expected host:port of at least one cluster node');
+  }
+  return nodes.map((node) => {
+    if (/^rediss?:\/\//.test(node)) return node;
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(node);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      // Not echoed whole: a malformed URL may hold a password.
+      throw new InvalidArgumentError(
+        'expected cluster nodes as host:port (or redis://host:port), separated by commas',
+      );
+    }
+    return `redis://${node}`;
+  });
+}
