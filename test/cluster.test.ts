@@ -14,12 +14,14 @@ import {
   isUnconfirmed,
   RedisMessenger as Messenger,
   type RedisMessenger,
+  RedisTimeoutError,
   RedisUnavailableError,
   ValidationError,
 } from '../src/index.js';
 import type { RedisConnection } from '../src/redis/connect.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
+import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { freePort } from './support/redis-server.js';
 
 let backend: Awaited<ReturnType<typeof startBackend>>;
@@ -310,5 +312,72 @@ describe('connecting to a cluster', () => {
     await assert.rejects(Messenger.connect({ cluster: [url], url }), ValidationError);
     await assert.rejects(Messenger.connect({ cluster: ['unix:///tmp/x.sock'] }), ValidationError);
     await assert.rejects(Messenger.connect({ cluster: ['http://x'] }), ValidationError);
+  });
+});
+
+describe('when a cluster node fails under a connected messenger', () => {
+  let durable: RedisCluster;
+  before(async () => {
+    durable = await startRedisCluster({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  });
+  after(async () => {
+    await durable?.stop();
+  });
+
+  async function setUpOn(options: { commandTimeoutMs: number }) {
+    const namespace = `failing-${randomUUID()}`;
+    const m = await Messenger.connect({ cluster: [...durable.urls], namespace, ...options });
+    const keys = new Keys(namespace, 'cluster');
+    return { m, keys, a: await m.createUser('a'), b: await m.createUser('b') };
+  }
+
+  it('a paused node makes calls time out instead of hanging; work resumes after', async () => {
+    const { m, keys, a, b } = await setUpOn({ commandTimeoutMs: 300 });
+    const node = await durable.nodeForKey(keys.inbox(b));
+    try {
+      node.signal('SIGSTOP');
+      const started = Date.now();
+      const error = await m.listUserMessages(b).catch((e: unknown) => e);
+      assert.ok(error instanceof RedisTimeoutError, String(error));
+      assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+      // Short of the node timeout (1 s): the cluster does not mark the node failed.
+      node.signal('SIGCONT');
+      await m.sendMessage(a, b, 'after the pause');
+      assert.deepEqual(
+        (await m.listUserMessages(b)).messages.map((x) => x.text),
+        ['after the pause'],
+      );
+    } finally {
+      node.signal('SIGCONT');
+      await m.close();
+    }
+  });
+
+  it('a send reported as failed is not stored later, when the node comes back', async () => {
+    const { m, keys, a, b } = await setUpOn({ commandTimeoutMs: 500 });
+    try {
+      const node = await durable.nodeForKey(keys.inbox(b));
+      node.signal('SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      const error = await m.sendMessage(a, b, 'I was told this failed').catch((e: unknown) => e);
+      assert.ok(isUnconfirmed(error), String(error));
+      await node.restart();
+      await durable.waitForStable();
+      let page: Awaited<ReturnType<RedisMessenger['listUserMessages']>> | undefined;
+      for (let i = 0; i < 100 && !page; i++) {
+        page = await m.listUserMessages(b).catch(() => undefined);
+        if (!page) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(page, 'the messenger never got the node back');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual((await m.listUserMessages(b)).messages, []);
+      await m.sendMessage(a, b, 'after the restart');
+      assert.deepEqual(
+        (await m.listUserMessages(b)).messages.map((x) => x.text),
+        ['after the restart'],
+      );
+    } finally {
+      await m.close();
+    }
   });
 });

@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type RedisClientType } from 'redis';
+import { Keys } from '../src/core/keys.js';
 import {
   type Message,
   RedisMessenger,
   RedisUnavailableError,
   UsernameTakenError,
 } from '../src/index.js';
+import { onEachBackend } from './support/backends.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { eventually, within } from './support/wait.js';
 
@@ -93,93 +95,88 @@ describe('when Redis goes away', () => {
   });
 });
 
-describe('live delivery', () => {
-  let server: RedisServer;
-  let raw: RedisClientType;
-  before(async () => {
-    server = await startRedisServer();
-    raw = createClient({ url: server.url });
-    await raw.connect();
-  });
-  after(async () => {
-    await raw?.close();
-    await server?.stop();
-  });
+onEachBackend((backend, kind) =>
+  describe('live delivery', () => {
+    async function setUp(namespace: string) {
+      const m = await RedisMessenger.connect({ ...backend().target, namespace });
+      const keys = new Keys(namespace, kind);
+      return { m, keys, a: await m.createUser('a'), b: await m.createUser('b') };
+    }
 
-  async function setUp(namespace: string) {
-    const m = await RedisMessenger.connect({ url: server.url, namespace });
-    return { m, a: await m.createUser('a'), b: await m.createUser('b') };
-  }
+    it('survives malformed doorbells and an onError that throws', async () => {
+      const { m, keys, a, b } = await setUp(`bell-${randomUUID()}`);
+      try {
+        const received: string[] = [];
+        await m.subscribe(b, (message) => void received.push(message.text), {
+          onError: () => {
+            throw new Error('the caller’s error handler fails too');
+          },
+        });
+        await m.sendMessage(a, b, 'one');
+        await eventually(() => received.length === 1);
+        const raw = backend().raw;
+        const channel = keys.inboxChannel(b);
+        for (const junk of ['null', '42', '"text"', '{"id": 1}', 'not json', '[]']) {
+          const listeners = await (kind === 'cluster'
+            ? raw.sPublish(channel, junk)
+            : raw.publish(channel, junk));
+          assert.equal(listeners, 1, 'the subscription listens on the channel');
+        }
+        await m.sendMessage(a, b, 'two');
+        await eventually(() => received.length === 2, 5000, 'the message after the junk');
+        assert.deepEqual(received, ['one', 'two']);
+      } finally {
+        await m.close();
+      }
+    });
 
-  it('survives malformed doorbells and an onError that throws', async () => {
-    const { m, a, b } = await setUp(`bell-${randomUUID()}`);
-    try {
-      const received: string[] = [];
-      await m.subscribe(b, (message) => void received.push(message.text), {
-        onError: () => {
-          throw new Error('the caller’s error handler fails too');
-        },
-      });
-      await m.sendMessage(a, b, 'one');
-      await eventually(() => received.length === 1);
-      const inboxChannel = (await raw.pubSubChannels()).find((c) =>
-        c.endsWith(`user_messages:${b}`),
-      );
-      assert.ok(inboxChannel, 'no subscriber channel found');
-      for (const junk of ['null', '42', '"text"', '{"id": 1}', 'not json', '[]'])
-        await raw.publish(inboxChannel, junk);
-      await m.sendMessage(a, b, 'two');
-      await eventually(() => received.length === 2, 5000, 'the message after the junk');
-      assert.deepEqual(received, ['one', 'two']);
-    } finally {
+    it('goes on from the timestamp when its cursor message is gone', async () => {
+      const namespace = `lost-${randomUUID()}`;
+      const { m, keys, a, b } = await setUp(namespace);
+      try {
+        const received: string[] = [];
+        await m.subscribe(b, (message) => void received.push(message.text));
+        const first = await m.sendMessage(a, b, 'before the loss');
+        await eventually(() => received.length === 1);
+        // Redis lost the newest entry (a restart without persistence, a failover).
+        await backend().raw.zRem(keys.inbox(b), `message:${first}`);
+        await m.sendMessage(a, b, 'after the loss 1');
+        await m.sendMessage(a, b, 'after the loss 2');
+        await eventually(() => received.length === 3, 5000, 'messages after the loss');
+        assert.deepEqual(received, ['before the loss', 'after the loss 1', 'after the loss 2']);
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('a handler may close its own subscription, or the messenger', async () => {
+      const { m, a, b } = await setUp(`self-close-${randomUUID()}`);
+      try {
+        let closed = false;
+        const subscription = await m.subscribe(b, async () => {
+          await subscription.close();
+          closed = true;
+        });
+        await m.sendMessage(a, b, 'close yourself');
+        await eventually(() => closed, 3000, 'close() inside the handler to return');
+      } finally {
+        await within(3000, m.close(), 'messenger close');
+      }
+    });
+
+    it('close() while a subscription is starting leaves no subscription behind', async () => {
+      const { m, b } = await setUp(`racing-close-${randomUUID()}`);
+      const starting = m.subscribe(b, () => {});
       await m.close();
-    }
-  });
-
-  it('goes on from the timestamp when its cursor message is gone', async () => {
-    const namespace = `lost-${randomUUID()}`;
-    const { m, a, b } = await setUp(namespace);
-    try {
-      const received: string[] = [];
-      await m.subscribe(b, (message) => void received.push(message.text));
-      const first = await m.sendMessage(a, b, 'before the loss');
-      await eventually(() => received.length === 1);
-      // Redis lost the newest entry (a restart without persistence, a failover).
-      await raw.zRem(`${namespace}:user_messages:${b}`, `message:${first}`);
-      await m.sendMessage(a, b, 'after the loss 1');
-      await m.sendMessage(a, b, 'after the loss 2');
-      await eventually(() => received.length === 3, 5000, 'messages after the loss');
-      assert.deepEqual(received, ['before the loss', 'after the loss 1', 'after the loss 2']);
-    } finally {
-      await m.close();
-    }
-  });
-
-  it('a handler may close its own subscription, or the messenger', async () => {
-    const { m, a, b } = await setUp(`self-close-${randomUUID()}`);
-    try {
-      let closed = false;
-      const subscription = await m.subscribe(b, async () => {
-        await subscription.close();
-        closed = true;
-      });
-      await m.sendMessage(a, b, 'close yourself');
-      await eventually(() => closed, 3000, 'close() inside the handler to return');
-    } finally {
-      await within(3000, m.close(), 'messenger close');
-    }
-  });
-
-  it('close() while a subscription is starting leaves no subscription behind', async () => {
-    const { m, b } = await setUp(`racing-close-${randomUUID()}`);
-    const starting = m.subscribe(b, () => {});
-    await m.close();
-    await assert.rejects(starting);
-    await new Promise((r) => setTimeout(r, 100));
-    const subscribers = (await raw.clientList()).filter((c) => Number(c.sub) > 0);
-    assert.equal(subscribers.length, 0);
-  });
-});
+      await assert.rejects(starting);
+      await new Promise((r) => setTimeout(r, 100));
+      const subscribers = (await backend().eachMaster((node) => node.clientList()))
+        .flat()
+        .filter((c) => Number(c.sub) > 0 || Number(c.ssub) > 0);
+      assert.equal(subscribers.length, 0);
+    });
+  }),
+);
 
 describe('data from other programs', () => {
   let server: RedisServer;
