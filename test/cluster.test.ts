@@ -305,6 +305,29 @@ describe('connecting to a cluster', () => {
     assert.doesNotMatch(error.message, /s3cret/);
   });
 
+  it('takes the nodes from REDIS_CLUSTER when neither url nor cluster is given', async () => {
+    const saved = process.env.REDIS_CLUSTER;
+    const nodes = ('cluster' in backend.target ? backend.target.cluster : [])
+      .map((url) => new URL(url).host)
+      .join(',');
+    const namespace = `from-env-${randomUUID()}`;
+    try {
+      process.env.REDIS_CLUSTER = nodes;
+      const m = await Messenger.connect({ namespace });
+      try {
+        const id = await m.createUser('env');
+        assert.deepEqual(await backend.keys(`${namespace}:user:*`), [`${namespace}:user:{${id}}`]);
+      } finally {
+        await m.close();
+      }
+      process.env.REDIS_CLUSTER = 'not a node list';
+      await assert.rejects(Messenger.connect({ namespace }), ValidationError);
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_CLUSTER;
+      else process.env.REDIS_CLUSTER = saved;
+    }
+  });
+
   it('refuses bad cluster options before connecting', async () => {
     const url = 'redis://127.0.0.1:1';
     await assert.rejects(Messenger.connect({ cluster: [] }), ValidationError);

@@ -4,12 +4,11 @@
  * local server.
  * @module
  */
-import { InvalidArgumentError } from 'commander';
+import { ValidationError } from '../core/errors.js';
 import { RedisMessenger } from '../core/messenger.js';
-import { redactUrl } from '../redis/connect.js';
+import { parseClusterNodes, redactUrl } from '../redis/connect.js';
 import { resolveRedisUrl } from '../redis/local-server.js';
 import { UsageError } from './handle-error.js';
-import { parseClusterNodes } from './options.js';
 import type { Output } from './output.js';
 
 export interface GlobalOptions {
@@ -30,8 +29,7 @@ function clusterNodes(options: GlobalOptions): string[] | undefined {
   try {
     return parseClusterNodes(fromEnvironment);
   } catch (error) {
-    if (error instanceof InvalidArgumentError)
-      throw new UsageError(`REDIS_CLUSTER: ${error.message}`);
+    if (error instanceof ValidationError) throw new UsageError(`REDIS_CLUSTER: ${error.message}`);
     throw error;
   }
 }

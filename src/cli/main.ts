@@ -17,7 +17,7 @@ import { registerSend } from './commands/send.js';
 import { registerUser } from './commands/user.js';
 import type { GlobalOptions } from './connect.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
-import { parseClusterNodes } from './options.js';
+import { parseClusterOption } from './options.js';
 import { createOutput, type Output } from './output.js';
 
 /** What every command gets: where to print, and the global options once parsed. */
@@ -42,7 +42,7 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
     .option(
       '--cluster <nodes>',
       'a Redis Cluster to use instead: host:port of some of its nodes, comma-separated (default: $REDIS_CLUSTER)',
-      parseClusterNodes,
+      parseClusterOption,
     )
     .option('--verbose', 'print stack traces with errors')
     .addHelpText(

@@ -4,7 +4,9 @@
  * @module
  */
 import { InvalidArgumentError } from 'commander';
+import { ValidationError } from '../core/errors.js';
 import { isId, MAX_PAGE_LIMIT } from '../core/validate.js';
+import { parseClusterNodes } from '../redis/connect.js';
 
 export function parseLimit(value: string): number {
   const limit = Number(value);
@@ -31,27 +33,12 @@ export const parseUserCursor = idParser('a user id from an earlier page');
 /** A message id chosen by the caller. */
 export const parseId = idParser('a UUID');
 
-/**
- * Redis Cluster nodes: `host:port` or redis:// (rediss://) URLs, separated by commas.
- * Returns URLs. For --cluster and REDIS_CLUSTER alike.
- */
-export function parseClusterNodes(value: string): string[] {
-  const nodes = value
-    .split(',')
-    .map((node) => node.trim())
-    .filter((node) => node !== '');
-  if (nodes.length === 0) {
-    throw new InvalidArgumentError('expected host:port of at least one cluster node');
+/** --cluster: Redis Cluster nodes as `host:port` or URLs, comma-separated (see parseClusterNodes). */
+export function parseClusterOption(value: string): string[] {
+  try {
+    return parseClusterNodes(value);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new InvalidArgumentError(error.message);
+    throw error;
   }
-  return nodes.map((node) => {
-    if (/^rediss?:\/\//.test(node)) return node;
-    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(node);
-    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
-      // Not echoed whole: a malformed URL may hold a password.
-      throw new InvalidArgumentError(
-        'expected cluster nodes as host:port (or redis://host:port), separated by commas',
-      );
-    }
-    return `redis://${node}`;
-  });
 }

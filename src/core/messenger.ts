@@ -12,6 +12,7 @@ import {
   isCluster,
   openClient,
   openCluster,
+  parseClusterNodes,
   type RedisClient,
   type RedisConnection,
   redactUrl,
@@ -64,13 +65,16 @@ export interface MessengerOptions {
   /**
    * redis://host:port[/db] (a user and password go before the host), rediss:// for TLS,
    * or unix:///path/to/socket.
-   * @defaultValue `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`
+   * @defaultValue `process.env.REDIS_URL`, else `redis://127.0.0.1:6379` (unless
+   * `REDIS_CLUSTER` is set: see `cluster`)
    */
   url?: string;
   /**
    * Runs on a Redis Cluster instead: redis:// (or rediss://) URLs of some of its nodes,
    * from which the rest are found. Credentials and TLS of the first URL apply to every
    * node. Keys then carry hash tags (docs/schema.md); give `url` or `cluster`, not both.
+   * @defaultValue when neither is given: `process.env.REDIS_CLUSTER` (`host:port` or
+   * URLs, comma-separated) if set
    */
   cluster?: string[];
   /**
@@ -172,7 +176,13 @@ export class RedisMessenger {
 
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
   static async connect(options: MessengerOptions = {}): Promise<RedisMessenger> {
-    const { namespace, cluster: clusterUrls } = options;
+    const { namespace } = options;
+    const fromEnvironment = process.env.REDIS_CLUSTER;
+    const clusterUrls =
+      options.cluster ??
+      (options.url === undefined && fromEnvironment
+        ? parseClusterNodes(fromEnvironment)
+        : undefined);
     if (clusterUrls !== undefined) {
       if (!Array.isArray(clusterUrls) || clusterUrls.some((url) => typeof url !== 'string')) {
         throw new ValidationError('cluster must be an array of node URLs (redis://host:port)');

@@ -211,6 +211,31 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
   return cluster as unknown as RedisCluster;
 }
 
+/**
+ * Redis Cluster nodes written as `host:port` or as redis:// (rediss://) URLs, separated
+ * by commas (as REDIS_CLUSTER and the CLI's --cluster take them): their URLs.
+ */
+export function parseClusterNodes(text: string): string[] {
+  const nodes = text
+    .split(',')
+    .map((node) => node.trim())
+    .filter((node) => node !== '');
+  if (nodes.length === 0) {
+    throw new ValidationError('expected host:port of at least one Redis Cluster node');
+  }
+  return nodes.map((node) => {
+    if (/^rediss?:\/\//.test(node)) return node;
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(node);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      // Not echoed: a malformed URL may hold a password.
+      throw new ValidationError(
+        'expected Redis Cluster nodes as host:port (or redis://host:port), separated by commas',
+      );
+    }
+    return `redis://${node}`;
+  });
+}
+
 /** The URL of a node the cluster named by host and port, with the credentials of `like`. */
 export function nodeUrl(like: string, host: string, port: number): string {
   const url = new URL(like);
