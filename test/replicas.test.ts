@@ -6,12 +6,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
+import { Keys } from '../src/core/keys.js';
 import {
   isUnconfirmed,
   NotReplicatedError,
   RedisMessenger,
   ValidationError,
 } from '../src/index.js';
+import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
 let primary: RedisServer;
@@ -78,6 +81,78 @@ describe('waitForReplicas', () => {
         RedisMessenger.connect({ url: primary.url, waitForReplicas: waitForReplicas as number }),
         ValidationError,
       );
+    }
+  });
+});
+
+describe('waitForReplicas on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  before(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  /** The replica that follows the master on `port`. */
+  async function replicaOf(port: number) {
+    for (const node of cluster.nodes.filter((n) => n.role === 'replica')) {
+      const probe = createClient({ url: node.url });
+      await probe.connect();
+      const info = await probe.info('replication');
+      probe.destroy();
+      if (info.includes(`master_port:${port}`)) return node;
+    }
+    throw new Error(`no replica follows ${port}`);
+  }
+
+  it('waits only on the shards a send wrote to: a shard without its replica refuses only its own sends', async () => {
+    const namespace = `wait-${randomUUID()}`;
+    const keys = new Keys(namespace, 'cluster');
+    const m = await RedisMessenger.connect({
+      cluster: [...cluster.urls],
+      namespace,
+      waitForReplicas: 1,
+      replicaTimeoutMs: 300,
+    });
+    const stuck = { signal: (_: NodeJS.Signals) => {} };
+    try {
+      const users: string[] = [];
+      for (let i = 0; i < 12; i++) users.push(await m.createUser(`u${i}`));
+      const [victim, other] = users as [string, string];
+      const port = async (key: string) => (await cluster.nodeForKey(key)).port;
+      // The shard of the victim's keys will lose its replica.
+      const troubled = await port(keys.user(victim));
+      // A pair of users, and a message id, whose keys all live on the other shards.
+      let healthy: { from: string; to: string; id: string } | undefined;
+      for (const from of users) {
+        for (const to of users) {
+          if (healthy || from === to) continue;
+          const ports = await Promise.all(
+            [keys.user(from), keys.user(to), keys.conversation(from, to)].map(port),
+          );
+          if (ports.includes(troubled)) continue;
+          for (let i = 0; i < 50 && !healthy; i++) {
+            const id = randomUUID();
+            if ((await port(keys.message(id))) !== troubled) healthy = { from, to, id };
+          }
+        }
+      }
+      assert.ok(healthy, 'no pair of users away from the troubled shard');
+
+      const replica = await replicaOf(troubled);
+      stuck.signal = (signal) => replica.signal(signal);
+      replica.signal('SIGSTOP'); // it acknowledges nothing now
+      const started = Date.now();
+      await m.sendMessage(healthy.from, healthy.to, 'away from the trouble', {
+        messageId: healthy.id,
+      });
+      assert.ok(Date.now() - started < 250, `took ${Date.now() - started} ms`);
+      // A send into the troubled shard is refused, saying a retry is safe.
+      await assert.rejects(m.sendMessage(other, victim, 'into the trouble'), NotReplicatedError);
+    } finally {
+      stuck.signal('SIGCONT');
+      await m.close();
     }
   });
 });

@@ -63,13 +63,19 @@ export class ChannelDoorbell implements Doorbell {
 /** After a failed move: try again after 100 ms, doubling up to 2 s. */
 const MOVE_RETRY_FIRST_MS = 100;
 const MOVE_RETRY_MAX_MS = 2000;
+/**
+ * While disconnected, how often to ask whether another node serves the slot now: the
+ * connection's own reconnect attempts back off to 2 s, and a failover is usually over
+ * sooner than that.
+ */
+const WATCH_MS = 200;
 
 /**
  * A doorbell on a Redis Cluster: a connection of its own to the master that serves the
  * channel's slot, as the messenger's cluster client knows it. While that connection is
- * down it asks, at every reconnect attempt, whether another node serves the slot now (a
- * replica promoted after a failover) and if so moves there, subscribes, and reports
- * `ready` so that the subscription catches up on what it missed meanwhile.
+ * down it asks, every 200 ms, whether another node serves the slot now (a replica
+ * promoted after a failover) and if so moves there, subscribes, and reports `ready` so
+ * that the subscription catches up on what it missed meanwhile.
  */
 export class ShardedDoorbell implements Doorbell {
   #client: RedisClient | undefined;
@@ -77,6 +83,7 @@ export class ShardedDoorbell implements Doorbell {
   #moving: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = MOVE_RETRY_FIRST_MS;
+  #watch: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(
@@ -113,6 +120,7 @@ export class ShardedDoorbell implements Doorbell {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#watch);
     await this.#moving?.catch(() => undefined);
     if (this.#client) await closeClient(this.#client);
   }
@@ -134,6 +142,8 @@ export class ShardedDoorbell implements Doorbell {
     client.on('error', () => this.#lost());
     client.on('reconnecting', () => this.#lost());
     client.on('ready', () => {
+      clearInterval(this.#watch);
+      this.#watch = undefined;
       // Back on the old address, which may serve other slots now (a master that came
       // back as a replica): listen where the slot is.
       if (this.#master().address === this.#address) this.events.ready();
@@ -146,7 +156,16 @@ export class ShardedDoorbell implements Doorbell {
 
   #lost(): void {
     this.events.lost();
-    if (this.#master().address !== this.#address) this.#move();
+    this.#watch ??= setInterval(() => this.#followSlot(), WATCH_MS);
+    this.#followSlot();
+  }
+
+  /** Moves if the cluster client now knows another master for the slot. */
+  #followSlot(): void {
+    if (this.#master().address === this.#address) return;
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+    this.#move();
   }
 
   /** Replaces the connection with one to the slot's master now, and listens there. */

@@ -20,12 +20,19 @@ export async function waitForReplicas(
 ): Promise<number> {
   const command = ['WAIT', String(replicas), String(timeoutMs)];
   if (!isCluster(client)) return (await client.sendCommand(command)) as number;
-  // One WAIT per node, sent on the connection the writes went through: the client keeps
-  // one connection per node, and routes by key.
-  const byNode = new Map<string, string>();
-  for (const key of keys) byNode.set(client.getSlotMaster(keySlot(key)).address, key);
+  // One WAIT per node written to, on the connection the writes went through (the cluster
+  // client keeps one per node). Not through the cluster client itself: it sends WAIT to
+  // every master, so one shard without a replica would refuse every send.
+  const masters = new Map(
+    keys.map((key) => {
+      const master = client.getSlotMaster(keySlot(key));
+      return [master.address, master] as const;
+    }),
+  );
   const reached = await Promise.all(
-    [...byNode.values()].map((key) => client.sendCommand(key, false, command) as Promise<number>),
+    [...masters.values()].map(
+      async (master) => (await (await client.nodeClient(master)).sendCommand(command)) as number,
+    ),
   );
   return Math.min(...reached);
 }
