@@ -148,8 +148,18 @@ describe('waitForReplicas on a Redis Cluster', () => {
         messageId: healthy.id,
       });
       assert.ok(Date.now() - started < 250, `took ${Date.now() - started} ms`);
-      // A send into the troubled shard is refused, saying a retry is safe.
-      await assert.rejects(m.sendMessage(other, victim, 'into the trouble'), NotReplicatedError);
+      // A send into the troubled shard is refused, saying a retry is safe; while it waits,
+      // reads through the same messenger, of that very shard, are not held up behind it.
+      const refused = assert.rejects(
+        m.sendMessage(other, victim, 'into the trouble'),
+        NotReplicatedError,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50)); // its WAIT is under way
+      const reading = Date.now();
+      await m.listUserMessages(victim);
+      await m.getUser(victim);
+      assert.ok(Date.now() - reading < 150, `reads took ${Date.now() - reading} ms`);
+      await refused;
     } finally {
       stuck.signal('SIGCONT');
       await m.close();

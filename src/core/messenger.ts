@@ -143,35 +143,45 @@ type Settings = Required<
  */
 export class RedisMessenger {
   readonly #client: RedisConnection;
+  /**
+   * The connection sends go through: with `waitForReplicas` a connection of its own, since
+   * WAIT holds up every command behind it on its connection, and reads must not wait for
+   * a slow replica. Otherwise the same as #client.
+   */
+  readonly #sendClient: RedisConnection;
   readonly #keys: Keys;
   /** The URL connected to (on a cluster: the first node's, for its credentials). */
   readonly #url: string;
   readonly #options: Settings;
   readonly #calls: RedisCalls;
   readonly #writes: Writes;
+  /** The writes of sendMessage, on #sendClient. */
+  readonly #sends: Writes;
   readonly #subscriptions = new Set<InboxSubscription>();
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
 
   private constructor(
-    client: RedisConnection,
+    [client, sendClient]: [RedisConnection, RedisConnection],
     url: string,
     target: string,
     namespace: string | undefined,
     options: Settings,
   ) {
     this.#client = client;
+    this.#sendClient = sendClient;
     this.#url = url;
     this.#options = options;
     this.#calls = new RedisCalls(client, target, options.commandTimeoutMs, () => this.#closed);
-    if (isCluster(client)) {
-      this.#keys = new Keys(namespace, 'cluster');
-      this.#writes = new ClusterWrites(client, this.#keys);
-    } else {
-      this.#keys = new Keys(namespace);
-      this.#writes = new StandaloneWrites(client, this.#keys);
-    }
+    const keys = new Keys(namespace, isCluster(client) ? 'cluster' : 'standalone');
+    const writesOn = (connection: RedisConnection): Writes =>
+      isCluster(connection)
+        ? new ClusterWrites(connection, keys)
+        : new StandaloneWrites(connection, keys);
+    this.#keys = keys;
+    this.#writes = writesOn(client);
+    this.#sends = writesOn(sendClient);
   }
 
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
@@ -230,27 +240,28 @@ export class RedisMessenger {
         1000,
       ),
     };
-    let messenger: RedisMessenger;
-    if (clusterUrls) {
-      const cluster = await openCluster({
-        urls: clusterUrls,
-        connectTimeoutMs: settings.connectTimeoutMs,
-        onError: (error) => settings.onConnectionError?.(error),
-      });
-      const target = describeCluster(clusterUrls);
-      messenger = new RedisMessenger(cluster, clusterUrls[0] ?? '', target, namespace, settings);
-    } else {
-      const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-      const client = await openRedis(url, settings);
-      messenger = new RedisMessenger(client, url, redactUrl(url), namespace, settings);
-    }
+    const url = clusterUrls?.[0] ?? options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+    const target = clusterUrls ? describeCluster(clusterUrls) : redactUrl(url);
+    const open = (): Promise<RedisConnection> =>
+      clusterUrls
+        ? openCluster({
+            urls: clusterUrls,
+            connectTimeoutMs: settings.connectTimeoutMs,
+            onError: (error) => settings.onConnectionError?.(error),
+          })
+        : openRedis(url, settings);
+    const client = await open();
+    let sendClient = client;
     try {
-      await messenger.#calls.run(() => loadScripts(messenger.#client));
+      if (settings.waitForReplicas > 0) sendClient = await open();
+      const messenger = new RedisMessenger([client, sendClient], url, target, namespace, settings);
+      await messenger.#calls.run(() => loadScripts(client));
+      return messenger;
     } catch (error) {
-      messenger.#client.destroy();
+      client.destroy();
+      if (sendClient !== client) sendClient.destroy();
       throw error;
     }
-    return messenger;
   }
 
   /** Stops every subscription and closes the connection. Safe to call twice. */
@@ -258,7 +269,9 @@ export class RedisMessenger {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close()));
-    await closeClient(this.#client);
+    await Promise.all(
+      [...new Set([this.#client, this.#sendClient])].map((client) => closeClient(client)),
+    );
   }
 
   // ---- users -------------------------------------------------------------------------
@@ -363,7 +376,7 @@ export class RedisMessenger {
       options?.messageId === undefined
         ? newMessageId()
         : validateId(options.messageId, 'message id');
-    const reply = await this.#calls.run(() => this.#writes.sendMessage(id, sender, receiver, body));
+    const reply = await this.#calls.run(() => this.#sends.sendMessage(id, sender, receiver, body));
     if (reply === -1) throw new UserNotFoundError(sender);
     if (reply === -2) throw new UserNotFoundError(receiver);
     if (reply === -3) throw new MessageIdConflictError(id);
@@ -377,7 +390,7 @@ export class RedisMessenger {
         keys.conversations(sender),
       ];
       const reached = await this.#calls.run(() =>
-        waitForReplicas(this.#client, written, wanted, replicaTimeoutMs),
+        waitForReplicas(this.#sendClient, written, wanted, replicaTimeoutMs),
       );
       if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
     }
