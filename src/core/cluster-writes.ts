@@ -49,12 +49,8 @@ export class ClusterWrites implements Writes {
    */
   async sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number> {
     const { client, keys } = this;
-    const [senderExists, receiverExists] = await Promise.all([
-      client.exists(keys.user(sender)),
-      client.exists(keys.user(receiver)),
-    ]);
-    if (senderExists === 0) return -1;
-    if (receiverExists === 0) return -2;
+    const missing = await this.#missingUser(sender, receiver);
+    if (missing < 0) return missing;
     const [stored] = (await scripts.storeMessage.run(
       client,
       [keys.message(id)],
@@ -87,12 +83,8 @@ export class ClusterWrites implements Writes {
 
   async addContact(userId: string, contactId: string): Promise<number> {
     const { client, keys } = this;
-    const [userExists, contactExists] = await Promise.all([
-      client.exists(keys.user(userId)),
-      client.exists(keys.user(contactId)),
-    ]);
-    if (userExists === 0) return -1;
-    if (contactExists === 0) return -2;
+    const missing = await this.#missingUser(userId, contactId);
+    if (missing < 0) return missing;
     return (await scripts.addContact.run(
       client,
       [keys.user(userId), keys.contacts(userId)],
@@ -174,6 +166,19 @@ export class ClusterWrites implements Writes {
     throw new MessengerError(
       `the inbox of user ${userId} kept changing while it was counted; run reindex again`,
     );
+  }
+
+  /**
+   * -1 when the first user does not exist, -2 when the second does not, else 0. Users are
+   * never deleted, so what this finds stays true for the steps after it.
+   */
+  async #missingUser(first: string, second: string): Promise<number> {
+    const [firstExists, secondExists] = await Promise.all([
+      this.client.exists(this.keys.user(first)),
+      this.client.exists(this.keys.user(second)),
+    ]);
+    if (firstExists === 0) return -1;
+    return secondExists === 0 ? -2 : 0;
   }
 
   /** Lowers the user's unread counters; returns how many messages that was. */
