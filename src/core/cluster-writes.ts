@@ -40,23 +40,29 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * 0. both users exist (users are never deleted, so this stays true); 1. the message hash
-   * (invisible: nothing indexes it); 2. in the receiver's slot: the inbox entry (now it is
-   * visible), unread count, receiver's recency and doorbell; 3. the hash's timestamp set to
-   * the inbox score; 4. the conversation entry; 5. the sender's recency. Steps 3 to 5 go
-   * out together. Every step is "create if missing" or "raise to", so a retry completes
-   * whatever a crash cut short, and stores nothing twice.
+   * 1. the message hash (invisible: nothing indexes it), with, alongside, a check that the
+   * sender exists (users are never deleted, so it stays true); 2. in the receiver's slot,
+   * after checking the receiver exists: the inbox entry (now it is visible), unread count,
+   * receiver's recency and doorbell; 3. the hash's timestamp set to the inbox score; 4. the
+   * conversation entry; 5. the sender's recency. Steps 3 to 5 go out together: three round
+   * trips in all. Every step is "create if missing" or "raise to", so a retry completes
+   * whatever a crash cut short, and stores nothing twice. A send refused for a missing
+   * user takes back the hash it stored.
    */
   async sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number> {
     const { client, keys } = this;
-    const missing = await this.#missingUser(sender, receiver);
-    if (missing < 0) return missing;
-    const [stored] = (await scripts.storeMessage.run(
-      client,
-      [keys.message(id)],
-      [id, sender, receiver, text],
-    )) as [number];
+    const [senderExists, [stored]] = await Promise.all([
+      client.exists(keys.user(sender)),
+      scripts.storeMessage.run(client, [keys.message(id)], [id, sender, receiver, text]) as Promise<
+        [number]
+      >,
+    ]);
     if (stored < 0) return stored;
+    const refuse = async (code: number) => {
+      if (stored === 1) await client.del(keys.message(id));
+      return code;
+    };
+    if (senderExists === 0) return refuse(-1);
     const [delivered, timestamp = '0'] = (await scripts.deliverMessage.run(
       client,
       [
@@ -67,7 +73,7 @@ export class ClusterWrites implements Writes {
       ],
       [id, sender, receiver, text, keys.inboxChannel(receiver)],
     )) as [number, string?];
-    if (delivered < 0) return delivered;
+    if (delivered < 0) return refuse(delivered);
     const score = Number(timestamp);
     await Promise.all([
       client.hSet(keys.message(id), 'timestamp', timestamp),
