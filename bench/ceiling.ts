@@ -3,33 +3,40 @@
  * writes or reads the messenger needs, as plain commands sent together (pipelined), with
  * no script, no checks and no validation. Nothing can do the same Redis work faster
  * from one Node process, so it is the fair bar.
+ *
+ * On a Redis Cluster it runs through a node-redis cluster client, which routes each
+ * command by its key, on the messenger's own key names (hash tags included, so each key
+ * lands on the node the messenger's would), and rings the doorbell with SPUBLISH.
  */
 import { randomUUID } from 'node:crypto';
-import type { RedisClientType } from 'redis';
+import { Keys, messageMember } from '../src/core/keys.js';
+import { isCluster, type RedisConnection } from '../src/redis/connect.js';
 
 export class Ceiling {
-  readonly #client: RedisClientType;
+  readonly #client: RedisConnection;
+  readonly #keys: Keys;
 
-  constructor(client: RedisClientType) {
+  constructor(client: RedisConnection) {
     this.#client = client;
+    this.#keys = new Keys(undefined, isCluster(client) ? 'cluster' : 'standalone');
   }
 
   /** The writes of createUser: the user hash, both name hashes, the counter, the index. */
   async createUser(username: string): Promise<string> {
     const id = randomUUID();
     const now = (Date.now() / 1000).toFixed(6);
-    const c = this.#client;
+    const [c, keys] = [this.#client, this.#keys];
     await Promise.all([
-      c.hSet(`user:${id}`, { user_id: id, username, created_at: now }),
-      c.hSet('usernames', username, id),
-      c.hSet('usernames_folded', username.toLowerCase(), id),
-      c.incr('usernames_folded_synced'),
-      c.zAdd('user_index', { score: Number(now), value: id }),
+      c.hSet(keys.user(id), { user_id: id, username, created_at: now }),
+      c.hSet(keys.usernames, username, id),
+      c.hSet(keys.foldedUsernames, username.toLowerCase(), id),
+      c.incr(keys.usernamesIndexed),
+      c.zAdd(keys.userIndex, { score: Number(now), value: id }),
     ]);
     return id;
   }
 
-  /** The writes of sendMessage: the hash, both indexes, both recency entries, the counter, the doorbell. */
+  /** The writes of sendMessage: hash, both indexes, both recencies, the counter, the doorbell. */
   async sendMessage(
     sender: string,
     receiver: string,
@@ -39,11 +46,12 @@ export class Ceiling {
     const id = randomUUID();
     onId?.(id);
     const timestamp = (Date.now() / 1000).toFixed(6);
-    const member = `message:${id}`;
-    const [low, high] = sender < receiver ? [sender, receiver] : [receiver, sender];
-    const c = this.#client;
+    const score = Number(timestamp);
+    const member = messageMember(id);
+    const [c, keys] = [this.#client, this.#keys];
+    const channel = keys.inboxChannel(receiver);
     await Promise.all([
-      c.hSet(member, {
+      c.hSet(keys.message(id), {
         message_id: id,
         sender_id: sender,
         receiver_id: receiver,
@@ -51,29 +59,67 @@ export class Ceiling {
         timestamp,
         seen: 'False',
       }),
-      c.zAdd(`user_messages:${receiver}`, { score: Number(timestamp), value: member }),
-      c.zAdd(`conversation:${low}:${high}`, { score: Number(timestamp), value: member }),
-      c.zAdd(`user_conversations:${sender}`, { score: Number(timestamp), value: receiver }),
-      c.zAdd(`user_conversations:${receiver}`, { score: Number(timestamp), value: sender }),
-      c.hIncrBy(`user_unread:${receiver}`, sender, 1),
-      c.publish(`user_messages:${receiver}`, id),
+      c.zAdd(keys.inbox(receiver), { score, value: member }),
+      c.zAdd(keys.conversation(sender, receiver), { score, value: member }),
+      c.zAdd(keys.conversations(sender), { score, value: receiver }),
+      c.zAdd(keys.conversations(receiver), { score, value: sender }),
+      c.hIncrBy(keys.unread(receiver), sender, 1),
+      isCluster(c) ? c.sPublish(channel, id) : c.publish(channel, id),
     ]);
     return id;
   }
 
-  /** A page of a sorted-set index: the members, then every hash at once. */
-  async readPage(index: string, start: number, stop: number): Promise<Record<string, string>[]> {
-    const members = await this.#client.zRange(index, start, stop);
-    return Promise.all(members.map((member) => this.#client.hGetAll(member)));
+  /** Entries `start` to `stop` (ranks) of a user's inbox: the members, then every hash at once. */
+  readInbox(userId: string, start: number, stop: number): Promise<Record<string, string>[]> {
+    return this.#readPage(this.#keys.inbox(userId), start, stop);
+  }
+
+  /** Entries `start` to `stop` of the conversation of two users, as `readInbox`. */
+  readConversation(
+    userId: string,
+    otherId: string,
+    start: number,
+    stop: number,
+  ): Promise<Record<string, string>[]> {
+    return this.#readPage(this.#keys.conversation(userId, otherId), start, stop);
   }
 
   /** Users from the index: the ids, then every user hash at once. */
   async listUsers(count: number): Promise<Record<string, string>[]> {
-    const ids = await this.#client.zRange('user_index', 0, count - 1);
-    return Promise.all(ids.map((id) => this.#client.hGetAll(`user:${id}`)));
+    const ids = await this.#client.zRange(this.#keys.userIndex, 0, count - 1);
+    return Promise.all(ids.map((id) => this.#client.hGetAll(this.#keys.user(id))));
   }
 
   async unreadCount(userId: string): Promise<Record<string, string>> {
-    return this.#client.hGetAll(`user_unread:${userId}`);
+    return this.#client.hGetAll(this.#keys.unread(userId));
+  }
+
+  /**
+   * The bare doorbell: SUBSCRIBE on a connection of its own (SSUBSCRIBE through the
+   * cluster client on a cluster) to the channel `sendMessage` rings. Resolves once Redis
+   * confirmed, with a function that stops listening.
+   */
+  async listen(userId: string, onId: (id: string) => void): Promise<() => Promise<void>> {
+    const c = this.#client;
+    const channel = this.#keys.inboxChannel(userId);
+    if (isCluster(c)) {
+      await c.sSubscribe(channel, onId);
+      return async () => {
+        await c.sUnsubscribe(channel);
+      };
+    }
+    const subscriber = c.duplicate();
+    await subscriber.connect();
+    await subscriber.subscribe(channel, onId);
+    return async () => {
+      await subscriber.close();
+    };
+  }
+
+  async #readPage(index: string, start: number, stop: number): Promise<Record<string, string>[]> {
+    const members = await this.#client.zRange(index, start, stop);
+    return Promise.all(
+      members.map((member) => this.#client.hGetAll(this.#keys.messageOfMember(member))),
+    );
   }
 }

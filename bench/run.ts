@@ -1,22 +1,22 @@
 /**
- * `npm run bench [-- --quick] [-- --json]`: every workload measured in one run on one
- * throwaway redis-server, three ways: the messenger ("ours"), the original program's
- * algorithm ("naive", test/support/seed-program.ts) and a bare pipelined client doing the
- * same Redis work ("ceiling", bench/ceiling.ts). Figures are medians of repeated runs.
+ * `npm run bench [-- --quick] [-- --json] [-- --no-cluster]`: every workload measured in
+ * one run on one throwaway redis-server, three ways: the messenger ("ours"), the original
+ * program's algorithm ("naive", test/support/seed-program.ts) and a bare pipelined client
+ * doing the same Redis work ("ceiling", bench/ceiling.ts). Then the main workloads again,
+ * side by side, on that redis-server and on throwaway Redis Clusters of 1 and 3 shards
+ * (bench/side-by-side.ts). Figures are medians of repeated runs.
  */
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { createClient, type RedisClientType } from 'redis';
+import { cpus, loadavg } from 'node:os';
 import { createOutput } from '../src/cli/output.js';
-import { RedisMessenger } from '../src/index.js';
-import { startRedisServer } from '../test/support/redis-server.js';
-import { SeedProgram } from '../test/support/seed-program.js';
-import { Ceiling } from './ceiling.js';
+import { type BenchBackend, startCluster, startStandalone } from './backends.js';
 import { duration, median, percentile, runConcurrently, throughput } from './measure.js';
+import { compareBackends, type SideBySide, sideBySideTables } from './side-by-side.js';
+import { fillInbox, liveLatencies, text, twoUsers } from './workloads.js';
 
 const quick = process.argv.includes('--quick');
 const asJson = process.argv.includes('--json');
+const withCluster = !process.argv.includes('--no-cluster');
 const size = {
   users: quick ? 300 : 2000,
   sequentialSends: quick ? 1000 : 5000,
@@ -26,6 +26,14 @@ const size = {
   repeat: quick ? 5 : 15,
   liveSeconds: quick ? 1 : 3,
   memoryMessages: quick ? 20_000 : 100_000,
+};
+/** The side-by-side comparison with Redis Cluster: smaller, since it runs three times. */
+const clusterSize = {
+  sequentialSends: quick ? 500 : 3000,
+  concurrentSends: quick ? 3000 : 20_000,
+  users: quick ? 200 : 1000,
+  repeat: quick ? 5 : 15,
+  liveSeconds: quick ? 1 : 2,
 };
 
 interface Row {
@@ -39,18 +47,14 @@ interface Row {
   met?: boolean;
 }
 
+const started = performance.now();
+/** The machine's load before the run: others' work on a shared machine skews the figures. */
+const loadBefore = loadavg()[0] ?? 0;
 const rows: Row[] = [];
 const output = createOutput();
-const server = await startRedisServer();
-// The same client settings as the messenger's (no per-command timer), so that the naive
-// and ceiling figures are not slowed by the client rather than by their algorithm.
-const raw: RedisClientType = createClient({ url: server.url, commandOptions: { timeout: 0 } });
-await raw.connect();
-const messenger = await RedisMessenger.connect({ url: server.url, commandTimeoutMs: 60_000 });
-const seed = new SeedProgram(raw);
+const standalone = await startStandalone();
+const { messenger, seed, ceiling, client: raw } = standalone;
 const redisVersion = /redis_version:(\S+)/.exec(await raw.info('server'))?.[1] ?? '?';
-const ceiling = new Ceiling(raw);
-const text = 'Hello, Bob! How are you today? This is a message of a typical length.';
 
 const steps = [
   createUsers,
@@ -65,33 +69,24 @@ const steps = [
   memoryPerMessage,
 ];
 
+const clusters: BenchBackend[] = [];
+let sideBySide: SideBySide | undefined;
 try {
   for (const [i, step] of steps.entries()) {
-    output.progress('Benchmarking', i, steps.length);
+    output.progress('Benchmarking one Redis', i, steps.length);
     await raw.flushAll(); // our own throwaway server
     await step();
   }
-  output.progress('Benchmarking', steps.length, steps.length);
+  output.progress('Benchmarking one Redis', steps.length, steps.length);
+  if (withCluster) {
+    clusters.push(...(await Promise.all([startCluster(1), startCluster(3)])));
+    sideBySide = await compareBackends([standalone, ...clusters], clusterSize, (done, total) =>
+      output.progress('Benchmarking side by side with Redis Cluster', done, total),
+    );
+  }
   report();
 } finally {
-  await messenger.close();
-  await raw.close();
-  await server.stop();
-}
-
-async function twoUsers(): Promise<[string, string]> {
-  return [
-    await messenger.createUser(`s-${randomUUID().slice(0, 28)}`),
-    await messenger.createUser(`r-${randomUUID().slice(0, 28)}`),
-  ];
-}
-
-async function fillInbox(sender: string, receiver: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  await runConcurrently(count, 128, async () => {
-    ids.push(await messenger.sendMessage(sender, receiver, text));
-  });
-  return ids;
+  await Promise.allSettled([standalone, ...clusters].map((backend) => backend.stop()));
 }
 
 async function createUsers() {
@@ -103,7 +98,7 @@ async function createUsers() {
 }
 
 async function sequentialSends() {
-  const [a, b] = await twoUsers();
+  const [a, b] = await twoUsers(messenger);
   const n = size.sequentialSends;
   const ours = await throughput(n, 1, () => messenger.sendMessage(a, b, text));
   const naive = await throughput(n, 1, () => seed.sendMessage(a, b, text));
@@ -120,7 +115,7 @@ async function sequentialSends() {
 }
 
 async function concurrentSends() {
-  const [a, b] = await twoUsers();
+  const [a, b] = await twoUsers(messenger);
   const n = size.concurrentSends;
   const ours = median([
     await throughput(n, 64, () => messenger.sendMessage(a, b, text)),
@@ -146,11 +141,11 @@ async function concurrentSends() {
 }
 
 async function readWholeInbox() {
-  const [a, b] = await twoUsers();
-  await fillInbox(a, b, 1000);
+  const [a, b] = await twoUsers(messenger);
+  await fillInbox(messenger, a, b, 1000);
   const ours = await duration(size.repeat, () => messenger.listUserMessages(b, { limit: 1000 }));
   const naive = await duration(size.repeat, () => seed.listUserMessages(b));
-  const top = await duration(size.repeat, () => ceiling.readPage(`user_messages:${b}`, 0, 999));
+  const top = await duration(size.repeat, () => ceiling.readInbox(b, 0, 999));
   rows.push({
     workload: 'read a whole 1,000-message inbox',
     unit: 'ms',
@@ -163,16 +158,14 @@ async function readWholeInbox() {
 }
 
 async function pagesFromBigInbox() {
-  const [a, small] = await twoUsers();
+  const [a, small] = await twoUsers(messenger);
   const big = await messenger.createUser(`b-${randomUUID().slice(0, 28)}`);
-  await fillInbox(a, small, 1000);
-  await fillInbox(a, big, size.bigInbox);
+  await fillInbox(messenger, a, small, 1000);
+  await fillInbox(messenger, a, big, size.bigInbox);
   const page = (user: string) => () => messenger.listUserMessages(user, { limit: 50 });
   const fromSmall = await duration(size.repeat * 4, page(small));
   const fromBig = await duration(size.repeat * 4, page(big));
-  const top = await duration(size.repeat * 4, () =>
-    ceiling.readPage(`user_messages:${big}`, -50, -1),
-  );
+  const top = await duration(size.repeat * 4, () => ceiling.readInbox(big, -50, -1));
   rows.push({ workload: 'a page of 50 from 1,000 messages', unit: 'ms', ours: fromSmall });
   rows.push({
     workload: `a page of 50 from ${size.bigInbox.toLocaleString('en')} messages`,
@@ -185,9 +178,8 @@ async function pagesFromBigInbox() {
 }
 
 async function conversationPage() {
-  const [a, b] = await twoUsers();
-  await Promise.all([fillInbox(a, b, 500), fillInbox(b, a, 500)]);
-  const [low, high] = a < b ? [a, b] : [b, a];
+  const [a, b] = await twoUsers(messenger);
+  await Promise.all([fillInbox(messenger, a, b, 500), fillInbox(messenger, b, a, 500)]);
   const ours = await duration(size.repeat * 4, () =>
     messenger.listConversation(a, b, { limit: 50 }),
   );
@@ -197,9 +189,7 @@ async function conversationPage() {
     const both = [...(await seed.listUserMessages(a)), ...(await seed.listUserMessages(b))];
     return both.sort((x, y) => Number(x.timestamp) - Number(y.timestamp)).slice(-50);
   });
-  const top = await duration(size.repeat * 4, () =>
-    ceiling.readPage(`conversation:${low}:${high}`, -50, -1),
-  );
+  const top = await duration(size.repeat * 4, () => ceiling.readConversation(a, b, -50, -1));
   rows.push({
     workload: 'a conversation page of 50 (of 1,000)',
     unit: 'ms',
@@ -232,8 +222,8 @@ async function listUsers() {
 }
 
 async function unreadCounts() {
-  const [a, b] = await twoUsers();
-  await fillInbox(a, b, 1000);
+  const [a, b] = await twoUsers(messenger);
+  await fillInbox(messenger, a, b, 1000);
   const ours = await duration(size.repeat * 4, () => messenger.unreadCount(b));
   // The original's chat counted unseen messages by reading the whole inbox (N+1).
   const naive = await duration(
@@ -251,61 +241,12 @@ async function unreadCounts() {
 }
 
 async function liveLatency() {
-  const [a, b] = await twoUsers();
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const subscription = await messenger.subscribe(b, (message) => {
-    const start = sentAt.get(message.id);
-    if (start !== undefined) latencies.push(performance.now() - start);
-  });
-  // 1,000 messages a second: 10 every 10 ms, each timed from the moment it is sent.
-  const ticks = size.liveSeconds * 100;
-  for (let tick = 0; tick < ticks; tick++) {
-    const due = performance.now() + 10;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        const id = randomUUID();
-        sentAt.set(id, performance.now());
-        await messenger.sendMessage(a, b, text, { messageId: id });
-      }),
-    );
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-  const deadline = Date.now() + 5000;
-  while (latencies.length < ticks * 10 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 10));
-  await subscription.close();
-
-  // The ceiling: the same writes and doorbell sent bare, to a bare SUBSCRIBE.
-  const subscriber = raw.duplicate();
-  await subscriber.connect();
-  const bare: number[] = [];
-  const bareSentAt = new Map<string, number>();
-  await subscriber.subscribe(`user_messages:${b}`, (id) => {
-    const start = bareSentAt.get(id);
-    if (start !== undefined) bare.push(performance.now() - start);
-  });
-  for (let tick = 0; tick < ticks; tick++) {
-    const due = performance.now() + 10;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        const start = performance.now();
-        const id = await ceiling.sendMessage(a, b, text, (sent) => bareSentAt.set(sent, start));
-        return id;
-      }),
-    );
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  await subscriber.close();
-
-  const p99 = percentile(latencies, 99);
+  const { ours, bare, sent } = await liveLatencies(standalone, size.liveSeconds);
+  const p99 = percentile(ours, 99);
   rows.push({
     workload: 'live delivery at 1,000/s, p50',
     unit: 'ms',
-    ours: median(latencies),
+    ours: median(ours),
     ceiling: median(bare),
   });
   rows.push({
@@ -313,8 +254,8 @@ async function liveLatency() {
     unit: 'ms',
     ours: p99,
     ceiling: percentile(bare, 99),
-    target: `< 5 ms (${latencies.length}/${ticks * 10} delivered)`,
-    met: p99 < 5 && latencies.length === ticks * 10,
+    target: `< 5 ms (${ours.length}/${sent} delivered)`,
+    met: p99 < 5 && ours.length === sent,
   });
 }
 
@@ -325,12 +266,12 @@ async function usedMemory(): Promise<number> {
 
 async function memoryPerMessage() {
   const n = size.memoryMessages;
-  const [a, b] = await twoUsers();
+  const [a, b] = await twoUsers(messenger);
   let before = await usedMemory();
-  await fillInbox(a, b, n);
+  await fillInbox(messenger, a, b, n);
   const ours = ((await usedMemory()) - before) / n;
   await raw.flushAll();
-  const [c, d] = await twoUsers();
+  const [c, d] = await twoUsers(messenger);
   before = await usedMemory();
   await runConcurrently(n, 128, () => seed.sendMessage(c, d, text));
   const naive = ((await usedMemory()) - before) / n;
@@ -338,9 +279,15 @@ async function memoryPerMessage() {
 }
 
 function report() {
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, Redis ${redisVersion}`;
+  const machine = [
+    `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`,
+    `Node ${process.version}`,
+    `Redis ${redisVersion}`,
+    `load average ${loadBefore.toFixed(2)} before the run`,
+  ].join(', ');
+  const seconds = Math.round((performance.now() - started) / 1000);
   if (asJson) {
-    output.line(JSON.stringify({ quick, machine, rows }, null, 2));
+    output.line(JSON.stringify({ quick, machine, seconds, rows, cluster: sideBySide }, null, 2));
     return;
   }
   const format = (value: number | undefined, unit: Row['unit']) => {
@@ -368,10 +315,18 @@ function report() {
       row.met === undefined ? '' : row.met ? 'met' : 'MISSED',
     ]),
   ];
-  output.line(`Machine: ${machine}${quick ? ' (quick run)' : ''}`);
+  output.line(`Machine: ${machine}${quick ? ' (quick run)' : ''}; ${seconds} s in all`);
   output.line('Ratios: how many times better ours is (above 1: ours is faster).');
   output.line();
   output.line(`| ${table[0]?.join(' | ')} |`);
   output.line(`|${table[0]?.map(() => '---').join('|')}|`);
   for (const line of table.slice(1)) output.line(`| ${line.join(' | ')} |`);
+  if (!sideBySide) return;
+  output.line();
+  output.line(
+    'Side by side: one Redis and Redis Clusters on this machine (no replicas). Ratios: how many',
+  );
+  output.line('times better the cluster is than one Redis, or ours than the ceiling.');
+  output.line();
+  for (const line of sideBySideTables(sideBySide)) output.line(line);
 }

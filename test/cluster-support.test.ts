@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient, createCluster } from 'redis';
-import { keySlot, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { keySlot, type RedisCluster, SLOTS, startRedisCluster } from './support/redis-cluster.js';
 
-/** A node-redis cluster client on `cluster`; errors of dying nodes are collected, not thrown. */
-async function connect(cluster: RedisCluster, errors: Error[] = []) {
+/**
+ * A node-redis cluster client on `cluster`; errors of dying nodes are collected, not thrown.
+ * `commandTimeoutMs` is node-redis's own per-command timeout (default 5 s; 0: none).
+ */
+async function connect(
+  cluster: RedisCluster,
+  errors: Error[] = [],
+  { commandTimeoutMs }: { commandTimeoutMs?: number } = {},
+) {
   const client = createCluster({
     rootNodes: cluster.urls.map((url) => ({ url })),
+    ...(commandTimeoutMs === undefined ? {} : { commandOptions: { timeout: commandTimeoutMs } }),
     defaults: { socket: { connectTimeout: 1000 } },
     // How long a node must be reconnecting before the client re-reads the slot map. The
     // default (5 s) keeps commands for a dead master's slots failing that long after the
@@ -27,6 +35,123 @@ function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** One key in every hash slot: `{<n>}` hash tags until each slot has one. */
+function oneKeyPerSlot(): string[] {
+  const keys: string[] = [];
+  let found = 0;
+  for (let n = 0; found < SLOTS; n++) {
+    const key = `{${n}}`;
+    const slot = keySlot(key);
+    if (keys[slot] === undefined) {
+      keys[slot] = key;
+      found++;
+    }
+  }
+  return keys;
+}
+
+/** CLUSTER INFO of a node as field -> value. */
+async function clusterInfo(url: string): Promise<Record<string, string>> {
+  const direct = createClient({ url });
+  await direct.connect();
+  try {
+    const text = String(await direct.sendCommand(['CLUSTER', 'INFO']));
+    return Object.fromEntries(
+      text
+        .trim()
+        .split(/\r?\n/)
+        .map((line) => line.split(':') as [string, string]),
+    );
+  } finally {
+    direct.destroy();
+  }
+}
+
+describe('local Redis Clusters of fewer than 3 masters (joined by hand)', () => {
+  let one: RedisCluster;
+  let two: RedisCluster;
+
+  before(async () => {
+    // Started together: each spends most of its start waiting for the node to turn writable.
+    [one, two] = await Promise.all([
+      startRedisCluster({ masters: 1 }),
+      startRedisCluster({ masters: 2, replicasPerMaster: 1 }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([one?.stop(), two?.stop()]);
+  });
+
+  it('serves a key of every slot from its one master', async () => {
+    assert.equal(one.nodes.length, 1);
+    const [node] = one.nodes;
+    assert.equal(node?.role, 'master');
+    const info = await clusterInfo(node.url);
+    assert.equal(info.cluster_state, 'ok');
+    assert.equal(info.cluster_slots_assigned, String(SLOTS));
+    assert.equal(info.cluster_known_nodes, '1');
+
+    const keys = oneKeyPerSlot();
+    assert.equal(new Set(keys.map(keySlot)).size, SLOTS);
+    // 16,384 writes: without node-redis's per-command timer they take a third of the time.
+    const client = await connect(one, [], { commandTimeoutMs: 0 });
+    const direct = createClient({ url: node.url });
+    await direct.connect();
+    try {
+      // Every write succeeds: a node that did not serve a slot would answer MOVED or CLUSTERDOWN.
+      await Promise.all(keys.map((key, slot) => client.set(key, `slot ${slot}`)));
+      // Asked directly, the node has every key itself, none redirected elsewhere.
+      const sample = keys.filter((_, slot) => slot % 1024 === 0 || slot === SLOTS - 1);
+      assert.deepEqual(
+        await Promise.all(sample.map((key) => direct.get(key))),
+        sample.map((key) => `slot ${keySlot(key)}`),
+      );
+      assert.equal(await direct.dbSize(), SLOTS);
+    } finally {
+      client.destroy();
+      direct.destroy();
+    }
+  });
+
+  it('splits the slots between 2 masters, each with a replica in sync', async () => {
+    assert.equal(two.nodes.length, 4);
+    const masters = two.nodes.filter((node) => node.role === 'master');
+    assert.equal(masters.length, 2);
+    assert.equal((await two.masterOf(0)).port, masters[0]?.port);
+    assert.equal((await two.masterOf(SLOTS - 1)).port, masters[1]?.port);
+    for (const node of two.nodes) {
+      const info = await clusterInfo(node.url);
+      assert.equal(info.cluster_state, 'ok', `node ${node.port}`);
+      assert.equal(info.cluster_known_nodes, '4', `node ${node.port}`);
+    }
+    // Each master has one replica, linked and in sync.
+    const replicated: number[] = [];
+    for (const node of two.nodes.filter((candidate) => candidate.role === 'replica')) {
+      const direct = createClient({ url: node.url });
+      await direct.connect();
+      try {
+        const replication = await direct.info('replication');
+        assert.match(replication, /master_link_status:up/);
+        replicated.push(Number(/master_port:(\d+)/.exec(replication)?.[1]));
+      } finally {
+        direct.destroy();
+      }
+    }
+    assert.deepEqual(replicated.sort(), masters.map((node) => node.port).sort());
+
+    const client = await connect(two);
+    try {
+      const keys = Array.from({ length: 20 }, (_, i) => `key:${i}`);
+      await Promise.all(keys.map((key) => client.set(key, key)));
+      const owners = await Promise.all(keys.map(async (key) => (await two.nodeForKey(key)).port));
+      assert.equal(new Set(owners).size, 2, 'the keys landed on both masters');
+      assert.deepEqual(await Promise.all(keys.map((key) => client.get(key))), keys);
+    } finally {
+      client.destroy();
+    }
+  });
+});
 
 describe('a local Redis Cluster of 3 masters', () => {
   let cluster: RedisCluster;

@@ -1,15 +1,16 @@
 /**
  * A throwaway local Redis Cluster for tests: `redis-server --cluster-enabled yes` nodes on
- * free ports of 127.0.0.1, each with its own folder, joined by `redis-cli --cluster create`.
- * `stop()` kills every node and removes every folder. The nodes are started by
- * ./redis-server.ts, whose exit hook also kills them when the test process exits (not when
- * a signal kills it outright). Tests never touch a Redis they did not start.
+ * free ports of 127.0.0.1, each with its own folder, joined by `redis-cli --cluster create`
+ * (3 masters or more) or by hand (1 or 2 masters, which redis-cli refuses). `stop()` kills
+ * every node and removes every folder. The nodes are started by ./redis-server.ts, whose
+ * exit hook also kills them when the test process exits (not when a signal kills it
+ * outright). Tests never touch a Redis they did not start.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { keySlot, SLOTS } from '../../src/redis/key-slot.js';
 import { freePort, type RedisServer, startRedisServer } from './redis-server.js';
 
-export { keySlot };
+export { keySlot, SLOTS };
 
 /** One node of a {@link RedisCluster}. */
 export interface ClusterNode {
@@ -53,7 +54,11 @@ export interface RedisCluster {
 }
 
 export interface RedisClusterOptions {
-  /** Number of masters (shards); redis-cli needs at least 3. Default 3. */
+  /**
+   * Number of masters (shards). Default 3. From 3 up redis-cli creates the cluster; 1 or 2
+   * (1: the cluster code path on a single shard, to compare with one Redis) are joined by
+   * hand, the way redis-cli would.
+   */
   masters?: number;
   /** Replicas of each master. Default 0. */
   replicasPerMaster?: number;
@@ -76,6 +81,12 @@ function redisCli(args: string[], timeoutMs: number): Promise<string> {
 /** One node's command over redis-cli; a paused node must not stall the caller for long. */
 function ask(port: number, ...command: string[]): Promise<string> {
   return redisCli(['-h', '127.0.0.1', '-p', String(port), ...command], 2000);
+}
+
+/** A command whose reply must be OK (redis-cli exits 0 on an error reply too). */
+async function expectOk(port: number, ...command: string[]): Promise<void> {
+  const reply = (await ask(port, ...command)).trim();
+  if (reply !== 'OK') throw new Error(`${command.join(' ')} on node ${port}: ${reply}`);
 }
 
 interface NodeLine {
@@ -159,7 +170,9 @@ async function startNode(args: string[]): Promise<RedisServer> {
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const masters = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 0;
-  if (masters < 3) throw new Error(`redis-cli --cluster create needs 3 masters, not ${masters}`);
+  if (!Number.isInteger(masters) || masters < 1) throw new Error(`masters: ${masters}?`);
+  if (!Number.isInteger(replicas) || replicas < 0)
+    throw new Error(`replicasPerMaster: ${replicas}?`);
 
   const started = await Promise.allSettled(
     Array.from({ length: masters * (replicas + 1) }, () => startNode(options.args ?? [])),
@@ -216,17 +229,65 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   try {
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    const hosts = nodes.map((node) => `127.0.0.1:${node.port}`);
-    await redisCli(
-      ['--cluster', 'create', ...hosts, '--cluster-replicas', String(replicas), '--cluster-yes'],
-      30_000,
-    );
+    if (masters >= 3) {
+      const hosts = nodes.map((node) => `127.0.0.1:${node.port}`);
+      await redisCli(
+        ['--cluster', 'create', ...hosts, '--cluster-replicas', String(replicas), '--cluster-yes'],
+        30_000,
+      );
+    } else {
+      await createByHand(nodes, masters);
+    }
     await waitForStable();
     return cluster;
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * What `redis-cli --cluster create` does, for the 1 or 2 masters it refuses: the first
+ * `masters` nodes take an equal share of the slots each, every node meets the first, and
+ * each remaining node replicates a master in turn (replica k of master k % masters).
+ */
+async function createByHand(nodes: Node[], masters: number): Promise<void> {
+  // Distinct config epochs, as redis-cli sets them, so no two masters' claims tie.
+  await Promise.all(
+    nodes.map((node, i) => expectOk(node.port, 'CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1))),
+  );
+  await Promise.all(
+    nodes.slice(0, masters).map((node, m) => {
+      const first = Math.floor((m * SLOTS) / masters);
+      const last = Math.floor(((m + 1) * SLOTS) / masters) - 1;
+      return expectOk(node.port, 'CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
+    }),
+  );
+  const [first, ...others] = nodes;
+  if (!first || others.length === 0) return;
+  // The bus port was chosen at start (startNode), not derived from the port: ask for it.
+  const [, busPort = ''] = (await ask(first.port, 'CONFIG', 'GET', 'cluster-port')).split('\n');
+  await Promise.all(
+    others.map((node) =>
+      expectOk(node.port, 'CLUSTER', 'MEET', '127.0.0.1', String(first.port), busPort.trim()),
+    ),
+  );
+  const ids = await Promise.all(
+    nodes.map(async (node) => (await ask(node.port, 'CLUSTER', 'MYID')).trim()),
+  );
+  const replicas = nodes.slice(masters);
+  await Promise.all(
+    replicas.map(async (replica, k) => {
+      const masterId = ids[k % masters] ?? '';
+      // A node can only replicate a master it has heard of through the cluster bus.
+      const deadline = Date.now() + 10_000;
+      while (!(await ask(replica.port, 'CLUSTER', 'NODES')).includes(masterId)) {
+        if (Date.now() > deadline) throw new Error(`node ${replica.port} never met ${masterId}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await expectOk(replica.port, 'CLUSTER', 'REPLICATE', masterId);
+    }),
+  );
 }
 
 class Node implements ClusterNode {
