@@ -102,8 +102,8 @@ export class ClusterWrites implements Writes {
    * 1. which of the messages are in the user's inbox (a hash whose send stopped after
    * step 1 was never counted unread); 2. each flipped to seen in its own slot, atomically,
    * so two callers count a message once; 3. the counters lowered in the user's slot.
-   * A crash between 2 and 3 leaves a counter too high, which markConversationSeen and
-   * reindex correct.
+   * A crash between 2 and 3 leaves a counter too high (a message shown as unread that
+   * is seen), which reindex corrects; never too low.
    */
   async markSeen(userId: string, messageIds: string[]): Promise<number> {
     const { client, keys } = this;
@@ -118,8 +118,10 @@ export class ClusterWrites implements Writes {
   /**
    * Walks the conversation from its newest message back, a page at a time, flipping the
    * other user's unseen messages to seen, until it has found as many as the counter said
-   * (or walked it all); then lowers the counter by at least what it said, so that a
-   * counter left too high by a crash is corrected too.
+   * (or walked it all); then lowers the counter by what it flipped. Only by that: a send
+   * counts its message unread (step 2) before it enters the conversation (step 4), so a
+   * counter higher than what the walk finds may be a message on its way, which must stay
+   * counted. (A counter left too high by a crash is corrected by reindex.)
    */
   async markConversationSeen(userId: string, otherId: string): Promise<number> {
     const { client, keys } = this;
@@ -144,7 +146,7 @@ export class ClusterWrites implements Writes {
       marked += flipped.filter((sender) => typeof sender === 'string').length;
       high = low - 1;
     }
-    if (left > 0) await this.#forget(userId, new Map([[otherId, Math.max(left, marked)]]));
+    if (marked > 0) await this.#forget(userId, new Map([[otherId, marked]]));
     return marked;
   }
 

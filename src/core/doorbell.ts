@@ -151,7 +151,10 @@ export class ShardedDoorbell implements Doorbell {
     });
     // The slot was moved to another node while we listened (resharding): Redis ended
     // the subscription, so follow it.
-    client.on('sharded-channel-moved', () => this.#move());
+    client.on('sharded-channel-moved', () => {
+      this.events.lost();
+      this.#move();
+    });
   }
 
   #lost(): void {
@@ -168,6 +171,20 @@ export class ShardedDoorbell implements Doorbell {
     this.#move();
   }
 
+  /**
+   * Makes the cluster client learn who serves the channel's slot now. It re-reads its slot
+   * map when a node answers MOVED (or after a failed reconnect), and nothing else may
+   * touch this slot for a while: so touch it. The channel's name is also the name of a
+   * key in its slot (the inbox); EXISTS reads it without changing anything.
+   */
+  async #refreshSlots(): Promise<void> {
+    try {
+      await this.cluster.exists(this.channel);
+    } catch {
+      // The node may be down (a failover under way): the retry of the move asks again.
+    }
+  }
+
   /** Replaces the connection with one to the slot's master now, and listens there. */
   #move(): void {
     if (this.#closed || this.#moving) return;
@@ -175,6 +192,7 @@ export class ShardedDoorbell implements Doorbell {
       const old = this.#client;
       this.#client = undefined;
       if (old) await closeClient(old, 0);
+      await this.#refreshSlots();
       await this.#connect();
       await this.listen();
     })().then(
