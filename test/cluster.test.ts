@@ -14,16 +14,17 @@ import { scripts } from '../src/core/scripts.js';
 import {
   isUnconfirmed,
   RedisMessenger as Messenger,
+  RedisCommandError,
   type RedisMessenger,
   RedisTimeoutError,
   RedisUnavailableError,
   ValidationError,
 } from '../src/index.js';
-import type { RedisConnection } from '../src/redis/connect.js';
+import { nodeUrl, type RedisConnection } from '../src/redis/connect.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
 import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
-import { freePort } from './support/redis-server.js';
+import { freePort, startRedisServer } from './support/redis-server.js';
 import { eventually } from './support/wait.js';
 
 let backend: Awaited<ReturnType<typeof startBackend>>;
@@ -363,6 +364,34 @@ describe('connecting to a cluster', () => {
       if (saved === undefined) delete process.env.REDIS_CLUSTER;
       else process.env.REDIS_CLUSTER = saved;
     }
+  });
+
+  it('says so when a cluster is given for one Redis, or one Redis for a cluster', async () => {
+    const single = await startRedisServer();
+    try {
+      const error = await Messenger.connect({ cluster: [single.url] }).catch((e: unknown) => e);
+      assert.ok(error instanceof ValidationError, String(error));
+      assert.match(error.message, /without cluster support.*--redis/);
+    } finally {
+      await single.stop();
+    }
+    const [node] = 'cluster' in backend.target ? backend.target.cluster : [];
+    const asOne = await Messenger.connect({ url: node as string, namespace: 'as-one' });
+    try {
+      const error = await asOne.createUser('someone').catch((e: unknown) => e);
+      assert.ok(error instanceof RedisCommandError, String(error));
+      assert.match(error.message, /node of a Redis Cluster.*--cluster/);
+    } finally {
+      await asOne.close();
+    }
+  });
+
+  it('reaches a node the cluster names by IPv6 address, with the credentials of the URLs', () => {
+    assert.equal(
+      nodeUrl('redis://u:p%40ss@127.0.0.1:7000', '::1', 7001),
+      'redis://u:p%40ss@[::1]:7001',
+    );
+    assert.equal(nodeUrl('rediss://127.0.0.1:7000', '10.0.0.2', 7002), 'rediss://10.0.0.2:7002');
   });
 
   it('refuses bad cluster options before connecting', async () => {

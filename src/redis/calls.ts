@@ -10,7 +10,7 @@ import {
   RedisTimeoutError,
   RedisUnavailableError,
 } from '../core/errors.js';
-import { isClosedError, isConnectionError, type RedisConnection } from './connect.js';
+import { isClosedError, isCluster, isConnectionError, type RedisConnection } from './connect.js';
 
 export class RedisCalls {
   readonly #client: RedisConnection;
@@ -68,6 +68,13 @@ export class RedisCalls {
     // Loading its data after a restart, a busy script, a replica without its primary.
     if (/^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message)) {
       return new RedisUnavailableError(this.#target, { cause: error });
+    }
+    if (/^(CROSSSLOT|MOVED|ASK)\b/.test(error.message) && !isCluster(this.#client)) {
+      // Connected as to one Redis, to a node of a Redis Cluster.
+      return new RedisCommandError(
+        'this Redis is a node of a Redis Cluster: connect with cluster (the CLI: --cluster, or REDIS_CLUSTER)',
+        { cause: error },
+      );
     }
     if (error.message.startsWith('OOM')) {
       // A script's first write is refused whole: nothing of the operation was stored.

@@ -190,7 +190,12 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
     // itself. The default waits 5 s of failed reconnects before it does.
     topologyRefreshOnReconnectionAttemptStrategy: 500,
   });
-  cluster.on('error', (error: Error) => options.onError?.(error));
+  // What the root nodes answered, to tell "not a cluster" from "not there".
+  let notACluster = false;
+  cluster.on('error', (error: Error) => {
+    if (/cluster support disabled/i.test(error.message)) notACluster = true;
+    options.onError?.(error);
+  });
   cluster.on('node-error', (error: Error) => options.onError?.(error));
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -203,6 +208,12 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
     await Promise.race([cluster.connect(), deadline]);
   } catch (cause) {
     cluster.destroy();
+    if (notACluster) {
+      throw new ValidationError(
+        `${options.urls.map(redactUrl).join(', ')}: a Redis without cluster support, not a cluster node; connect to it as one Redis (url; the CLI's --redis)`,
+        { cause },
+      );
+    }
     if (cause instanceof RedisUnavailableError) throw cause;
     throw new RedisUnavailableError(target, { cause });
   } finally {
@@ -239,7 +250,8 @@ export function parseClusterNodes(text: string): string[] {
 /** The URL of a node the cluster named by host and port, with the credentials of `like`. */
 export function nodeUrl(like: string, host: string, port: number): string {
   const url = new URL(like);
-  url.hostname = host;
+  // An IPv6 address goes in brackets; without them the URL would keep its old host.
+  url.hostname = host.includes(':') ? `[${host}]` : host;
   url.port = String(port);
   return url.toString();
 }
