@@ -197,6 +197,13 @@ describe('a send cut short between its steps', () => {
         [b],
       );
       assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
+      // The hash's provisional timestamp (step 1) is replaced by the inbox score (step 3).
+      const score = await raw().zScore(keys.inbox(b), messageMember(id));
+      const timestamp = await raw().hGet(keys.message(id), 'timestamp');
+      assert.equal(Number(timestamp), score);
+      assert.match(timestamp ?? '', /^\d+\.\d{6}$/);
+      const [message] = (await m.listUserMessages(b)).messages;
+      assert.equal(message?.sentAt.getTime(), Math.floor((score ?? 0) * 1000));
     } finally {
       await m.close();
     }
@@ -261,6 +268,28 @@ describe('seen flags cut short', () => {
           [second, true],
         ],
       );
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('the recount of reindex writes nothing when a counter changed after it was read', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      await m.sendMessage(a, b, '1');
+      const second = await m.sendMessage(a, b, '2');
+      const members = await raw().zRange(keys.inbox(b), 0, -1);
+      const before = await raw().hGetAll(keys.unread(b));
+      assert.deepEqual(before, { [a]: '2' });
+      // A markSeen lowers the counter between the recount's read and its write.
+      await m.markSeen(b, [second]);
+      const replaced = await scripts.replaceUnread.run(
+        raw(),
+        [keys.inbox(b), keys.unread(b)],
+        [String(members.length), members.at(-1) ?? '', '1', a, '2', a, '2'],
+      );
+      assert.equal(replaced, 0);
+      assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
     } finally {
       await m.close();
     }

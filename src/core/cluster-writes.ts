@@ -151,23 +151,40 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * Counts the inbox's unseen messages per sender, then replaces the counters in one step
-   * that checks the inbox did not change meanwhile; counts again if it did.
+   * Reads the inbox and the counters together (one MULTI in the user's slot), counts the
+   * unseen messages per sender from the hashes, then replaces the counters in one step
+   * that checks neither the inbox nor the counters changed meanwhile; counts again if
+   * they did. (A markSeen whose flip lands before this reads the flags and whose counter
+   * step lands after the replacement can still lower a counter once too often: the
+   * window is one round trip of each.)
    */
   async recountUnread(userId: string): Promise<void> {
     const { client, keys } = this;
+    const inbox = keys.inbox(userId);
+    const unread = keys.unread(userId);
     for (let attempt = 0; attempt < RECOUNT_ATTEMPTS; attempt++) {
-      const members = await client.zRange(keys.inbox(userId), 0, -1);
+      const [members, before] = (await client
+        .multi()
+        .zRange(inbox, 0, -1)
+        .hGetAll(unread)
+        .exec()) as unknown as [string[], Record<string, string>];
       const hashes = await Promise.all(
         members.map((member) => client.hmGet(keys.messageOfMember(member), ['sender_id', 'seen'])),
       );
       const counts = countBySender(
         hashes.map(([sender, seen] = []) => (seen === 'False' ? sender : null)),
       );
+      const held = Object.entries(before);
       const replaced = await scripts.replaceUnread.run(
         client,
-        [keys.inbox(userId), keys.unread(userId)],
-        [String(members.length), members.at(-1) ?? '', ...pairs(counts)],
+        [inbox, unread],
+        [
+          String(members.length),
+          members.at(-1) ?? '',
+          String(held.length),
+          ...held.flat(),
+          ...pairs(counts),
+        ],
       );
       if (replaced === 1) return;
     }

@@ -3,12 +3,13 @@
  * seed's schema) wrote: folded names and the user index, the conversation indexes (so its
  * messages show up in conversations) and the unread counters (recounted from the `seen`
  * flags). Every write is "add if missing", "raise to the newest" or an atomic recount, so
- * running it twice, or while messages are being sent, changes nothing that is right.
+ * running it twice, or while messages are being sent, changes nothing that is right (on
+ * a cluster the recount is a checked read-then-write instead: docs/schema.md says what
+ * that leaves open). On a cluster it also finishes sends cut short after their delivery.
  * @module
  */
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keys } from './keys.js';
-import { messageIdOfMember } from './keys.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
 import type { Writes } from './writes.js';
@@ -70,15 +71,23 @@ async function indexInbox(
   for (let start = 0; ; start += CHUNK) {
     const entries = await client.zRangeWithScores(keys.inbox(userId), start, start + CHUNK - 1);
     if (entries.length === 0) return seen;
-    const senders = await Promise.all(
-      entries.map(({ value }) => client.hGet(keys.message(messageIdOfMember(value)), 'sender_id')),
+    const hashes = await Promise.all(
+      entries.map(({ value }) =>
+        client.hmGet(keys.messageOfMember(value), ['sender_id', 'timestamp']),
+      ),
     );
     const writes: Promise<unknown>[] = [];
     entries.forEach(({ value: member, score }, i) => {
-      const sender = senders[i];
+      const [sender, timestamp] = hashes[i] ?? [];
       if (!sender || !isId(sender) || sender === userId) {
         report.skipped++;
         return;
+      }
+      // On a cluster, a send cut short after its delivery left the hash with a provisional
+      // timestamp (docs/schema.md): the inbox score is the message's time.
+      const stored = keys.layout === 'cluster' ? scoreTimestamp(score) : timestamp;
+      if (stored !== timestamp) {
+        writes.push(client.hSet(keys.messageOfMember(member), 'timestamp', stored as string));
       }
       writes.push(
         client.zAdd(
@@ -93,4 +102,10 @@ async function indexInbox(
     await Promise.all(writes);
     seen += entries.length;
   }
+}
+
+/** A score (Unix seconds) as the messenger stores timestamps: six decimals, exact to the µs. */
+function scoreTimestamp(score: number): string {
+  const micros = Math.round(score * 1_000_000);
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
 }
