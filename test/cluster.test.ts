@@ -23,9 +23,9 @@ import {
 import { nodeUrl, type RedisConnection } from '../src/redis/connect.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
-import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { type ClusterNode, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { freePort, startRedisServer } from './support/redis-server.js';
-import { eventually } from './support/wait.js';
+import { eventually, within } from './support/wait.js';
 
 let backend: Awaited<ReturnType<typeof startBackend>>;
 
@@ -449,8 +449,14 @@ describe('when a cluster node fails under a connected messenger', () => {
     return { m, keys, namespace, a: await m.createUser('a'), b: await m.createUser('b') };
   }
 
-  /** Moves a slot, with its keys, to another master, as resharding does. */
-  async function moveSlot(slot: number): Promise<void> {
+  /**
+   * Moves a slot, with its keys, to another master, as resharding does. `meanwhile` runs
+   * while the old owner hands the slot over (e.g. to pause the new owner).
+   */
+  async function moveSlot(
+    slot: number,
+    meanwhile?: (to: ClusterNode) => Promise<void>,
+  ): Promise<void> {
     const from = await durable.masterOf(slot);
     const to = durable.nodes.find((node) => node.role === 'master' && node !== from);
     assert.ok(to);
@@ -475,10 +481,36 @@ describe('when a cluster node fails under a connected messenger', () => {
     if (keys.length > 0) {
       await ask(from, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys);
     }
-    for (const node of durable.nodes)
+    // The old owner last: that is when it ends the subscriptions of the slot's channels.
+    for (const node of durable.nodes.filter((n) => n !== from))
       await ask(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+    const moved = ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+    await meanwhile?.(to);
+    await moved;
     await durable.waitForStable();
   }
+
+  it('closing a subscription does not wait for a move to a node that does not answer', async () => {
+    const { m, keys, namespace, b } = await setUpOn({ commandTimeoutMs: 2000 });
+    const listener = await Messenger.connect({ cluster: [...durable.urls], namespace });
+    try {
+      const subscription = await listener.subscribe(b, () => {});
+      await moveSlot(keySlot(keys.inbox(b)), async (to) => {
+        to.signal('SIGSTOP'); // the doorbell follows the slot to a node that is silent
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          const started = Date.now();
+          await within(5000, subscription.close(), 'closing the subscription');
+          assert.ok(Date.now() - started < 2500, `close took ${Date.now() - started} ms`);
+        } finally {
+          to.signal('SIGCONT');
+        }
+      });
+    } finally {
+      await listener.close();
+      await m.close();
+    }
+  });
 
   it('live delivery follows the inbox when its slot moves to another master', async () => {
     const { m, keys, namespace, a, b } = await setUpOn({ commandTimeoutMs: 2000 });

@@ -189,7 +189,7 @@ export class ClusterWrites implements Writes {
       if (replaced === 1) return;
     }
     throw new MessengerError(
-      `the inbox of user ${userId} kept changing while it was counted; run reindex again`,
+      `the inbox or the unread counters of user ${userId} kept changing while they were counted; run reindex again`,
     );
   }
 

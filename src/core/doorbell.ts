@@ -69,6 +69,25 @@ const MOVE_RETRY_MAX_MS = 2000;
  * sooner than that.
  */
 const WATCH_MS = 200;
+/**
+ * How long one step of a move (asking the cluster who serves the slot, subscribing there)
+ * may take: a node that accepts and never answers (paused, cut off) must not hold the
+ * move, or close(), forever. The move is tried again after.
+ */
+const MOVE_STEP_MS = 2000;
+
+/** `work`, or a rejection once it has taken longer than `ms`. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * A doorbell on a Redis Cluster: a connection of its own to the master that serves the
@@ -117,12 +136,17 @@ export class ShardedDoorbell implements Doorbell {
     return this.#moving === undefined && this.#client?.isReady === true;
   }
 
+  /**
+   * Closes the connection. It does not wait for a move under way (which may be waiting
+   * for a silent node): the move closes whatever it opens once it sees this.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearInterval(this.#watch);
-    await this.#moving?.catch(() => undefined);
-    if (this.#client) await closeClient(this.#client);
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await closeClient(client);
   }
 
   /** The address of the master serving the channel's slot, as the cluster client knows it. */
@@ -179,9 +203,10 @@ export class ShardedDoorbell implements Doorbell {
    */
   async #refreshSlots(): Promise<void> {
     try {
-      await this.cluster.exists(this.channel);
+      await within(MOVE_STEP_MS, this.cluster.exists(this.channel));
     } catch {
-      // The node may be down (a failover under way): the retry of the move asks again.
+      // The node may be down or silent (a failover under way): connecting to whichever
+      // node the map names fails or succeeds on its own, and a failed move is retried.
     }
   }
 
@@ -194,12 +219,13 @@ export class ShardedDoorbell implements Doorbell {
       if (old) await closeClient(old, 0);
       await this.#refreshSlots();
       await this.#connect();
-      await this.listen();
+      await within(MOVE_STEP_MS, this.listen());
     })().then(
       () => {
         this.#moving = undefined;
         this.#retryDelay = MOVE_RETRY_FIRST_MS;
         if (!this.#closed) this.events.ready();
+        else if (this.#client) void closeClient(this.#client);
       },
       () => {
         this.#moving = undefined;
