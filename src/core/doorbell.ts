@@ -163,9 +163,12 @@ export class ShardedDoorbell implements Doorbell {
     }
     this.#client = client;
     this.#address = master.address;
-    client.on('error', () => this.#lost());
-    client.on('reconnecting', () => this.#lost());
+    // Events of a connection that a move has replaced are no news.
+    const current = () => this.#client === client && !this.#closed;
+    client.on('error', () => current() && this.#lost());
+    client.on('reconnecting', () => current() && this.#lost());
     client.on('ready', () => {
+      if (!current()) return;
       clearInterval(this.#watch);
       this.#watch = undefined;
       // Back on the old address, which may serve other slots now (a master that came
@@ -176,6 +179,7 @@ export class ShardedDoorbell implements Doorbell {
     // The slot was moved to another node while we listened (resharding): Redis ended
     // the subscription, so follow it.
     client.on('sharded-channel-moved', () => {
+      if (!current()) return;
       this.events.lost();
       this.#move();
     });
@@ -224,6 +228,8 @@ export class ShardedDoorbell implements Doorbell {
       () => {
         this.#moving = undefined;
         this.#retryDelay = MOVE_RETRY_FIRST_MS;
+        clearInterval(this.#watch);
+        this.#watch = undefined;
         if (!this.#closed) this.events.ready();
         else if (this.#client) void closeClient(this.#client);
       },
