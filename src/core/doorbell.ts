@@ -7,6 +7,7 @@
  * @module
  */
 import { closeClient, nodeUrl, type RedisClient, type RedisCluster } from '../redis/connect.js';
+import { withDeadline } from '../redis/deadline.js';
 import { keySlot } from '../redis/key-slot.js';
 
 /** What a doorbell tells its subscription. */
@@ -75,19 +76,7 @@ const WATCH_MS = 200;
  * move, or close(), forever. The move is tried again after.
  */
 const MOVE_STEP_MS = 2000;
-
-/** `work`, or a rejection once it has taken longer than `ms`. */
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const moveStepLate = () => new Error(`no answer within ${MOVE_STEP_MS} ms`);
 
 /**
  * A doorbell on a Redis Cluster: a connection of its own to the master that serves the
@@ -207,7 +196,7 @@ export class ShardedDoorbell implements Doorbell {
    */
   async #refreshSlots(): Promise<void> {
     try {
-      await within(MOVE_STEP_MS, this.cluster.exists(this.channel));
+      await withDeadline(this.cluster.exists(this.channel), MOVE_STEP_MS, moveStepLate);
     } catch {
       // The node may be down or silent (a failover under way): connecting to whichever
       // node the map names fails or succeeds on its own, and a failed move is retried.
@@ -223,7 +212,7 @@ export class ShardedDoorbell implements Doorbell {
       if (old) await closeClient(old, 0);
       await this.#refreshSlots();
       await this.#connect();
-      await within(MOVE_STEP_MS, this.listen());
+      await withDeadline(this.listen(), MOVE_STEP_MS, moveStepLate);
     })().then(
       () => {
         this.#moving = undefined;

@@ -11,6 +11,7 @@ import {
   RedisUnavailableError,
 } from '../core/errors.js';
 import { isClosedError, isCluster, isConnectionError, type RedisConnection } from './connect.js';
+import { withDeadline } from './deadline.js';
 
 export class RedisCalls {
   readonly #client: RedisConnection;
@@ -33,16 +34,10 @@ export class RedisCalls {
    */
   async run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.#isClosed()) throw new MessengerError('this messenger is closed');
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#timeoutError()), this.#timeoutMs);
-    });
     try {
-      return await Promise.race([operation(), deadline]);
+      return await withDeadline(operation(), this.#timeoutMs, () => this.#timeoutError());
     } catch (error) {
       throw this.translate(error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

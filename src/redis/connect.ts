@@ -19,6 +19,7 @@ import {
   SocketTimeoutError,
 } from 'redis';
 import { RedisUnavailableError, ValidationError } from '../core/errors.js';
+import { withDeadline } from './deadline.js';
 
 export type RedisClient = RedisClientType;
 export type RedisCluster = RedisClusterType;
@@ -117,24 +118,16 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
   });
   // `connectTimeout` covers the socket only: a server that accepts and never answers
   // (paused, or not Redis at all) would hold the handshake forever.
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new RedisUnavailableError(target, { cause: new Error('no answer to the handshake') }),
-        ),
-      options.connectTimeoutMs,
-    );
-  });
   try {
-    await Promise.race([client.connect(), deadline]);
+    await withDeadline(
+      client.connect(),
+      options.connectTimeoutMs,
+      () => new RedisUnavailableError(target, { cause: new Error('no answer to the handshake') }),
+    );
   } catch (cause) {
     if (client.isOpen) client.destroy();
     if (cause instanceof RedisUnavailableError) throw cause;
     throw new RedisUnavailableError(target, { cause });
-  } finally {
-    clearTimeout(timer);
   }
   return client;
 }
@@ -197,15 +190,12 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
     options.onError?.(error);
   });
   cluster.on('node-error', (error: Error) => options.onError?.(error));
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new RedisUnavailableError(target, { cause: new Error('no answer in time') })),
-      options.connectTimeoutMs,
-    );
-  });
   try {
-    await Promise.race([cluster.connect(), deadline]);
+    await withDeadline(
+      cluster.connect(),
+      options.connectTimeoutMs,
+      () => new RedisUnavailableError(target, { cause: new Error('no answer in time') }),
+    );
   } catch (cause) {
     cluster.destroy();
     if (notACluster) {
@@ -216,8 +206,6 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
     }
     if (cause instanceof RedisUnavailableError) throw cause;
     throw new RedisUnavailableError(target, { cause });
-  } finally {
-    clearTimeout(timer);
   }
   return cluster as unknown as RedisCluster;
 }
