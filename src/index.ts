@@ -8,6 +8,8 @@
  * ```
  * @module
  */
+
+export type { SeenChange } from './core/doorbell.js';
 export {
   CursorNotFoundError,
   isUnconfirmed,
@@ -30,6 +32,7 @@ export type {
   ConversationSummary,
   Message,
   MessagePage,
+  SentMessage,
   UnreadCount,
   User,
   UserPage,

@@ -7,10 +7,11 @@
  * @module
  */
 import type { RedisCluster } from '../redis/connect.js';
+import { sentBell } from './doorbell.js';
 import { MessengerError } from './errors.js';
 import { type Keys, messageMember } from './keys.js';
 import { scripts } from './scripts.js';
-import type { Writes } from './writes.js';
+import type { SendReply, Writes } from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
 const WALK_PAGE = 100;
@@ -44,24 +45,30 @@ export class ClusterWrites implements Writes {
    * sender exists (users are never deleted, so it stays true); 2. in the receiver's slot,
    * after checking the receiver exists: the inbox entry (now it is visible), unread count,
    * receiver's recency and doorbell; 3. the hash's timestamp set to the inbox score; 4. the
-   * conversation entry; 5. the sender's recency. Steps 3 to 5 go out together: three round
+   * conversation entry; 5. the sender's recency, and (the first time) the sender's channel
+   * told what they sent. Steps 3 to 5 go out together: three round
    * trips in all. Every step is "create if missing" or "raise to", so a retry completes
    * whatever a crash cut short, and stores nothing twice. A send refused for a missing
    * user takes back the hash it stored.
    */
-  async sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number> {
+  async sendMessage(
+    id: string,
+    sender: string,
+    receiver: string,
+    text: string,
+  ): Promise<SendReply> {
     const { client, keys } = this;
-    const [senderExists, [stored]] = await Promise.all([
+    const [senderExists, [stored, seen]] = await Promise.all([
       client.exists(keys.user(sender)),
       scripts.storeMessage.run(client, [keys.message(id)], [id, sender, receiver, text]) as Promise<
-        [number]
+        [number, string?]
       >,
     ]);
-    if (stored < 0) return stored;
-    const refuse = async (code: number) => {
+    const refuse = async (code: number): Promise<SendReply> => {
       if (stored === 1) await client.del(keys.message(id));
-      return code;
+      return { code, timestamp: '', seen: false };
     };
+    if (stored < 0) return { code: stored, timestamp: '', seen: false };
     if (senderExists === 0) return refuse(-1);
     const [delivered, timestamp = '0'] = (await scripts.deliverMessage.run(
       client,
@@ -75,6 +82,7 @@ export class ClusterWrites implements Writes {
     )) as [number, string?];
     if (delivered < 0) return refuse(delivered);
     const score = Number(timestamp);
+    const sentNow = delivered === 1;
     await Promise.all([
       client.hSet(keys.message(id), 'timestamp', timestamp),
       client.zAdd(
@@ -83,8 +91,13 @@ export class ClusterWrites implements Writes {
         { condition: 'NX' },
       ),
       client.zAdd(keys.conversations(sender), { score, value: receiver }, { comparison: 'GT' }),
+      sentNow &&
+        client.sPublish(
+          keys.inboxChannel(sender),
+          sentBell({ id, sender, receiver, text, timestamp }),
+        ),
     ]);
-    return stored;
+    return { code: stored, timestamp, seen: seen === 'True' };
   }
 
   async addContact(userId: string, contactId: string): Promise<number> {

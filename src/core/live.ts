@@ -7,7 +7,8 @@
  * @module
  */
 import type { RedisConnection } from '../redis/connect.js';
-import type { Doorbell, DoorbellEvents } from './doorbell.js';
+import type { ChannelListener, Listening } from '../redis/subscriber.js';
+import { type Bell, parseBell, type SeenChange } from './doorbell.js';
 import { CursorNotFoundError } from './errors.js';
 import { messageIdOfMember, messageMember } from './keys.js';
 import type { Message } from './types.js';
@@ -22,6 +23,15 @@ export interface SubscribeOptions {
   onError?: (error: Error) => void;
   /** Called with false when the connection to Redis is lost, and with true once it is back and caught up. */
   onConnectionChange?: (connected: boolean) => void;
+  /**
+   * Called with every message the user sends (from this or any other process or device),
+   * as stored. Live only: what is sent while the connection is down (see
+   * `onConnectionChange`), or while the handlers are more than a queue behind, is not
+   * replayed; read the conversations again then.
+   */
+  onSent?: (message: Message) => void | Promise<void>;
+  /** Called when the user marks messages seen (anywhere). Live only, as `onSent`. */
+  onSeen?: (change: SeenChange) => void | Promise<void>;
 }
 
 /** Where a subscription is: the last message delivered, and its timestamp as stored. */
@@ -38,8 +48,8 @@ export interface StampedPage {
 
 export interface SubscriptionParts {
   client: RedisConnection;
-  /** Connects the inbox's doorbell (not yet listening), reporting to `events`. */
-  openDoorbell: (events: DoorbellEvents) => Promise<Doorbell>;
+  /** Starts listening to the user's channel on the messenger's shared subscriber. */
+  listen: (listener: ChannelListener) => Promise<Listening>;
   inbox: string;
   handler: (message: Message) => void | Promise<void>;
   options: SubscribeOptions;
@@ -54,46 +64,30 @@ const CATCH_UP_PAGE = 200;
 /** After a failed catch-up: try again after 100 ms, doubling up to 2 s. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2000;
+/**
+ * How many doorbells may wait for a slow handler. Past it they are dropped and the
+ * subscription reads the inbox again from its cursor once the handler is free: memory
+ * stays bounded (a page of messages, and this many doorbells) however far behind it is.
+ */
+export const QUEUE_LIMIT = 256;
 
-/** The doorbell the send script publishes, checked field by field: it comes off the network. */
-function parseDoorbell(
-  raw: string,
-): { message: Message; timestamp: string; previous: string } | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const fields = value as Record<string, unknown>;
-  const names = ['id', 'sender_id', 'receiver_id', 'message', 'timestamp', 'previous'] as const;
-  if (!names.every((name) => typeof fields[name] === 'string')) return null;
-  const bell = fields as Record<(typeof names)[number], string>;
-  return {
-    message: {
-      id: bell.id,
-      senderId: bell.sender_id,
-      receiverId: bell.receiver_id,
-      text: bell.message,
-      sentAt: new Date(Number(bell.timestamp) * 1000),
-      seen: false,
-    },
-    timestamp: bell.timestamp,
-    previous: bell.previous,
-  };
-}
+/** What waits for the handler: a doorbell as published, or a catch-up from the cursor. */
+type Task = { kind: 'ring'; raw: string } | { kind: 'catch-up' };
 
 /** A running subscription to a user's inbox. Stop it with `close()`. */
 export class InboxSubscription {
   readonly #parts: SubscriptionParts;
-  #doorbell: Doorbell | undefined;
+  #listening: Listening | undefined;
   /** The last message delivered, or null while nothing in the inbox precedes the next one. */
   #cursor: Cursor | null = null;
-  /** Every delivery and catch-up runs on this chain, one after another, in order. */
-  #chain: Promise<void> = Promise.resolve();
-  /** True while a task of the chain runs: close() from inside a handler must not wait for it. */
+  /** What waits for the handler, oldest first; at most QUEUE_LIMIT doorbells. */
+  #queue: Task[] = [];
+  /** The run that works through the queue, one task after another, while there is one. */
+  #pumping: Promise<void> | undefined;
+  /** True while a task runs: close() from inside a handler must not wait for it. */
   #inTask = false;
+  /** Settles once the first catch-up has run: start() resolves after it. */
+  #firstCatchUp: { promise: Promise<void>; resolve: () => void };
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = RETRY_FIRST_MS;
   #connected = true;
@@ -101,6 +95,11 @@ export class InboxSubscription {
 
   private constructor(parts: SubscriptionParts) {
     this.#parts = parts;
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    this.#firstCatchUp = { promise, resolve };
   }
 
   static async start(parts: SubscriptionParts): Promise<InboxSubscription> {
@@ -119,19 +118,25 @@ export class InboxSubscription {
     return this.#cursor?.id ?? null;
   }
 
-  /** Stops delivery and closes the subscription's connection. Safe to call twice, and from a handler. */
+  /** How many doorbells wait for the handler now (never more than the queue's bound, 256). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Stops delivery and leaves the user's channel. Safe to call twice, and from a handler. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    if (this.#doorbell) await this.#doorbell.close();
-    if (!this.#inTask) await this.#chain;
+    this.#queue = [];
+    if (this.#listening) await this.#listening.close().catch(() => {});
+    if (!this.#inTask) await this.#pumping;
     this.#parts.onClose(this);
   }
 
   async #begin(): Promise<void> {
     const { client, inbox, options, run } = this.#parts;
-    // The cursor is fixed before subscribing, and the catch-up runs after the subscription
+    // The cursor is fixed before listening, and the catch-up runs after the subscription
     // is confirmed: a message stored in between is read by the catch-up, not lost.
     if (options.after !== undefined) {
       const after = options.after;
@@ -144,32 +149,50 @@ export class InboxSubscription {
         ? { id: messageIdOfMember(newest.value), timestamp: String(newest.score) }
         : null;
     }
-    const doorbell = await this.#parts.openDoorbell({
-      ring: (raw) => this.#enqueue(() => this.#ring(raw)),
-      // The doorbell listens again before it reports 'ready', so a catch-up started here
-      // overlaps the live feed instead of leaving a gap before it.
-      ready: () => this.#enqueue(() => this.#catchUp()),
-      lost: () => this.#lostConnection(),
-    });
-    this.#doorbell = doorbell;
-    await run(() => doorbell.listen());
-    this.#enqueue(() => this.#catchUp());
-    await this.#chain;
+    this.#listening = await run(() =>
+      this.#parts.listen({
+        message: (raw) => this.#enqueue({ kind: 'ring', raw }),
+        // The channel is listened to again before 'ready', so a catch-up started here
+        // overlaps the live feed instead of leaving a gap before it.
+        ready: () => this.#enqueue({ kind: 'catch-up' }),
+        lost: () => this.#setConnected(false),
+      }),
+    );
+    this.#enqueue({ kind: 'catch-up' });
+    await this.#firstCatchUp.promise;
   }
 
-  #enqueue(task: () => Promise<void>): void {
-    this.#chain = this.#chain
-      .then(async () => {
-        if (this.#closed) return;
+  #enqueue(task: Task): void {
+    if (this.#closed) return;
+    const queue = this.#queue;
+    // One catch-up waiting reads everything up to the end: a second one adds nothing.
+    if (task.kind === 'catch-up' && queue.some((t) => t.kind === 'catch-up')) return;
+    // The handler is far behind: forget the doorbells, and read the inbox from the cursor
+    // once it is free (what they rang for is there).
+    if (queue.length >= QUEUE_LIMIT) this.#queue = [{ kind: 'catch-up' }];
+    else queue.push(task);
+    this.#pumping ??= this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    // Yield first, so that #pumping is set before this run can end and clear it.
+    await null;
+    try {
+      for (let task = this.#queue.shift(); task && !this.#closed; task = this.#queue.shift()) {
         this.#inTask = true;
         try {
-          await task();
+          if (task.kind === 'catch-up') await this.#catchUp();
+          else await this.#ring(task.raw);
+        } catch (error) {
+          // A failed task must not stop the ones after it.
+          this.#report(error);
         } finally {
           this.#inTask = false;
         }
-      })
-      // A failed task must not stop the ones after it.
-      .catch((error: unknown) => this.#report(error));
+      }
+    } finally {
+      this.#pumping = undefined;
+    }
   }
 
   #report(error: unknown): void {
@@ -190,18 +213,17 @@ export class InboxSubscription {
     }
   }
 
-  #lostConnection(): void {
-    this.#setConnected(false);
-  }
-
   async #ring(raw: string): Promise<void> {
-    const doorbell = parseDoorbell(raw);
+    const bell: Bell | null = parseBell(raw);
+    const { onSent, onSeen } = this.#parts.options;
+    if (bell?.kind === 'sent') return void (await onSent?.(bell.message));
+    if (bell?.kind === 'seen') return void (await onSeen?.(bell.change));
     const follows =
-      doorbell !== null &&
-      doorbell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor.id));
+      bell !== null &&
+      bell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor.id));
     // Otherwise something was missed, or it was delivered already: the inbox says which.
-    if (!doorbell || !follows) return this.#catchUp();
-    await this.#deliver(doorbell.message, doorbell.timestamp);
+    if (!bell || !follows) return this.#catchUp();
+    await this.#deliver(bell.message, bell.timestamp);
   }
 
   /** Delivers everything after the cursor. On failure, tries again a little later. */
@@ -221,12 +243,14 @@ export class InboxSubscription {
       if (this.#closed) return;
       this.#report(error);
       clearTimeout(this.#retryTimer);
-      this.#retryTimer = setTimeout(() => this.#enqueue(() => this.#catchUp()), this.#retryDelay);
+      this.#retryTimer = setTimeout(() => this.#enqueue({ kind: 'catch-up' }), this.#retryDelay);
       this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
       return;
+    } finally {
+      this.#firstCatchUp.resolve();
     }
     this.#retryDelay = RETRY_FIRST_MS;
-    if (this.#doorbell?.isReady) this.#setConnected(true);
+    if (this.#listening?.isReady) this.#setConnected(true);
   }
 
   async #deliver(message: Message, timestamp: string): Promise<void> {

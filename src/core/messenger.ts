@@ -18,8 +18,9 @@ import {
   redactUrl,
 } from '../redis/connect.js';
 import { waitForReplicas } from '../redis/replicas.js';
+import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from '../redis/subscriber.js';
 import { ClusterWrites } from './cluster-writes.js';
-import { ChannelDoorbell, type DoorbellEvents, ShardedDoorbell } from './doorbell.js';
+import { seenBell } from './doorbell.js';
 import {
   CursorNotFoundError,
   MessageIdConflictError,
@@ -33,7 +34,13 @@ import { newMessageId } from './ids.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
 import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
 import { readIndexPage } from './pages.js';
-import { MESSAGE_FIELDS, messageFromHash, USER_FIELDS, userFromHash } from './records.js';
+import {
+  MESSAGE_FIELDS,
+  messageFromHash,
+  parseTime,
+  USER_FIELDS,
+  userFromHash,
+} from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { scripts } from './scripts.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
@@ -41,6 +48,7 @@ import type {
   ConversationSummary,
   Message,
   MessagePage,
+  SentMessage,
   UnreadCount,
   User,
   UserPage,
@@ -158,6 +166,8 @@ export class RedisMessenger {
   /** The writes of sendMessage, on #sendClient. */
   readonly #sends: Writes;
   readonly #subscriptions = new Set<InboxSubscription>();
+  /** The pub/sub connection(s) every subscription shares: opened with the first one. */
+  #subscriber: Subscriber | undefined;
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
@@ -269,6 +279,7 @@ export class RedisMessenger {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close()));
+    await this.#subscriber?.close();
     await Promise.all(
       [...new Set([this.#client, this.#sendClient])].map((client) => closeClient(client)),
     );
@@ -367,6 +378,19 @@ export class RedisMessenger {
     text: string,
     options: SendOptions = {},
   ): Promise<string> {
+    return (await this.send(senderId, receiverId, text, options)).message.id;
+  }
+
+  /**
+   * Sends as `sendMessage` does, and returns what was stored (its timestamp is the one
+   * every reader sees), with no second read: what a server answers its client.
+   */
+  async send(
+    senderId: string,
+    receiverId: string,
+    text: string,
+    options: SendOptions = {},
+  ): Promise<SentMessage> {
     const sender = validateId(senderId, 'sender id');
     const receiver = validateId(receiverId, 'receiver id');
     const body = validateText(text, this.#options.maxTextLength);
@@ -377,9 +401,9 @@ export class RedisMessenger {
         ? newMessageId()
         : validateId(options.messageId, 'message id');
     const reply = await this.#calls.run(() => this.#sends.sendMessage(id, sender, receiver, body));
-    if (reply === -1) throw new UserNotFoundError(sender);
-    if (reply === -2) throw new UserNotFoundError(receiver);
-    if (reply === -3) throw new MessageIdConflictError(id);
+    if (reply.code === -1) throw new UserNotFoundError(sender);
+    if (reply.code === -2) throw new UserNotFoundError(receiver);
+    if (reply.code === -3) throw new MessageIdConflictError(id);
     const { waitForReplicas: wanted, replicaTimeoutMs } = this.#options;
     if (wanted > 0) {
       const keys = this.#keys;
@@ -394,7 +418,17 @@ export class RedisMessenger {
       );
       if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
     }
-    return id;
+    return {
+      message: {
+        id,
+        senderId: sender,
+        receiverId: receiver,
+        text: body,
+        sentAt: parseTime(reply.timestamp),
+        seen: reply.seen,
+      },
+      replayed: reply.code === 0,
+    };
   }
 
   /** The messages a user received, oldest first: the newest page unless a cursor is given. */
@@ -495,6 +529,7 @@ export class RedisMessenger {
     const [, marked] = await this.#calls.run(() =>
       Promise.all([this.#requireUsers(id), this.#writes.markSeen(id, ids)]),
     );
+    if (marked > 0) this.#tell(id, seenBell({ messageIds: ids, marked }));
     return marked;
   }
 
@@ -506,6 +541,7 @@ export class RedisMessenger {
     const [, marked] = await this.#calls.run(() =>
       Promise.all([this.#requireUsers(id, other), this.#writes.markConversationSeen(id, other)]),
     );
+    if (marked > 0) this.#tell(id, seenBell({ with: other, marked }));
     return marked;
   }
 
@@ -580,16 +616,7 @@ export class RedisMessenger {
     const client = this.#client;
     const subscription = await InboxSubscription.start({
       client,
-      openDoorbell: (events: DoorbellEvents) =>
-        isCluster(client)
-          ? ShardedDoorbell.open(
-              client,
-              this.#url,
-              (url) => openRedis(url, this.#options),
-              channel,
-              events,
-            )
-          : ChannelDoorbell.open(() => openRedis(this.#url, this.#options), channel, events),
+      listen: (listener) => this.#sharedSubscriber().listen(channel, listener),
       inbox,
       handler,
       options: { ...options, after },
@@ -638,6 +665,26 @@ export class RedisMessenger {
   }
 
   // ---- inside ------------------------------------------------------------------------
+
+  /**
+   * Tells the user's channel (their other devices) what they did. Not awaited: it is a
+   * notice, live only, and the write it tells of has succeeded whether or not it arrives.
+   */
+  #tell(userId: string, bell: string): void {
+    const client = this.#client;
+    const channel = this.#keys.inboxChannel(userId);
+    const told = isCluster(client) ? client.sPublish(channel, bell) : client.publish(channel, bell);
+    told.catch(() => {});
+  }
+
+  /** The messenger's one subscriber: a connection on one Redis, one per master on a cluster. */
+  #sharedSubscriber(): Subscriber {
+    const client = this.#client;
+    this.#subscriber ??= isCluster(client)
+      ? new ShardedSubscriber(client, this.#url, (url) => openRedis(url, this.#options))
+      : new ChannelSubscriber(() => openRedis(this.#url, this.#options));
+    return this.#subscriber;
+  }
 
   /** Indexes names the original program added; concurrent callers share one run. */
   async #indexSeedNames(): Promise<IndexNamesReport> {

@@ -21,6 +21,14 @@ export interface Message {
   seen: boolean;
 }
 
+/** What `send` stored. */
+export interface SentMessage {
+  /** The message as every reader sees it (`seen` as stored, on a replay). */
+  message: Message;
+  /** True when the id was stored before (a retry): nothing was written this time. */
+  replayed: boolean;
+}
+
 /** A page of messages, oldest first. Page on with `before: messages[0].id` or `after: messages.at(-1).id`. */
 export interface MessagePage {
   messages: Message[];

@@ -15,8 +15,8 @@ import { scripts } from './scripts.js';
 export interface Writes {
   /** Creates a user: created_at; -1 the name is taken; -2 names of the original program are not indexed yet. */
   createUser(name: string, foldedName: string, id: string): Promise<string | number>;
-  /** Sends a message: 1 stored, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 id taken. */
-  sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number>;
+  /** Sends a message, ringing the receiver's doorbell and the sender's channel. */
+  sendMessage(id: string, sender: string, receiver: string, text: string): Promise<SendReply>;
   /** Adds a contact: 1 added, 0 already one; -1 no such user, -2 no such contact. */
   addContact(userId: string, contactId: string): Promise<number>;
   /** Marks messages the user received seen; how many were unseen. */
@@ -25,6 +25,16 @@ export interface Writes {
   markConversationSeen(userId: string, otherId: string): Promise<number>;
   /** Recounts a user's unread counters from the `seen` flags of their inbox (for reindex). */
   recountUnread(userId: string): Promise<void>;
+}
+
+/** What a send did. */
+export interface SendReply {
+  /** 1 stored now, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 the id is another message's. */
+  code: number;
+  /** The timestamp stored ("seconds.micros"), when stored now or before. */
+  timestamp: string;
+  /** Whether the receiver has seen it: false when stored now; as stored, on a retry. */
+  seen: boolean;
 }
 
 export class StandaloneWrites implements Writes {
@@ -42,9 +52,14 @@ export class StandaloneWrites implements Writes {
     )) as string | number;
   }
 
-  async sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number> {
+  async sendMessage(
+    id: string,
+    sender: string,
+    receiver: string,
+    text: string,
+  ): Promise<SendReply> {
     const keys = this.keys;
-    const [code] = (await scripts.sendMessage.run(
+    const [code, timestamp = '', seen] = (await scripts.sendMessage.run(
       this.client,
       [
         keys.user(sender),
@@ -56,9 +71,9 @@ export class StandaloneWrites implements Writes {
         keys.conversations(receiver),
         keys.unread(receiver),
       ],
-      [id, sender, receiver, text, keys.inboxChannel(receiver)],
-    )) as [number, string?];
-    return code;
+      [id, sender, receiver, text, keys.inboxChannel(receiver), keys.inboxChannel(sender)],
+    )) as [number, string?, string?];
+    return { code, timestamp, seen: seen === 'True' };
   }
 
   async addContact(userId: string, contactId: string): Promise<number> {

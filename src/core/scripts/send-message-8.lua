@@ -1,6 +1,7 @@
 --[[
   Stores one message and every index entry for it, all or nothing, then rings the
-  receiver's doorbell. Sending a message id that is already stored stores nothing.
+  receiver's doorbell and tells the sender's channel (their other devices). Sending a
+  message id that is already stored stores nothing.
 
   KEYS[1] user:<sender>
   KEYS[2] user:<receiver>
@@ -15,13 +16,16 @@
   ARGV[3] receiver id
   ARGV[4] text
   ARGV[5] the receiver's doorbell channel
-  Returns: {1, timestamp} when stored; {0, timestamp} when it was stored before (a retry);
-           {-1} no such sender; {-2} no such receiver; {-3} the id belongs to another message
+  ARGV[6] the sender's channel
+  Returns: {1, timestamp} when stored; {0, timestamp, seen} when it was stored before (a
+           retry; seen 'True' or 'False'); {-1} no such sender; {-2} no such receiver;
+           {-3} the id belongs to another message
 ]]
-local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp')
+local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp',
+  'seen')
 if stored[1] then
   if stored[1] == ARGV[2] and stored[2] == ARGV[3] and stored[3] == ARGV[4] then
-    return {0, stored[4]}
+    return {0, stored[4], stored[5] or 'False'}
   end
   return {-3}
 end
@@ -57,5 +61,9 @@ redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
 redis.call('PUBLISH', ARGV[5], cjson.encode({
   id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
   timestamp = timestamp, previous = previous,
+}))
+redis.call('PUBLISH', ARGV[6], cjson.encode({
+  kind = 'sent', id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
+  timestamp = timestamp,
 }))
 return {1, timestamp}

@@ -9,12 +9,14 @@
   ARGV[2] sender id
   ARGV[3] receiver id
   ARGV[4] text
-  Returns: {1} stored now; {0} stored before, the same message; {-3} the id belongs to
-           another message
+  Returns: {1} stored now; {0, seen} stored before, the same message (seen 'True' or
+           'False'); {-3} the id belongs to another message
 ]]
-local stored = redis.call('HMGET', KEYS[1], 'sender_id', 'receiver_id', 'message')
+local stored = redis.call('HMGET', KEYS[1], 'sender_id', 'receiver_id', 'message', 'seen')
 if stored[1] then
-  if stored[1] == ARGV[2] and stored[2] == ARGV[3] and stored[3] == ARGV[4] then return {0} end
+  if stored[1] == ARGV[2] and stored[2] == ARGV[3] and stored[3] == ARGV[4] then
+    return {0, stored[4] or 'False'}
+  end
   return {-3}
 end
 local now = redis.call('TIME')

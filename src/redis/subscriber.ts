@@ -1,0 +1,512 @@
+/**
+ * One pub/sub connection shared by every channel a process listens to: on one Redis a
+ * single connection (SUBSCRIBE); on a Redis Cluster one connection per master that serves
+ * a listened channel's slot (SSUBSCRIBE, sharded pub/sub), following failovers and slot
+ * moves. Several listeners of one channel share one subscription of it, so opening and
+ * closing a listener costs at most one round trip and never a connection set-up.
+ *
+ * Pub/sub is at most once: a listener is told when its channel may have missed messages
+ * (`lost`, then `ready` once it listens again), and what it missed is for it to read
+ * elsewhere. This module knows only Redis: channels are names, messages are strings.
+ * @module
+ */
+import { closeClient, nodeUrl, type RedisClient, type RedisCluster } from './connect.js';
+import { withDeadline } from './deadline.js';
+import { keySlot } from './key-slot.js';
+
+/** What a listener of a channel hears. Calls must return quickly: they run on the connection's path. */
+export interface ChannelListener {
+  /** A message published on the channel, as published. */
+  message(raw: string): void;
+  /** The channel is listened to again after a gap (a reconnect, a failover, a slot move). */
+  ready(): void;
+  /** The connection is lost: messages may be missed until `ready`. */
+  lost(): void;
+}
+
+/** One listener's hold on a channel. */
+export interface Listening {
+  /** Whether the channel is subscribed on a connection that is up now. */
+  readonly isReady: boolean;
+  /** Stops this listener; the channel is unsubscribed when its last listener stops. */
+  close(): Promise<void>;
+}
+
+/** Listens to channels on shared connections. */
+export interface Subscriber {
+  /**
+   * Starts `listener` on `channel`; resolves once Redis has confirmed the subscription
+   * (at once when another listener already holds the channel).
+   */
+  listen(channel: string, listener: ChannelListener): Promise<Listening>;
+  /** How many Redis connections it holds now. */
+  readonly connections: number;
+  /** How many channels are subscribed now. */
+  readonly channels: number;
+  /** Closes every connection; listeners hear nothing more. */
+  close(): Promise<void>;
+}
+
+/** How long one subscribe or unsubscribe may wait for Redis: a silent node must not hold a listener forever. */
+const STEP_MS = 2000;
+const stepLate = () => new Error(`Redis did not confirm the subscription within ${STEP_MS} ms`);
+
+/** The listeners of one channel, and whether Redis has confirmed the subscription. */
+interface Channel {
+  readonly name: string;
+  readonly listeners: Set<ChannelListener>;
+  /** Settles once the channel is subscribed (or failed to be, for its first listener). */
+  subscribed: Promise<void>;
+}
+
+function newChannel(name: string): Channel {
+  return { name, listeners: new Set(), subscribed: Promise.resolve() };
+}
+
+/** Calls `tell` for every listener of the channels; one listener's failure is not the others'. */
+function tellAll(channels: Iterable<Channel>, tell: (listener: ChannelListener) => void): void {
+  for (const channel of channels) {
+    for (const listener of [...channel.listeners]) {
+      try {
+        tell(listener);
+      } catch {
+        // A listener's own failure; the subscription layer reports its errors itself.
+      }
+    }
+  }
+}
+
+/**
+ * The bookkeeping both kinds share: channels by name, each with its listeners, and a
+ * channel's unsubscribe finishing before the same channel is subscribed again (so that
+ * an UNSUBSCRIBE still on its way cannot undo the new subscription).
+ */
+abstract class SharedSubscriber implements Subscriber {
+  protected readonly byName = new Map<string, Channel>();
+  readonly #leaving = new Map<string, Promise<void>>();
+  protected closed = false;
+
+  abstract readonly connections: number;
+  /** Subscribes the channel on the connection that serves it. */
+  protected abstract subscribe(channel: Channel): Promise<void>;
+  /** Unsubscribes a channel whose last listener left (best effort: the connection may be down). */
+  protected abstract unsubscribe(channel: Channel): Promise<void>;
+  /** Whether the channel is subscribed on a connection that is up now. */
+  protected abstract isListening(channel: Channel): boolean;
+  protected abstract closeConnections(): Promise<void>;
+
+  get channels(): number {
+    return this.byName.size;
+  }
+
+  async listen(name: string, listener: ChannelListener): Promise<Listening> {
+    if (this.closed) throw new Error('the subscriber is closed');
+    await this.#leaving.get(name);
+    let channel = this.byName.get(name);
+    if (!channel) {
+      const fresh = newChannel(name);
+      this.byName.set(name, fresh);
+      fresh.subscribed = this.subscribe(fresh).catch((error: unknown) => {
+        if (this.byName.get(name) === fresh) this.byName.delete(name);
+        throw error;
+      });
+      channel = fresh;
+    }
+    channel.listeners.add(listener);
+    try {
+      await channel.subscribed;
+    } catch (error) {
+      channel.listeners.delete(listener);
+      throw error;
+    }
+    const held = channel;
+    const isListening = () => this.isListening(held);
+    let stopped = false;
+    return {
+      get isReady() {
+        return !stopped && isListening();
+      },
+      close: async () => {
+        if (stopped) return;
+        stopped = true;
+        await this.#leave(held, listener);
+      },
+    };
+  }
+
+  async #leave(channel: Channel, listener: ChannelListener): Promise<void> {
+    channel.listeners.delete(listener);
+    if (channel.listeners.size > 0 || this.byName.get(channel.name) !== channel) return;
+    this.byName.delete(channel.name);
+    if (this.closed) return;
+    const leaving = this.unsubscribe(channel)
+      .catch(() => {
+        // The connection is down: its reconnect will not subscribe a channel nobody holds.
+      })
+      .finally(() => {
+        if (this.#leaving.get(channel.name) === leaving) this.#leaving.delete(channel.name);
+      });
+    this.#leaving.set(channel.name, leaving);
+    await leaving;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.byName.clear();
+    await this.closeConnections();
+  }
+
+  /** Delivers a message to the channel's listeners. */
+  protected dispatch(channel: Channel, raw: string): void {
+    for (const listener of [...channel.listeners]) {
+      try {
+        listener.message(raw);
+      } catch {
+        // As in tellAll.
+      }
+    }
+  }
+}
+
+/**
+ * On one Redis: one connection, opened on the first listen. node-redis subscribes every
+ * channel again by itself after a reconnect, before it reports 'ready'.
+ */
+export class ChannelSubscriber extends SharedSubscriber {
+  readonly #connect: () => Promise<RedisClient>;
+  #client: Promise<RedisClient> | undefined;
+  #opened: RedisClient | undefined;
+  /**
+   * Channels whose last listener left while the connection was down: node-redis forgets
+   * a channel only once Redis confirms the UNSUBSCRIBE, and subscribes again what it has
+   * not forgotten when it reconnects. They are unsubscribed once it is back.
+   */
+  readonly #stale = new Set<string>();
+
+  /** `connect` opens a new connection to the Redis. */
+  constructor(connect: () => Promise<RedisClient>) {
+    super();
+    this.#connect = connect;
+  }
+
+  get connections(): number {
+    return this.#opened?.isOpen ? 1 : 0;
+  }
+
+  #connection(): Promise<RedisClient> {
+    this.#client ??= this.#connect().then(
+      (client) => {
+        if (this.closed) {
+          void closeClient(client);
+          throw new Error('the subscriber is closed');
+        }
+        this.#opened = client;
+        client.on('error', () => tellAll(this.byName.values(), (l) => l.lost()));
+        client.on('reconnecting', () => tellAll(this.byName.values(), (l) => l.lost()));
+        client.on('ready', () => {
+          this.#unsubscribeStale(client);
+          tellAll(this.byName.values(), (l) => l.ready());
+        });
+        return client;
+      },
+      (error: unknown) => {
+        // Redis was not there: the next listen tries again.
+        this.#client = undefined;
+        throw error;
+      },
+    );
+    return this.#client;
+  }
+
+  protected async subscribe(channel: Channel): Promise<void> {
+    const client = await this.#connection();
+    this.#stale.delete(channel.name);
+    await withDeadline(
+      client.subscribe(channel.name, (raw) => this.dispatch(channel, raw)),
+      STEP_MS,
+      stepLate,
+    );
+  }
+
+  protected async unsubscribe(channel: Channel): Promise<void> {
+    const client = await this.#client;
+    if (!client) return;
+    if (!client.isReady) this.#stale.add(channel.name);
+    else await withDeadline(client.unsubscribe(channel.name), STEP_MS, stepLate);
+  }
+
+  #unsubscribeStale(client: RedisClient): void {
+    const names = [...this.#stale].filter((name) => !this.byName.has(name));
+    this.#stale.clear();
+    if (names.length === 0) return;
+    client.unsubscribe(names).catch(() => {
+      for (const name of names) this.#stale.add(name);
+    });
+  }
+
+  protected isListening(): boolean {
+    return this.#opened?.isReady === true;
+  }
+
+  protected async closeConnections(): Promise<void> {
+    const client = await this.#client?.catch(() => undefined);
+    if (client) await closeClient(client);
+  }
+}
+
+/** After a failed placement: try again after 100 ms, doubling up to 2 s. */
+const PLACE_RETRY_FIRST_MS = 100;
+const PLACE_RETRY_MAX_MS = 2000;
+/**
+ * While a connection is down, how often to ask whether another node serves its slots now:
+ * the connection's own reconnect attempts back off to 2 s, and a failover is usually over
+ * sooner than that.
+ */
+const WATCH_MS = 200;
+
+/** A connection to one master, and the channels subscribed on it. */
+interface Shard {
+  readonly address: string;
+  readonly client: Promise<RedisClient>;
+  opened: RedisClient | undefined;
+  readonly channels: Set<Channel>;
+  /** Channels whose last listener left while it was down (as ChannelSubscriber's #stale). */
+  readonly stale: Set<string>;
+  watch: NodeJS.Timeout | undefined;
+  /** Set once it is replaced: its events are no news any more. */
+  retired: boolean;
+}
+
+/**
+ * On a Redis Cluster: a connection per master, each holding the sharded channels of the
+ * slots that master serves, as the messenger's cluster client knows them. When a
+ * connection drops, it asks every 200 ms whether its slots have moved (a replica promoted
+ * after a failover); when one has, or when a connection comes back on a node that no
+ * longer serves a channel, the connection is retired and each of its channels is
+ * subscribed again where its slot is. A slot moved by resharding while connected ends
+ * that channel's subscription (Redis says so); the channel follows it alone.
+ */
+export class ShardedSubscriber extends SharedSubscriber {
+  readonly #cluster: RedisCluster;
+  readonly #likeUrl: string;
+  readonly #connect: (url: string) => Promise<RedisClient>;
+  readonly #shards = new Map<string, Shard>();
+  /** Channels waiting to be subscribed again after a failed placement, and the retry. */
+  readonly #homeless = new Set<Channel>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = PLACE_RETRY_FIRST_MS;
+
+  /**
+   * `cluster` is the messenger's cluster client (its slot map says where a channel
+   * goes); `likeUrl` a URL of the cluster, for credentials and TLS; `connect` opens a
+   * connection to one node's URL.
+   */
+  constructor(
+    cluster: RedisCluster,
+    likeUrl: string,
+    connect: (url: string) => Promise<RedisClient>,
+  ) {
+    super();
+    this.#cluster = cluster;
+    this.#likeUrl = likeUrl;
+    this.#connect = connect;
+  }
+
+  get connections(): number {
+    return [...this.#shards.values()].filter((shard) => shard.opened?.isOpen).length;
+  }
+
+  /** The master that serves the channel's slot, as the cluster client knows it. */
+  #master(channel: string): { host: string; port: number; address: string } {
+    return this.#cluster.getSlotMaster(keySlot(channel));
+  }
+
+  protected async subscribe(channel: Channel): Promise<void> {
+    const master = this.#master(channel.name);
+    const shard = this.#shard(master);
+    const client = await shard.client;
+    shard.stale.delete(channel.name);
+    await withDeadline(
+      client.sSubscribe(channel.name, (raw) => this.dispatch(channel, raw)),
+      STEP_MS,
+      stepLate,
+    );
+    if (shard.retired) throw new Error('the connection was replaced while subscribing');
+    shard.channels.add(channel);
+  }
+
+  protected async unsubscribe(channel: Channel): Promise<void> {
+    for (const shard of this.#shards.values()) {
+      if (!shard.channels.delete(channel)) continue;
+      if (shard.opened?.isReady)
+        await withDeadline(shard.opened.sUnsubscribe(channel.name), STEP_MS, stepLate);
+      else shard.stale.add(channel.name);
+    }
+    this.#homeless.delete(channel);
+  }
+
+  protected isListening(channel: Channel): boolean {
+    for (const shard of this.#shards.values()) {
+      if (shard.channels.has(channel)) return !shard.retired && shard.opened?.isReady === true;
+    }
+    return false;
+  }
+
+  protected async closeConnections(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#homeless.clear();
+    const shards = [...this.#shards.values()];
+    this.#shards.clear();
+    await Promise.all(shards.map((shard) => this.#retire(shard)));
+  }
+
+  /** The connection to a master, opened (and wired) on first use. */
+  #shard(master: { host: string; port: number; address: string }): Shard {
+    const existing = this.#shards.get(master.address);
+    if (existing) return existing;
+    const shard: Shard = {
+      address: master.address,
+      client: this.#connect(nodeUrl(this.#likeUrl, master.host, master.port)),
+      opened: undefined,
+      channels: new Set(),
+      stale: new Set(),
+      watch: undefined,
+      retired: false,
+    };
+    this.#shards.set(master.address, shard);
+    shard.client.then(
+      (client) => {
+        shard.opened = client;
+        if (this.closed || shard.retired) {
+          void closeClient(client, 0);
+          return;
+        }
+        const current = () => !shard.retired && !this.closed;
+        client.on('error', () => current() && this.#lost(shard));
+        client.on('reconnecting', () => current() && this.#lost(shard));
+        client.on('ready', () => current() && void this.#back(shard));
+        // Resharding moved the channel's slot while we listened: Redis ended that
+        // subscription (node-redis has forgotten it), so it follows the slot alone.
+        client.on('sharded-channel-moved', (name: string) => {
+          const channel = this.byName.get(name);
+          if (!current() || !channel || !shard.channels.delete(channel)) return;
+          tellAll([channel], (l) => l.lost());
+          this.#place([channel]);
+        });
+      },
+      () => {
+        // Not reachable: forget it, so that the next placement connects again.
+        shard.retired = true;
+        if (this.#shards.get(shard.address) === shard) this.#shards.delete(shard.address);
+      },
+    );
+    return shard;
+  }
+
+  #lost(shard: Shard): void {
+    tellAll(shard.channels, (l) => l.lost());
+    shard.watch ??= setInterval(() => this.#followSlots(shard), WATCH_MS);
+    this.#followSlots(shard);
+  }
+
+  /** Back on its node: if that node still serves every channel's slot, they are ready. */
+  async #back(shard: Shard): Promise<void> {
+    clearInterval(shard.watch);
+    shard.watch = undefined;
+    // The node may have come back as a replica; make the cluster client look again.
+    const first = shard.channels.values().next().value;
+    if (first) await this.#refreshSlots(first.name);
+    if (shard.retired || this.closed) return;
+    if (!this.#servesAll(shard)) {
+      this.#replace(shard);
+      return;
+    }
+    const stale = [...shard.stale].filter((name) => !this.byName.has(name));
+    shard.stale.clear();
+    for (const name of stale) shard.opened?.sUnsubscribe(name).catch(() => shard.stale.add(name));
+    tellAll(shard.channels, (l) => l.ready());
+  }
+
+  #servesAll(shard: Shard): boolean {
+    return [...shard.channels].every((c) => this.#master(c.name).address === shard.address);
+  }
+
+  /** While the connection is down: when the cluster client knows another master for a slot, move. */
+  #followSlots(shard: Shard): void {
+    if (shard.retired || this.#servesAll(shard)) return;
+    this.#replace(shard);
+  }
+
+  /** Retires a connection and subscribes each of its channels again where its slot is now. */
+  #replace(shard: Shard): void {
+    const channels = [...shard.channels];
+    void this.#retire(shard);
+    this.#place(channels);
+  }
+
+  async #retire(shard: Shard): Promise<void> {
+    shard.retired = true;
+    clearInterval(shard.watch);
+    if (this.#shards.get(shard.address) === shard) this.#shards.delete(shard.address);
+    shard.channels.clear();
+    const client = await shard.client.catch(() => undefined);
+    if (client) await closeClient(client, 0);
+  }
+
+  /**
+   * Subscribes channels that lost their connection where their slots are now, and tells
+   * their listeners `ready` once each is subscribed. A channel that fails is tried again
+   * later, after the cluster client has been made to look at its slot again.
+   */
+  #place(channels: Channel[]): void {
+    for (const channel of channels) {
+      if (this.closed || this.byName.get(channel.name) !== channel) continue;
+      channel.subscribed = this.#refreshSlots(channel.name)
+        .then(() => this.subscribe(channel))
+        .then(
+          () => {
+            this.#homeless.delete(channel);
+            if (this.byName.get(channel.name) !== channel) {
+              // Its last listener left meanwhile.
+              void this.unsubscribe(channel).catch(() => {});
+              return;
+            }
+            this.#retryDelay = PLACE_RETRY_FIRST_MS;
+            tellAll([channel], (l) => l.ready());
+          },
+          () => {
+            if (this.closed || this.byName.get(channel.name) !== channel) return;
+            this.#homeless.add(channel);
+            this.#retryLater();
+          },
+        );
+    }
+  }
+
+  #retryLater(): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const channels = [...this.#homeless];
+      this.#homeless.clear();
+      this.#place(channels);
+    }, this.#retryDelay);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, PLACE_RETRY_MAX_MS);
+  }
+
+  /**
+   * Makes the cluster client learn who serves the channel's slot now. It re-reads its
+   * slot map when a node answers MOVED (or after a failed reconnect), and nothing else
+   * may touch this slot for a while: so touch it. A sharded channel's name is also a key
+   * in its slot; EXISTS reads it without changing anything.
+   */
+  async #refreshSlots(channel: string): Promise<void> {
+    try {
+      await withDeadline(this.#cluster.exists(channel), STEP_MS, stepLate);
+    } catch {
+      // The node may be down or silent (a failover under way): the subscribe that
+      // follows fails or succeeds on its own, and a failed one is tried again.
+    }
+  }
+}
