@@ -29,7 +29,7 @@ const withCluster = !process.argv.includes('--no-cluster');
 const size = {
   subscriptions: quick ? 2000 : 10_000,
   /** The reference opens a connection each: fewer on a cluster, where each costs more. */
-  referenceOnCluster: quick ? 1000 : 5000,
+  referenceOnCluster: 1000,
   rate: 2000,
   seconds: quick ? 2 : 5,
   cycles: 5000,
