@@ -40,6 +40,12 @@ onEachBackend((backend, kind) => {
       await assert.rejects(messenger.createUser('FISH'), UsernameTakenError);
     });
 
+    it('addUser returns the user exactly as getUser reads it back', async () => {
+      const added = await messenger.addUser('Added Élise');
+      assert.deepEqual(await messenger.getUser(added.id), added);
+      await assert.rejects(messenger.addUser('added élise'), UsernameTakenError);
+    });
+
     it('keeps the name as typed', async () => {
       const id = await messenger.createUser('MiXeD Case');
       assert.equal((await messenger.getUser(id))?.username, 'MiXeD Case');

@@ -289,6 +289,14 @@ export class RedisMessenger {
 
   /** Creates a user and returns their id. Throws UsernameTakenError if the name is taken. */
   async createUser(username: string): Promise<string> {
+    return (await this.addUser(username)).id;
+  }
+
+  /**
+   * Creates a user as `createUser` does, and returns the user as stored (the name as
+   * given, the creation time Redis set), with no second read.
+   */
+  async addUser(username: string): Promise<User> {
     const name = validateUsername(username);
     const id = randomUUID();
     const create = () =>
@@ -300,9 +308,9 @@ export class RedisMessenger {
       reply = await create();
     }
     if (reply === -1) throw new UsernameTakenError(name);
-    if (reply === -2)
+    if (typeof reply === 'number')
       throw new MessengerError('usernames are changing too fast to check this one; try again');
-    return id;
+    return { id, username: name, createdAt: parseTime(reply) };
   }
 
   /** The user with this id, or null. */
