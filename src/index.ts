@@ -9,6 +9,7 @@
  * @module
  */
 
+export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
 export {
   CursorNotFoundError,

@@ -14,6 +14,7 @@ import { registerLocalRedis } from './commands/local-redis.js';
 import { registerReindex } from './commands/reindex.js';
 import { registerSeen } from './commands/seen.js';
 import { registerSend } from './commands/send.js';
+import { registerServe } from './commands/serve.js';
 import { registerUser } from './commands/user.js';
 import type { GlobalOptions } from './connect.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
@@ -68,6 +69,7 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
   registerDemo(program, context);
   registerReindex(program, context);
   registerLocalRedis(program, context);
+  registerServe(program, context);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

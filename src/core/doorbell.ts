@@ -1,7 +1,7 @@
 /**
  * What a user's channel carries: the doorbell. It only says "look" (the inbox is the
  * mailbox, ./live.ts), and tells the user's other devices what the user did: a message
- * they sent, messages they marked seen. Published as JSON: a received message by the
+ * they sent, messages they marked seen, a session that ended. Published as JSON: a received message by the
  * send scripts (send-message-8.lua, deliver-message-4.lua; `kind` left out, as before),
  * a sent one by the send scripts or the cluster send's last step, a seen change by the
  * messenger after the write. Parsed here, field by field: it comes off the network.
@@ -41,7 +41,14 @@ export interface SeenChange {
   marked: number;
 }
 
-export type Bell = ReceivedBell | SentBell | SeenBell;
+/** One of the user's sessions ended (signed out, revoked): its live connections close. */
+export interface SessionEndedBell {
+  kind: 'signed-out';
+  /** The session's id (the SHA-256 of its token). */
+  session: string;
+}
+
+export type Bell = ReceivedBell | SentBell | SeenBell | SessionEndedBell;
 
 const MESSAGE_FIELDS = ['id', 'sender_id', 'receiver_id', 'message', 'timestamp'] as const;
 
@@ -92,9 +99,18 @@ export function parseBell(raw: string): Bell | null {
       if (typeof other === 'string') return { kind: 'seen', change: { with: other, marked } };
       return null;
     }
+    case 'signed-out':
+      return typeof fields.session === 'string'
+        ? { kind: 'signed-out', session: fields.session }
+        : null;
     default:
       return null;
   }
+}
+
+/** The `signed-out` doorbell of a session. */
+export function sessionEndedBell(session: string): string {
+  return JSON.stringify({ kind: 'signed-out', session });
 }
 
 /** The `sent` doorbell of a message (built here on a cluster, where no script rings it). */

@@ -109,6 +109,28 @@ export class Keys {
   }
 
   /**
+   * HASH `password` (an Argon2id PHC string), `password_set_at`: a user's credentials,
+   * outside `user:*` because the original program reads every `user:*` hash whole.
+   */
+  account(userId: string): string {
+    return `${this.prefix}account:${this.#tag(userId)}`;
+  }
+
+  /**
+   * HASH of one signed-in session, named by the SHA-256 (hex) of its token, which is never
+   * stored: `created_at`, `last_seen`, `expires_at` (ms), `user_agent`, `csrf`. Expires
+   * by itself (idle and absolute timeouts).
+   */
+  session(userId: string, tokenHash: string): string {
+    return `${this.prefix}session:${this.#tag(userId)}:${tokenHash}`;
+  }
+
+  /** ZSET of a user's session token hashes, scored by creation time (ms). */
+  sessions(userId: string): string {
+    return `${this.prefix}user_sessions:${this.#tag(userId)}`;
+  }
+
+  /**
    * Pub/sub channel: rung once for every message stored in the user's inbox. On a
    * cluster it is a sharded channel (SPUBLISH) in the slot of the user's keys.
    */

@@ -32,6 +32,8 @@ export interface SubscribeOptions {
   onSent?: (message: Message) => void | Promise<void>;
   /** Called when the user marks messages seen (anywhere). Live only, as `onSent`. */
   onSeen?: (change: SeenChange) => void | Promise<void>;
+  /** Called when one of the user's sessions ends (`accounts.endSession`), with its id. Live only. */
+  onSessionEnded?: (sessionId: string) => void | Promise<void>;
 }
 
 /** Where a subscription is: the last message delivered, and its timestamp as stored. */
@@ -215,9 +217,10 @@ export class InboxSubscription {
 
   async #ring(raw: string): Promise<void> {
     const bell: Bell | null = parseBell(raw);
-    const { onSent, onSeen } = this.#parts.options;
+    const { onSent, onSeen, onSessionEnded } = this.#parts.options;
     if (bell?.kind === 'sent') return void (await onSent?.(bell.message));
     if (bell?.kind === 'seen') return void (await onSeen?.(bell.change));
+    if (bell?.kind === 'signed-out') return void (await onSessionEnded?.(bell.session));
     const follows =
       bell !== null &&
       bell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor.id));

@@ -19,8 +19,9 @@ import {
 } from '../redis/connect.js';
 import { waitForReplicas } from '../redis/replicas.js';
 import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from '../redis/subscriber.js';
+import { Accounts } from './accounts.js';
 import { ClusterWrites } from './cluster-writes.js';
-import { seenBell } from './doorbell.js';
+import { seenBell, sessionEndedBell } from './doorbell.js';
 import {
   CursorNotFoundError,
   MessageIdConflictError,
@@ -168,6 +169,7 @@ export class RedisMessenger {
   readonly #subscriptions = new Set<InboxSubscription>();
   /** The pub/sub connection(s) every subscription shares: opened with the first one. */
   #subscriber: Subscriber | undefined;
+  #accounts: Accounts | undefined;
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
@@ -652,6 +654,19 @@ export class RedisMessenger {
     }
     this.#subscriptions.add(subscription);
     return subscription;
+  }
+
+  // ---- accounts ----------------------------------------------------------------------
+
+  /** Users' password hashes and signed-in sessions (for a server in front of the messenger). */
+  get accounts(): Accounts {
+    this.#accounts ??= new Accounts({
+      client: this.#client,
+      keys: this.#keys,
+      run: (operation) => this.#calls.run(operation),
+      tellSessionEnded: (userId, session) => this.#tell(userId, sessionEndedBell(session)),
+    });
+    return this.#accounts;
   }
 
   // ---- maintenance -------------------------------------------------------------------

@@ -16,6 +16,8 @@ export const scripts = {
   addContact: LuaScript.fromFile(folder, 'add-contact-n'),
   markSeen: LuaScript.fromFile(folder, 'mark-seen-n'),
   markConversationSeen: LuaScript.fromFile(folder, 'mark-conversation-seen-2'),
+  openSession: LuaScript.fromFile(folder, 'open-session-3'),
+  touchSession: LuaScript.fromFile(folder, 'touch-session-1'),
   // Cluster only: the steps of writes whose keys span hash slots (cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),

@@ -1,0 +1,123 @@
+/**
+ * `messenger serve`: runs the HTTP API (src/server/) on the configured Redis until
+ * SIGTERM or SIGINT, then stops accepting, finishes the requests in flight (for a few
+ * seconds at most) and closes Redis.
+ * @module
+ */
+import type { Command } from 'commander';
+import { createServer } from '../../server/index.js';
+import { withMessenger } from '../connect.js';
+import { UsageError } from '../handle-error.js';
+import type { CommandContext } from '../main.js';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  origin?: string[];
+  trustProxy?: string;
+}
+
+/** How long requests in flight may take to finish after a stop signal. */
+const DRAIN_MS = 5000;
+
+function port(text: string): number {
+  const value = Number(text);
+  if (!/^\d{1,5}$/.test(text) || value < 0 || value > 65535)
+    throw new UsageError(`--port must be a port number (0 to 65535), got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function listOf(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function checkedOrigins(origins: string[]): string[] {
+  return origins.map((origin) => {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new UsageError(`--origin must be a URL like https://chat.example.com, got ${origin}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError(`--origin must start with http:// or https://, got ${origin}`);
+    return url.origin;
+  });
+}
+
+export function registerServe(program: Command, { output, globals }: CommandContext): void {
+  program
+    .command('serve')
+    .description('run the HTTP API, so that people use the messenger without the Redis password')
+    .option(
+      '--port <port>',
+      'the port to listen on (default: $PORT, else 8080)',
+      process.env.PORT ?? '8080',
+    )
+    .option(
+      '--host <host>',
+      'the address to listen on (default: $HOST, else 127.0.0.1)',
+      process.env.HOST ?? '127.0.0.1',
+    )
+    .option(
+      '--origin <url...>',
+      "the origins of the pages that may use it from a browser (default: $MESSENGER_ORIGINS, comma-separated, else the server's own URL)",
+    )
+    .option(
+      '--trust-proxy <addresses>',
+      'proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For to believe (default: $TRUST_PROXY, else none)',
+      process.env.TRUST_PROXY,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger serve\n  $ messenger serve --port 8080 --host 0.0.0.0 --origin https://chat.example.com --trust-proxy 10.0.0.0/8\n\nMore: docs/server.md',
+    )
+    .action((options: ServeOptions) => {
+      const listenPort = port(options.port);
+      const given = options.origin ?? listOf(process.env.MESSENGER_ORIGINS);
+      const origins = checkedOrigins(given);
+      return withMessenger(globals(), output, async (messenger) => {
+        const ownUrl = (p: number) =>
+          `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
+        // With --port 0 the server's own origin is known only once it listens: then no
+        // browser origin is allowed unless given (bearer tokens work as ever).
+        const server = await createServer({
+          messenger,
+          origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
+          trustProxy: listOf(options.trustProxy),
+        });
+        try {
+          await server.listen({ port: listenPort, host: options.host });
+        } catch (error) {
+          await server.close();
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'EADDRINUSE')
+            throw new Error(
+              `port ${listenPort} on ${options.host} is in use: choose another with --port`,
+            );
+          if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+            throw new Error(`cannot listen on ${options.host}: not an address of this machine`);
+          throw error;
+        }
+        const address = server.server.address();
+        const actualPort = typeof address === 'object' && address ? address.port : listenPort;
+        output.line(`messenger serving on ${ownUrl(actualPort)}`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            process.off('SIGTERM', stop);
+            process.off('SIGINT', stop);
+            resolve();
+          };
+          process.on('SIGTERM', stop);
+          process.on('SIGINT', stop);
+        });
+        output.notice('stopping: finishing requests in flight');
+        const late = setTimeout(() => server.server.closeAllConnections(), DRAIN_MS);
+        await server.close();
+        clearTimeout(late);
+      });
+    });
+}

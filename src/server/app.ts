@@ -1,0 +1,136 @@
+/**
+ * The messenger's network face: an HTTP API (`/api/v1`) in front of a RedisMessenger,
+ * with accounts and sessions, so that people use the messenger without the Redis
+ * password. `createServer` returns a Fastify instance that is not listening: `inject()`
+ * it in tests, `listen()` it to serve (the CLI's `messenger serve`), or mount it.
+ * @module
+ */
+import cookie from '@fastify/cookie';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyReply } from 'fastify';
+import type { RedisMessenger } from '../index.js';
+import { guard } from './auth/guard.js';
+import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
+import { HttpError, handleError } from './errors.js';
+import { accountRoutes } from './routes/accounts.js';
+import { conversationRoutes } from './routes/conversations.js';
+import { messageRoutes } from './routes/messages.js';
+import { peopleRoutes } from './routes/people.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface ServerOptions {
+  /** The messenger to serve, connected. The server does not close it. */
+  messenger: RedisMessenger;
+  /**
+   * The origins (scheme://host[:port]) of the pages that may use the API from a browser,
+   * compared exactly. A browser request from any other origin that would change
+   * something, and any WebSocket from one, is refused. Empty: no browser may (bearer
+   * tokens work as ever).
+   */
+  origins: string[];
+  /** Addresses (or CIDR ranges) of proxies whose X-Forwarded-For is believed. @defaultValue none */
+  trustProxy?: string[];
+  /** A session unused this long ends. @defaultValue 7 days */
+  sessionIdleMs?: number;
+  /** A session ends this long after sign-in, however it is used. @defaultValue 30 days */
+  sessionAbsoluteMs?: number;
+  /** Fastify's logger (pino): true, false, or pino options. @defaultValue false */
+  logger?: boolean | Record<string, unknown>;
+}
+
+/** The largest request body accepted: a message of 4,096 characters fits many times over. */
+const BODY_LIMIT = 64 * 1024;
+
+/** Builds the server (routes, hooks, error handling); it is not listening yet. */
+export async function createServer(options: ServerOptions): Promise<Server> {
+  const origins = new Set(options.origins.map(normalOrigin));
+  const secure = origins.size > 0 && [...origins].every((origin) => origin.startsWith('https:'));
+  const settings: Settings = {
+    origins,
+    sessionIdleMs: options.sessionIdleMs ?? 7 * DAY_MS,
+    sessionAbsoluteMs: options.sessionAbsoluteMs ?? 30 * DAY_MS,
+    // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+    cookieName: secure ? '__Host-messenger_session' : 'messenger_session',
+    secureCookie: secure,
+  };
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
+    // Ids for log lines; never a token, a password or a text in them.
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // A form can post text/plain across sites without a preflight: only JSON is accepted.
+  app.removeContentTypeParser('text/plain');
+  await app.register(cookie);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    handleError(
+      new HttpError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
+  );
+
+  const cookieOptions = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure,
+    maxAge: Math.floor(settings.sessionAbsoluteMs / 1000),
+  };
+  const context: Omit<ServerContext, 'app'> = {
+    messenger: options.messenger,
+    settings,
+    setSessionCookie: (reply: FastifyReply, token: string) =>
+      void reply.setCookie(settings.cookieName, token, cookieOptions),
+    clearSessionCookie: (reply: FastifyReply) =>
+      void reply.clearCookie(settings.cookieName, { ...cookieOptions, maxAge: undefined }),
+    findUser: userFinder(options.messenger),
+  };
+
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
+    try {
+      await options.messenger.listAllUsers({ limit: 1 });
+      return { ok: true };
+    } catch {
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send({
+          error: { code: 'unavailable', message: 'the messenger cannot reach its store' },
+        });
+    }
+  });
+
+  await app.register(
+    async (api) => {
+      api.addHook(
+        'onRequest',
+        guard({
+          messenger: options.messenger,
+          origins,
+          cookieName: settings.cookieName,
+          idleMs: settings.sessionIdleMs,
+        }),
+      );
+      const scoped = { ...context, app: api as Server };
+      accountRoutes(scoped);
+      peopleRoutes(scoped);
+      messageRoutes(scoped);
+      conversationRoutes(scoped);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app as Server;
+}
+
+/** An origin as browsers send it: scheme://host[:port], lower case, no path. */
+function normalOrigin(origin: string): string {
+  const url = new URL(origin);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`an origin is http:// or https://, got ${origin}`);
+  return url.origin;
+}

@@ -1,0 +1,118 @@
+/**
+ * Who a request is, and whether it may do what it asks: a session token from
+ * `Authorization: Bearer` (the CLI, apps) or from the session cookie (the web page). A
+ * cookie-authenticated request that changes something must also come from an allowed
+ * Origin and carry the session's CSRF token in `X-CSRF-Token`, since a browser sends the
+ * cookie along with requests other sites make it send.
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RedisMessenger, Session, User } from '../../index.js';
+import { HttpError } from '../errors.js';
+import { readToken } from './tokens.js';
+
+/** The signed-in user of a request. */
+export interface Caller {
+  user: User;
+  session: Session;
+  /** How the token came: a cookie needs the CSRF checks, a bearer token does not. */
+  via: 'cookie' | 'bearer';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the guard on every route that is not public. */
+    caller?: Caller;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a session (register, login, health). */
+    public?: boolean;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface GuardOptions {
+  messenger: RedisMessenger;
+  /** Origins allowed for browsers, exactly (scheme://host[:port]). */
+  origins: ReadonlySet<string>;
+  cookieName: string;
+  idleMs: number;
+}
+
+export function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The token a request carries, and how. */
+export function tokenOf(
+  request: FastifyRequest,
+  cookieName: string,
+): { token: string; via: Caller['via'] } | null {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer (\S+)$/i.exec(header);
+    return match?.[1] ? { token: match[1], via: 'bearer' } : null;
+  }
+  const cookie = request.cookies?.[cookieName];
+  return cookie ? { token: cookie, via: 'cookie' } : null;
+}
+
+/** Refuses a browser request made by another site (an Origin not in the allowlist). */
+export function checkOrigin(request: FastifyRequest, origins: ReadonlySet<string>): void {
+  if (request.headers['sec-fetch-site'] === 'cross-site')
+    throw new HttpError(403, 'origin_refused', 'requests from other sites are refused');
+  const origin = request.headers.origin;
+  if (origin !== undefined && !origins.has(origin))
+    throw new HttpError(403, 'origin_refused', `the origin ${origin} is not allowed`);
+}
+
+/** The session a token names, with its user; throws 401 when there is none. */
+export async function authenticate(
+  messenger: RedisMessenger,
+  token: string,
+  idleMs: number,
+): Promise<{ user: User; session: Session }> {
+  const named = readToken(token);
+  if (!named) throw new HttpError(401, 'unauthorized', 'log in first');
+  const [session, user] = await Promise.all([
+    messenger.accounts.session(named.userId, named.hash, idleMs),
+    messenger.getUser(named.userId),
+  ]);
+  if (!session || !user)
+    throw new HttpError(401, 'session_ended', 'your session has ended: log in again');
+  return { user, session };
+}
+
+/** The onRequest hook: every route but the public ones needs a session. */
+export function guard(options: GuardOptions) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const unsafe = !SAFE_METHODS.has(request.method);
+    if (request.routeOptions.config.public) {
+      // Logging someone in to an account of the attacker's is a forgery too.
+      if (unsafe) checkOrigin(request, options.origins);
+      return;
+    }
+    const found = tokenOf(request, options.cookieName);
+    if (!found) throw new HttpError(401, 'unauthorized', 'log in first');
+    const { user, session } = await authenticate(options.messenger, found.token, options.idleMs);
+    if (found.via === 'cookie' && unsafe) {
+      checkOrigin(request, options.origins);
+      if (request.headers.origin === undefined)
+        throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
+      const csrf = request.headers['x-csrf-token'];
+      if (typeof csrf !== 'string' || !sameText(csrf, session.csrf))
+        throw new HttpError(403, 'csrf', 'the X-CSRF-Token header is missing or wrong');
+    }
+    request.caller = { user, session, via: found.via };
+  };
+}
+
+/** The caller of a guarded route. */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw new HttpError(401, 'unauthorized', 'log in first');
+  return request.caller;
+}

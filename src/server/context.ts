@@ -1,0 +1,62 @@
+/**
+ * What every route file is given: the Fastify instance (with TypeBox types), the
+ * messenger, the settings, and the few helpers more than one resource needs.
+ * @module
+ */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import { type RedisMessenger, type User, ValidationError } from '../index.js';
+import { HttpError } from './errors.js';
+
+export type Server = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** The server's settings, defaults filled in. */
+export interface Settings {
+  origins: ReadonlySet<string>;
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+  cookieName: string;
+  secureCookie: boolean;
+}
+
+export interface ServerContext {
+  app: Server;
+  messenger: RedisMessenger;
+  settings: Settings;
+  setSessionCookie(reply: FastifyReply, token: string): void;
+  clearSessionCookie(reply: FastifyReply): void;
+  /** The user a path or a body names, by username or by id; 404 when there is none. */
+  findUser(nameOrId: string): Promise<User>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function userFinder(messenger: RedisMessenger): (nameOrId: string) => Promise<User> {
+  return async (nameOrId) => {
+    let user: User | null = null;
+    try {
+      user = UUID.test(nameOrId)
+        ? await messenger.getUser(nameOrId.toLowerCase())
+        : await messenger.findUserByUsername(nameOrId);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+    }
+    if (!user)
+      throw new HttpError(404, 'user_not_found', `no user is named ${JSON.stringify(nameOrId)}`);
+    return user;
+  };
+}

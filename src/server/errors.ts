@@ -1,0 +1,83 @@
+/**
+ * Every error a request can end in becomes `{ error: { code, message } }` with its HTTP
+ * status, here and only here (as src/cli/handle-error.ts turns them into exit codes). Bad
+ * input is a 4xx, Redis trouble a 503 with Retry-After, anything else a 500 that says
+ * nothing about the inside; never a stack trace.
+ * @module
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  CursorNotFoundError,
+  isUnconfirmed,
+  MessageIdConflictError,
+  MessengerError,
+  RedisCommandError,
+  UserNotFoundError,
+  UsernameNotFoundError,
+  UsernameTakenError,
+  ValidationError,
+} from '../index.js';
+
+/** An error a route throws on purpose, with its status and stable code. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Seconds to wait before trying again (429, 503). */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** The status, code and message for any error. */
+export function describeError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof CursorNotFoundError)
+    return new HttpError(400, 'cursor_not_found', error.message);
+  if (error instanceof ValidationError) return new HttpError(400, 'invalid', error.message);
+  if (error instanceof UserNotFoundError || error instanceof UsernameNotFoundError)
+    return new HttpError(404, 'user_not_found', 'no such user');
+  if (error instanceof UsernameTakenError)
+    return new HttpError(409, 'username_taken', error.message);
+  if (error instanceof MessageIdConflictError)
+    return new HttpError(409, 'message_id_conflict', error.message);
+  if (isUnconfirmed(error) || error instanceof RedisCommandError)
+    return new HttpError(503, 'unavailable', 'the messenger cannot reach its store; try again', 1);
+  if (error instanceof MessengerError) return new HttpError(400, 'invalid', error.message);
+  const fastify = error as Partial<FastifyError>;
+  if (fastify.validation)
+    return new HttpError(400, 'invalid', fastify.message ?? 'invalid request');
+  if (
+    typeof fastify.statusCode === 'number' &&
+    fastify.statusCode >= 400 &&
+    fastify.statusCode < 500
+  ) {
+    const code =
+      fastify.statusCode === 413
+        ? 'too_large'
+        : fastify.statusCode === 415
+          ? 'unsupported_media_type'
+          : 'bad_request';
+    return new HttpError(fastify.statusCode, code, fastify.message ?? 'bad request');
+  }
+  return new HttpError(500, 'internal', 'something went wrong on the server');
+}
+
+/** Fastify's error handler: one shape for every error, the unexpected ones logged. */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const described = describeError(error);
+  if (described.status >= 500 && described.code === 'internal') {
+    request.log.error({ err: error }, 'request failed');
+  }
+  if (described.retryAfter !== undefined) reply.header('retry-after', String(described.retryAfter));
+  void reply.status(described.status).send({
+    error: { code: described.code, message: described.message },
+  } satisfies ErrorBody);
+}

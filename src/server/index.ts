@@ -1,0 +1,15 @@
+/**
+ * redis-messenger/server: the HTTP API in front of a RedisMessenger.
+ *
+ * @example
+ * ```ts
+ * import { RedisMessenger } from 'redis-messenger';
+ * import { createServer } from 'redis-messenger/server';
+ * const messenger = await RedisMessenger.connect();
+ * const server = await createServer({ messenger, origins: ['https://chat.example.com'] });
+ * await server.listen({ port: 8080 });
+ * ```
+ * @module
+ */
+export { createServer, type ServerOptions } from './app.js';
+export type { Server } from './context.js';

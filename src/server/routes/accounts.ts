@@ -1,0 +1,148 @@
+/**
+ * Signing up, in and out, and the sessions of the signed-in user:
+ * `POST register`, `POST login`, `POST logout`, `GET me`, `GET sessions`, `DELETE sessions/:id`.
+ * @module
+ */
+import { Type } from 'typebox';
+import { UsernameTakenError, ValidationError } from '../../index.js';
+import { callerOf } from '../auth/guard.js';
+import { checkPassword, hashPassword, passwordProblem } from '../auth/passwords.js';
+import { newCsrfToken, newToken, tokenHash } from '../auth/tokens.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../errors.js';
+import { ErrorShape, SessionShape, sessionJson, UserShape, userJson } from '../schemas.js';
+
+const Credentials = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  password: Type.String({ maxLength: 1024 }),
+});
+const SignedIn = Type.Object({ user: UserShape, token: Type.String() });
+
+export function accountRoutes({
+  app,
+  messenger,
+  settings,
+  setSessionCookie,
+  clearSessionCookie,
+}: ServerContext): void {
+  /** Opens a session for the user; the token goes in the reply and in the cookie. */
+  const signIn = async (userId: string, userAgent: string | undefined) => {
+    const token = newToken(userId);
+    await messenger.accounts.openSession(userId, tokenHash(token), {
+      userAgent: userAgent ?? '',
+      csrf: newCsrfToken(),
+      idleMs: settings.sessionIdleMs,
+      absoluteMs: settings.sessionAbsoluteMs,
+    });
+    return token;
+  };
+
+  app.post(
+    '/register',
+    {
+      config: { public: true },
+      schema: { body: Credentials, response: { 201: SignedIn, '4xx': ErrorShape } },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const problem = passwordProblem(password);
+      if (problem) throw new HttpError(400, 'weak_password', problem);
+      const hash = await hashPassword(password);
+      let user: Awaited<ReturnType<typeof messenger.addUser>>;
+      try {
+        user = await messenger.addUser(username);
+      } catch (error) {
+        if (error instanceof UsernameTakenError)
+          throw new HttpError(409, 'username_taken', 'that username is taken');
+        throw error;
+      }
+      await messenger.accounts.setPasswordHash(user.id, hash);
+      const token = await signIn(user.id, request.headers['user-agent']);
+      setSessionCookie(reply, token);
+      return reply.status(201).send({ user: userJson(user), token });
+    },
+  );
+
+  app.post(
+    '/login',
+    {
+      config: { public: true },
+      schema: { body: Credentials, response: { 200: SignedIn, '4xx': ErrorShape } },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const wrong = new HttpError(401, 'wrong_credentials', 'wrong username or password');
+      let user = null;
+      try {
+        user = await messenger.findUserByUsername(username);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+      }
+      const stored = user ? await messenger.accounts.passwordHash(user.id) : null;
+      // Unknown name, no password yet, or a wrong one: the same answer after the same work.
+      const { matches, rehash } = await checkPassword(stored, password);
+      if (!user || !matches) throw wrong;
+      if (rehash) await messenger.accounts.setPasswordHash(user.id, await hashPassword(password));
+      const token = await signIn(user.id, request.headers['user-agent']);
+      setSessionCookie(reply, token);
+      return { user: userJson(user), token };
+    },
+  );
+
+  app.post(
+    '/logout',
+    { schema: { response: { 204: Type.Null(), '4xx': ErrorShape } } },
+    async (request, reply) => {
+      const { user, session } = callerOf(request);
+      await messenger.accounts.endSession(user.id, session.id);
+      clearSessionCookie(reply);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      schema: {
+        response: {
+          200: Type.Object({ user: UserShape, csrfToken: Type.String(), session: SessionShape }),
+        },
+      },
+    },
+    async (request) => {
+      const { user, session } = callerOf(request);
+      return {
+        user: userJson(user),
+        csrfToken: session.csrf,
+        session: sessionJson(session, session.id),
+      };
+    },
+  );
+
+  app.get(
+    '/sessions',
+    { schema: { response: { 200: Type.Object({ sessions: Type.Array(SessionShape) }) } } },
+    async (request) => {
+      const { user, session } = callerOf(request);
+      const sessions = await messenger.accounts.sessions(user.id);
+      return { sessions: sessions.map((s) => sessionJson(s, session.id)) };
+    },
+  );
+
+  app.delete(
+    '/sessions/:id',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+        response: { 204: Type.Null(), '4xx': ErrorShape },
+      },
+    },
+    async (request, reply) => {
+      const { user, session } = callerOf(request);
+      const ended = await messenger.accounts.endSession(user.id, request.params.id);
+      if (!ended) throw new HttpError(404, 'session_not_found', 'no such session');
+      if (request.params.id === session.id) clearSessionCookie(reply);
+      return reply.status(204).send(null);
+    },
+  );
+}

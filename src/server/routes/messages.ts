@@ -1,0 +1,99 @@
+/**
+ * Sending and reading messages as the signed-in user: `PUT messages/:id` (idempotent: the
+ * client chooses the id), `POST messages`, `GET inbox`, `POST messages/seen`, `GET unread`.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import { callerOf } from '../auth/guard.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../errors.js';
+import {
+  ErrorShape,
+  MessagePageShape,
+  MessageShape,
+  messageJson,
+  PagingQuery,
+} from '../schemas.js';
+
+const Outgoing = Type.Object({
+  /** A username or a user id. */
+  to: Type.String({ minLength: 1, maxLength: 64 }),
+  text: Type.String({ minLength: 1, maxLength: 16_384 }),
+});
+const Sent = Type.Object({ message: MessageShape });
+
+export function messageRoutes({ app, messenger, findUser }: ServerContext): void {
+  const send = async (senderId: string, to: string, text: string, messageId: string) => {
+    const receiver = await findUser(to);
+    if (receiver.id === senderId)
+      throw new HttpError(400, 'invalid', 'you cannot send a message to yourself');
+    return messenger.send(senderId, receiver.id, text, { messageId });
+  };
+
+  app.put(
+    '/messages/:id',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        body: Outgoing,
+        response: { 200: Sent, 201: Sent, '4xx': ErrorShape },
+      },
+    },
+    async (request, reply) => {
+      const { user } = callerOf(request);
+      const { to, text } = request.body;
+      const sent = await send(user.id, to, text, request.params.id.toLowerCase());
+      return reply.status(sent.replayed ? 200 : 201).send({ message: messageJson(sent.message) });
+    },
+  );
+
+  app.post(
+    '/messages',
+    { schema: { body: Outgoing, response: { 201: Sent, '4xx': ErrorShape } } },
+    async (request, reply) => {
+      const { user } = callerOf(request);
+      const sent = await send(user.id, request.body.to, request.body.text, randomUUID());
+      return reply.status(201).send({ message: messageJson(sent.message) });
+    },
+  );
+
+  app.get(
+    '/inbox',
+    { schema: { querystring: PagingQuery, response: { 200: MessagePageShape } } },
+    async (request) => {
+      const { user } = callerOf(request);
+      const page = await messenger.listUserMessages(user.id, request.query);
+      return { ...page, messages: page.messages.map(messageJson) };
+    },
+  );
+
+  app.post(
+    '/messages/seen',
+    {
+      schema: {
+        body: Type.Object({ ids: Type.Array(Type.String({ format: 'uuid' }), { maxItems: 100 }) }),
+        response: { 200: Type.Object({ marked: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const { user } = callerOf(request);
+      return { marked: await messenger.markSeen(user.id, request.body.ids) };
+    },
+  );
+
+  app.get(
+    '/unread',
+    {
+      schema: {
+        response: {
+          200: Type.Object({
+            total: Type.Integer(),
+            bySender: Type.Record(Type.String(), Type.Integer()),
+          }),
+        },
+      },
+    },
+    async (request) => messenger.unreadCount(callerOf(request).user.id),
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * `messenger serve` as a real process: it prints the URL to open, answers over HTTP with
+ * keep-alive, stops on SIGTERM with exit code 0, and a busy port or a bad flag is one
+ * line and exit code 1 or 2.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
+import { after, before, it } from 'node:test';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { within } from './support/wait.js';
+
+let redis: RedisServer;
+
+before(async () => {
+  redis = await startRedisServer();
+});
+after(async () => {
+  await redis?.stop();
+});
+
+function serve(...args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, ...args],
+    { env: { ...process.env, NO_COLOR: '1' } },
+  );
+}
+
+/** The URL the server prints once it listens. */
+function servingUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
+  return within(
+    20_000,
+    new Promise<string>((resolve, reject) => {
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /messenger serving on (http:\/\/\S+)/.exec(seen);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
+    }),
+    'the server to listen',
+  );
+}
+
+function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
+
+it('serves the API, and stops on SIGTERM with exit code 0', async () => {
+  const child = serve('--port', '0');
+  try {
+    const url = await servingUrl(child);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    const registered = await fetch(`${url}/api/v1/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'carol', password: 'a long enough password' }),
+    });
+    assert.equal(registered.status, 201);
+    const { token } = (await registered.json()) as { token: string };
+    const me = await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(((await me.json()) as { user: { username: string } }).user.username, 'carol');
+    child.kill('SIGTERM');
+    assert.equal(await within(10_000, exitOf(child), 'serve to stop'), 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+it('a busy port is one line and exit code 1; a bad flag exit code 2', async () => {
+  const busy = createNetServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const address = busy.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  try {
+    const taken = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--port', String(port)],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(taken.status, 1, taken.stderr);
+    assert.match(taken.stderr, new RegExp(`port ${port} on 127.0.0.1 is in use`));
+    assert.equal(taken.stderr.trim().split('\n').length, 1, taken.stderr);
+  } finally {
+    busy.close();
+  }
+  const bad = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--port', 'eighty'],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--port must be a port number/);
+});
