@@ -7,11 +7,13 @@
  */
 import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyReply } from 'fastify';
 import type { RedisMessenger } from '../index.js';
 import { guard } from './auth/guard.js';
 import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
 import { HttpError, handleError } from './errors.js';
+import { CLOSE, liveRoute, type OpenSockets } from './live.js';
 import { accountRoutes } from './routes/accounts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
@@ -64,6 +66,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   // A form can post text/plain across sites without a preflight: only JSON is accepted.
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);
+  const sockets: OpenSockets = new Set();
+  await app.register(websocket, {
+    // ws accepts 100 MiB frames by default; a hello is a few dozen bytes.
+    options: { maxPayload: 64 * 1024 },
+    preClose: async () => {
+      for (const socket of sockets) socket.close(CLOSE.goingAway, 'server going away: reconnect');
+      await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()));
+    },
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     handleError(
@@ -121,6 +132,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       peopleRoutes(scoped);
       messageRoutes(scoped);
       conversationRoutes(scoped);
+      liveRoute(scoped, sockets);
     },
     { prefix: '/api/v1' },
   );

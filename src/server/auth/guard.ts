@@ -99,6 +99,12 @@ export function guard(options: GuardOptions) {
     const found = tokenOf(request, options.cookieName);
     if (!found) throw new HttpError(401, 'unauthorized', 'log in first');
     const { user, session } = await authenticate(options.messenger, found.token, options.idleMs);
+    if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+      // Browsers send the cookie with any site's WebSocket (CSWSH), and always an Origin.
+      checkOrigin(request, options.origins);
+      if (found.via === 'cookie' && request.headers.origin === undefined)
+        throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
+    }
     if (found.via === 'cookie' && unsafe) {
       checkOrigin(request, options.origins);
       if (request.headers.origin === undefined)

@@ -1,0 +1,152 @@
+/**
+ * The live channel, `GET /api/v1/live` (WebSocket, JSON text frames). The client says
+ * where it is, the server replays what it missed from the inbox and then pushes as it
+ * happens; the cursor lives in Redis, so any instance resumes any client.
+ *
+ * Client → server: `{type: "hello", after: <cursor> | null}` first (within 10 s), then
+ * `{type: "ping"}` whenever it likes (answered `{type: "pong"}`).
+ * Server → client: `{type: "message", message, cursor}` for a message received (pass the
+ * last cursor as `after` to resume); `{type: "message", message}` for one the user sent
+ * from any device; `{type: "seen", messageIds | with, marked}`; `{type: "ready"}` once the
+ * replay is done; `{type: "reset"}` when `after` is unknown (reload over HTTP, then go on
+ * from the newest); `{type: "ping"}` after 25 s of quiet.
+ * Close codes: 4001 the session ended (log in again), 4002 a frame broke the protocol,
+ * 4008 too many frames (wait, then reconnect), 4009 the client stopped reading (reconnect
+ * and resume by cursor), 1001 the server is going away (reconnect with jitter).
+ * @module
+ */
+import type { WebSocket } from 'ws';
+import { CursorNotFoundError, type InboxSubscription, type Message } from '../index.js';
+import { callerOf } from './auth/guard.js';
+import type { ServerContext } from './context.js';
+import { messageJson } from './schemas.js';
+
+export const CLOSE = {
+  goingAway: 1001,
+  sessionEnded: 4001,
+  protocol: 4002,
+  rateLimited: 4008,
+  slowConsumer: 4009,
+} as const;
+
+/** Past this much unsent data the client is not reading: close it rather than hold it. */
+const MAX_BUFFERED = 1024 * 1024;
+/** Inbound frames allowed per socket per minute (OWASP's starting point). */
+const FRAMES_PER_MINUTE = 100;
+const HELLO_WITHIN_MS = 10_000;
+/** Protocol pings (and an application ping for browsers, which cannot see those) this often. */
+const PING_EVERY_MS = 25_000;
+/** The session is checked again this often (it may have expired). */
+const RECHECK_EVERY_MS = 60_000;
+
+/** The sockets open now, so that a shutdown can close them with 1001. */
+export type OpenSockets = Set<WebSocket>;
+
+export function liveRoute({ app, messenger, settings }: ServerContext, open: OpenSockets): void {
+  app.get('/live', { websocket: true }, (socket: WebSocket, request) => {
+    const { user, session } = callerOf(request);
+    open.add(socket);
+    let subscription: InboxSubscription | undefined;
+    let started = false;
+    let closed = false;
+    let frames = 0;
+    let quietSince = Date.now();
+    let alive = true;
+
+    const close = (code: number, reason: string) => {
+      if (closed) return;
+      closed = true;
+      socket.close(code, reason);
+    };
+    const send = (frame: object) => {
+      if (closed || socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > MAX_BUFFERED) {
+        close(CLOSE.slowConsumer, 'not reading: reconnect and resume');
+        return;
+      }
+      quietSince = Date.now();
+      socket.send(JSON.stringify(frame));
+    };
+
+    const helloLate = setTimeout(() => close(CLOSE.protocol, 'say hello first'), HELLO_WITHIN_MS);
+    const frameWindow = setInterval(() => {
+      frames = 0;
+    }, 60_000);
+    const pinger = setInterval(() => {
+      if (!alive) {
+        socket.terminate(); // two pings unanswered: the peer is gone
+        return;
+      }
+      alive = false;
+      socket.ping();
+      if (Date.now() - quietSince >= PING_EVERY_MS) send({ type: 'ping' });
+    }, PING_EVERY_MS);
+    const recheck = setInterval(async () => {
+      const still = await messenger.accounts
+        .session(user.id, session.id, settings.sessionIdleMs)
+        .catch(() => session); // Redis trouble is no reason to sign anyone out
+      if (!still) close(CLOSE.sessionEnded, 'session ended: log in again');
+    }, RECHECK_EVERY_MS);
+    socket.on('pong', () => {
+      alive = true;
+    });
+
+    const start = async (after: string | null) => {
+      const deliver = (message: Message) =>
+        send({ type: 'message', message: messageJson(message), cursor: message.id });
+      const options = {
+        onSent: (message: Message) => send({ type: 'message', message: messageJson(message) }),
+        onSeen: (change: object) => send({ type: 'seen', ...change }),
+        onSessionEnded: (ended: string) => {
+          if (ended === session.id) close(CLOSE.sessionEnded, 'session ended: log in again');
+        },
+        onError: (error: Error) => request.log.warn({ err: error }, 'live delivery recovered'),
+      };
+      try {
+        subscription = await messenger.subscribe(user.id, deliver, {
+          ...options,
+          ...(after ? { after } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof CursorNotFoundError)) throw error;
+        send({ type: 'reset' });
+        subscription = await messenger.subscribe(user.id, deliver, options);
+      }
+      if (closed) await subscription.close();
+      else send({ type: 'ready' });
+    };
+
+    socket.on('message', (data, isBinary) => {
+      if (++frames > FRAMES_PER_MINUTE)
+        return close(CLOSE.rateLimited, 'too many frames: wait a minute');
+      let frame: { type?: unknown; after?: unknown } | null = null;
+      try {
+        frame = isBinary ? null : JSON.parse(data.toString());
+      } catch {
+        frame = null;
+      }
+      if (frame?.type === 'ping') return send({ type: 'pong' });
+      const after = frame?.after;
+      if (frame?.type !== 'hello' || started || (after !== null && typeof after !== 'string')) {
+        return close(CLOSE.protocol, 'expected one hello: {"type":"hello","after":null}');
+      }
+      started = true;
+      clearTimeout(helloLate);
+      start(after).catch((error: unknown) => {
+        request.log.warn({ err: error }, 'live channel could not start');
+        close(1011, 'cannot reach the messenger now: reconnect later');
+      });
+    });
+
+    socket.on('close', () => {
+      closed = true;
+      open.delete(socket);
+      clearTimeout(helloLate);
+      clearInterval(frameWindow);
+      clearInterval(pinger);
+      clearInterval(recheck);
+      void subscription?.close();
+    });
+    socket.on('error', () => {});
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * The live channel with real WebSocket clients against a listening server, on one Redis
+ * and on a cluster: live messages, resume by cursor with no gap and no duplicate, reset
+ * for an unknown cursor, the user's own sends from another device, a revoked session
+ * closing its socket, and the Origin allowlist at the upgrade.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import type { RedisMessenger } from '../src/index.js';
+import { createServer, type Server } from '../src/server/index.js';
+import { onEachBackend } from './support/backends.js';
+import { eventually, within } from './support/wait.js';
+
+const ORIGIN = 'http://chat.test';
+const PASSWORD = 'correct horse battery staple';
+
+let messenger: RedisMessenger;
+let server: Server;
+let base: string;
+
+interface Frame {
+  type: string;
+  cursor?: string;
+  message?: { id: string; text: string; senderId: string };
+  [key: string]: unknown;
+}
+
+async function api(method: string, path: string, token?: string, body?: unknown) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields it expects
+  return { status: response.status, json: (await response.json().catch(() => null)) as any };
+}
+
+async function register() {
+  const username = `u${randomUUID().slice(0, 8)}`;
+  const { status, json } = await api('POST', '/register', undefined, {
+    username,
+    password: PASSWORD,
+  });
+  assert.equal(status, 201);
+  return { username, id: json.user.id as string, token: json.token as string };
+}
+
+/** A connected live client that records every frame, and how it closed. */
+async function connect(token: string, after: string | null, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  });
+  const frames: Frame[] = [];
+  const closed: { code?: number } = {};
+  socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+  socket.on('close', (code) => {
+    closed.code = code;
+  });
+  await within(
+    5000,
+    new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    }),
+    'the socket to open',
+  );
+  socket.send(JSON.stringify({ type: 'hello', after }));
+  await eventually(() => frames.some((f) => f.type === 'ready'), 5000, 'ready');
+  const messages = () => frames.filter((f) => f.type === 'message');
+  return { socket, frames, closed, messages };
+}
+
+onEachBackend((backend) => {
+  before(async () => {
+    messenger = await backend().messenger();
+    server = await createServer({ messenger, origins: [ORIGIN] });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const address = server.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  after(async () => {
+    await server?.close();
+    await messenger?.close();
+  });
+
+  describe('the live channel', () => {
+    it('pushes messages live, and resumes from a cursor with no gap and no duplicate', async () => {
+      const alice = await register();
+      const bob = await register();
+      const first = await connect(bob.token, null);
+      for (let i = 0; i < 5; i++)
+        assert.equal(
+          (await api('POST', '/messages', alice.token, { to: bob.username, text: `live ${i}` }))
+            .status,
+          201,
+        );
+      await eventually(() => first.messages().length === 5, 5000, 'five live messages');
+      const cursor = first.messages()[2]?.cursor as string;
+      first.socket.terminate();
+      for (let i = 0; i < 3; i++)
+        await api('POST', '/messages', alice.token, { to: bob.username, text: `while away ${i}` });
+      const again = await connect(bob.token, cursor);
+      await api('POST', '/messages', alice.token, { to: bob.username, text: 'after' });
+      await eventually(() => again.messages().length === 6, 5000, 'the replay and the new one');
+      assert.deepEqual(
+        again.messages().map((f) => f.message?.text),
+        ['live 3', 'live 4', 'while away 0', 'while away 1', 'while away 2', 'after'],
+      );
+      again.socket.close();
+    });
+
+    it('says reset for an unknown cursor, then goes on live', async () => {
+      const alice = await register();
+      const bob = await register();
+      const client = await connect(bob.token, randomUUID());
+      assert.ok(client.frames.some((f) => f.type === 'reset'));
+      await api('POST', '/messages', alice.token, { to: bob.username, text: 'still live' });
+      await eventually(() => client.messages().length === 1);
+      client.socket.close();
+    });
+
+    it("shows the user's own sends from another device, and seen changes", async () => {
+      const alice = await register();
+      const bob = await register();
+      const tab = await connect(alice.token, null);
+      const sent = await api('POST', '/messages', alice.token, {
+        to: bob.username,
+        text: 'from the phone',
+      });
+      await eventually(() => tab.messages().length === 1);
+      assert.equal(tab.messages()[0]?.message?.id, sent.json.message.id);
+      assert.equal(tab.messages()[0]?.cursor, undefined, 'a sent message moves no inbox cursor');
+      await api('POST', '/messages', bob.token, { to: alice.username, text: 'reply' });
+      await eventually(() => tab.messages().length === 2);
+      await api('POST', `/conversations/${bob.username}/seen`, alice.token);
+      await eventually(() => tab.frames.some((f) => f.type === 'seen'));
+      assert.deepEqual(
+        tab.frames.find((f) => f.type === 'seen'),
+        { type: 'seen', with: bob.id, marked: 1 },
+      );
+      tab.socket.close();
+    });
+
+    it('closes a socket with 4001 when its session is revoked', async () => {
+      const bob = await register();
+      const client = await connect(bob.token, null);
+      assert.equal((await api('POST', '/logout', bob.token)).status, 204);
+      await eventually(() => client.closed.code !== undefined, 3000, 'the socket to close');
+      assert.equal(client.closed.code, 4001);
+    });
+
+    it('refuses an upgrade from an origin not in the allowlist, and one with no session', async () => {
+      const bob = await register();
+      const refused = (headers: Record<string, string>) =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, { headers });
+          socket.on('unexpected-response', (_request, response) =>
+            resolve(response.statusCode ?? 0),
+          );
+          socket.on('open', () => {
+            socket.close();
+            resolve(101);
+          });
+          socket.on('error', () => {});
+        });
+      assert.equal(
+        await refused({ authorization: `Bearer ${bob.token}`, origin: 'http://evil.test' }),
+        403,
+      );
+      assert.equal(await refused({ origin: ORIGIN }), 401);
+      assert.equal(await refused({ authorization: `Bearer ${bob.token}`, origin: ORIGIN }), 101);
+    });
+  });
+});
