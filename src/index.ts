@@ -9,6 +9,7 @@
  * @module
  */
 export {
+  BadDataError,
   CursorNotFoundError,
   isUnconfirmed,
   MessageIdConflictError,
