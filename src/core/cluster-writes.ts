@@ -159,14 +159,17 @@ export class ClusterWrites implements Writes {
     let marked = 0;
     for (let page = 0; page < pages; page++) {
       const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
-      // A member whose hash is gone or unusable is taken out all the same: it cannot be
-      // shown, so it must not count as unread.
-      await Promise.all(
+      const flips = (await Promise.all(
         members.map((member) =>
           scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
         ),
-      );
-      marked += await this.#forget(userId, new Map([[otherId, members]]));
+      )) as [number][];
+      const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
+      marked += await this.#forget(userId, new Map([[otherId, usable]]));
+      // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
+      // be shown, so it must not count as unread.
+      const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
+      if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
       if (members.length < WALK_PAGE) break;
     }
     return marked;

@@ -10,6 +10,7 @@
  */
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keys } from './keys.js';
+import { readHashFields } from './pages.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
 import type { Writes } from './writes.js';
@@ -73,7 +74,7 @@ async function indexInbox(
     if (entries.length === 0) return seen;
     const hashes = await Promise.all(
       entries.map(({ value }) =>
-        client.hmGet(keys.messageOfMember(value), ['sender_id', 'timestamp']),
+        readHashFields(client, keys.messageOfMember(value), ['sender_id', 'timestamp']),
       ),
     );
     const writes: Promise<unknown>[] = [];

@@ -5,6 +5,7 @@
  * @module
  */
 import type { RedisClient } from '../redis/connect.js';
+import { BadDataError } from './errors.js';
 import type { Keys } from './keys.js';
 import { scripts } from './scripts.js';
 
@@ -15,13 +16,17 @@ import { scripts } from './scripts.js';
 export interface Writes {
   /** Creates a user: created_at; -1 the name is taken; -2 names of the original program are not indexed yet. */
   createUser(name: string, foldedName: string, id: string): Promise<string | number>;
-  /** Sends a message: 1 stored, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 id taken. */
+  /**
+   * Sends a message: 1 stored, 0 stored before (a retry); -1 no sender, -2 no receiver,
+   * -3 id taken. Throws BadDataError, having written nothing, when a key it would write
+   * holds another type.
+   */
   sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number>;
   /** Adds a contact: 1 added, 0 already one; -1 no such user, -2 no such contact. */
   addContact(userId: string, contactId: string): Promise<number>;
-  /** Marks messages the user received seen; how many were unseen. */
+  /** Marks messages the user received seen; how many were counted unread until now. */
   markSeen(userId: string, messageIds: string[]): Promise<number>;
-  /** Marks seen every message `otherId` sent to `userId`; how many were unseen. */
+  /** Marks seen every message `otherId` sent to `userId`; how many were counted unread until now. */
   markConversationSeen(userId: string, otherId: string): Promise<number>;
   /** Recounts a user's unread counters from the `seen` flags of their inbox (for reindex). */
   recountUnread(userId: string): Promise<void>;
@@ -44,7 +49,7 @@ export class StandaloneWrites implements Writes {
 
   async sendMessage(id: string, sender: string, receiver: string, text: string): Promise<number> {
     const keys = this.keys;
-    const [code] = (await scripts.sendMessage.run(
+    const [code, key, found] = (await scripts.sendMessage.run(
       this.client,
       [
         keys.user(sender),
@@ -57,7 +62,10 @@ export class StandaloneWrites implements Writes {
         keys.unread(receiver),
       ],
       [id, sender, receiver, text, keys.inboxChannel(receiver)],
-    )) as [number, string?];
+    )) as [number, string?, string?];
+    if (code === -4) {
+      throw new BadDataError(key ?? '', `is a ${found}, not what it should be; nothing was stored`);
+    }
     return code;
   }
 

@@ -9,7 +9,8 @@
   ARGV[2] the key prefix ('' or '<namespace>:')
   Returns: how many messages went from unseen to seen
 ]]
-local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+-- A counter that is not a number (bad data) says nothing: walk it all, then it is removed.
+local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') or math.huge
 local marked = 0
 local high = redis.call('ZCARD', KEYS[1]) - 1
 while left > 0 and high >= 0 do
@@ -18,7 +19,8 @@ while left > 0 and high >= 0 do
   for i = #members, 1, -1 do
     -- Standalone only: the message hashes are read without being declared.
     local key = ARGV[2] .. members[i]
-    local m = redis.call('HMGET', key, 'sender_id', 'seen')
+    local m = {}
+    if redis.call('TYPE', key).ok == 'hash' then m = redis.call('HMGET', key, 'sender_id', 'seen') end
     if m[1] == ARGV[1] and m[2] == 'False' then
       redis.call('HSET', key, 'seen', 'True')
       marked = marked + 1

@@ -16,7 +16,8 @@
   ARGV[4] text
   ARGV[5] the receiver's doorbell channel
   Returns: {1, timestamp} when stored; {0, timestamp} when it was stored before (a retry);
-           {-1} no such sender; {-2} no such receiver; {-3} the id belongs to another message
+           {-1} no such sender; {-2} no such receiver; {-3} the id belongs to another message;
+           {-4, key, type} a key holds another type than it should (bad data): nothing written
 ]]
 local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp')
 if stored[1] then
@@ -27,6 +28,13 @@ if stored[1] then
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end
+-- A script's writes are not undone when a later one fails (a key of the wrong type):
+-- check first, so that a refused send writes nothing.
+local wanted = {[4] = 'zset', [5] = 'zset', [6] = 'zset', [7] = 'zset', [8] = 'hash'}
+for i, kind in pairs(wanted) do
+  local found = redis.call('TYPE', KEYS[i]).ok
+  if found ~= 'none' and found ~= kind then return {-4, KEYS[i], found} end
+end
 
 -- The newest entry of an index, in microseconds, and its member.
 local function newest(index)
