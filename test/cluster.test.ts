@@ -212,6 +212,35 @@ describe('a send cut short between its steps', () => {
     }
   });
 
+  it('a send finished after another in the other direction lands after it in the conversation', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      // a -> b is delivered (scored by b's inbox), then b -> a is sent whole (scored later,
+      // by a's inbox), and only then does a -> b reach the conversation.
+      const first = randomUUID();
+      await storeOnly(keys, first, a, b, 'delivered first');
+      await deliverOnly(keys, first, a, b, 'delivered first');
+      const second = await m.sendMessage(b, a, 'sent whole');
+      const seen = await m.listConversation(a, b);
+      assert.deepEqual(
+        seen.messages.map((x) => x.id),
+        [second],
+      );
+      await m.sendMessage(a, b, 'delivered first', { messageId: first });
+      // A reader who had reached `second` pages forwards and finds `first`.
+      const next = await m.listConversation(a, b, { after: second });
+      assert.deepEqual(
+        next.messages.map((x) => x.id),
+        [first],
+      );
+      // The inbox keeps its own order and score; the hash its inbox score.
+      const inboxScore = await raw().zScore(keys.inbox(b), messageMember(first));
+      assert.equal(Number(await raw().hGet(keys.message(first), 'timestamp')), inboxScore);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('refuses a retry whose text differs, after any step', async () => {
     const { m, keys, a, b } = await setUp();
     try {

@@ -363,6 +363,48 @@ onEachBackend((backend, kind) => {
     });
   });
 
+  describe('paging a conversation forwards while both people write', () => {
+    it('misses nothing and repeats nothing', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const sent = new Set<string>();
+        let writing = true;
+        const writers = [
+          [a, b],
+          [b, a],
+        ].flatMap(([from, to]) =>
+          Array.from({ length: 4 }, async () => {
+            for (let i = 0; writing; i++) {
+              sent.add(await m.sendMessage(from as string, to as string, `${i}`));
+            }
+          }),
+        );
+        const read: string[] = [];
+        let cursor: string | undefined;
+        const readOn = async () => {
+          const page = await m.listConversation(a, b, cursor ? { after: cursor } : {});
+          read.push(...page.messages.map((x) => x.id));
+          cursor = read.at(-1) ?? cursor;
+        };
+        const started = Date.now();
+        while (Date.now() - started < 3000) await readOn();
+        writing = false;
+        await Promise.all(writers);
+        for (let round = 0; round < 1000; round++) {
+          const before = read.length;
+          await readOn();
+          if (read.length === before) break;
+        }
+        const missed = [...sent].filter((id) => !read.includes(id));
+        assert.ok(sent.size > 100, `only ${sent.size} messages were sent`);
+        assert.deepEqual(missed, [], `missed ${missed.length} of ${sent.size}`);
+        assert.equal(new Set(read).size, read.length, 'read twice');
+      } finally {
+        await m.close();
+      }
+    });
+  });
+
   describe('seen and unread', () => {
     it('counts unread per sender and marks messages seen', async () => {
       const m = await backend().messenger();

@@ -46,7 +46,7 @@ export class ClusterWrites implements Writes {
    * sender exists (users are never deleted, so it stays true); 2. in the receiver's slot,
    * after checking the receiver exists: the inbox entry (now it is visible), unread count,
    * receiver's recency and doorbell; 3. the hash's timestamp set to the inbox score; 4. the
-   * conversation entry; 5. the sender's recency. Steps 3 to 5 go out together: three round
+   * conversation entry, at the end of the conversation; 5. the sender's recency. Steps 3 to 5 go out together: three round
    * trips in all. Every step is "create if missing" or "raise to", so a retry completes
    * whatever a crash cut short, and stores nothing twice. A send refused for a missing
    * user takes back the hash it stored.
@@ -98,7 +98,9 @@ export class ClusterWrites implements Writes {
     const score = Number(timestamp);
     await Promise.all([
       client.hSet(keys.message(id), 'timestamp', timestamp),
-      client.zAdd(conversation, { score, value: messageMember(id) }, { condition: 'NX' }),
+      // At the inbox score, raised past the conversation's newest entry if need be: a
+      // reader paging the conversation forwards must never find it behind its cursor.
+      scripts.addToConversation.run(client, [conversation], [messageMember(id), timestamp]),
       client.zAdd(keys.conversations(sender), { score, value: receiver }, { comparison: 'GT' }),
     ]);
     return stored;

@@ -20,6 +20,7 @@ export const scripts = {
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
   deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),
+  addToConversation: LuaScript.fromFile(folder, 'add-to-conversation-1'),
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
   forgetUnread: LuaScript.fromFile(folder, 'forget-unread-n'),
   replaceUnread: LuaScript.fromFile(folder, 'replace-unread-n'),
