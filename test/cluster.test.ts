@@ -25,7 +25,7 @@ import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
 import { type ClusterNode, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { freePort, startRedisServer } from './support/redis-server.js';
-import { eventually, within } from './support/wait.js';
+import { eventually, sleep, within } from './support/wait.js';
 
 let backend: Awaited<ReturnType<typeof startBackend>>;
 
@@ -595,6 +595,92 @@ describe('when a cluster node fails under a connected messenger', () => {
       assert.deepEqual(changes, [false, true]);
     } finally {
       await listener.close();
+      await m.close();
+    }
+  });
+
+  it("sends go on while the receiver's slot migrates: ASK followed, TRYAGAIN waited out", async () => {
+    const { m, keys, a, b } = await setUpOn({ commandTimeoutMs: 5000 });
+    try {
+      const senders = [a];
+      for (let i = 0; i < 5; i++) senders.push(await m.createUser(`sender${i}`));
+      const slot = keySlot(keys.inbox(b));
+      const from = await durable.masterOf(slot);
+      const to = durable.nodes.find((node) => node.role === 'master' && node !== from);
+      assert.ok(to);
+      const ask = async (node: ClusterNode, ...command: string[]) => {
+        const client = createClient({ url: node.url });
+        await client.connect();
+        try {
+          return await client.sendCommand(command);
+        } finally {
+          client.destroy();
+        }
+      };
+      const acknowledged: string[] = [];
+      const failures: string[] = [];
+      let sending = true;
+      // Each sender starts at its own moment, so that some first sends (a key of the
+      // receiver's slot that does not exist yet) fall inside the migration.
+      const loops = senders.map(async (sender, i) => {
+        await sleep(150 * i);
+        for (let n = 0; sending; n++) {
+          try {
+            acknowledged.push(await m.sendMessage(sender, b, `${i}.${n}`));
+          } catch (error) {
+            failures.push(String(error));
+            await sleep(20);
+          }
+        }
+      });
+      await sleep(100);
+      await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
+      await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
+      await sleep(500);
+      const moving = (await ask(
+        from,
+        'CLUSTER',
+        'GETKEYSINSLOT',
+        String(slot),
+        '1000',
+      )) as unknown as string[];
+      if (moving.length > 0) {
+        await ask(
+          from,
+          'MIGRATE',
+          '127.0.0.1',
+          String(to.port),
+          '',
+          '0',
+          '5000',
+          'KEYS',
+          ...moving,
+        );
+      }
+      await sleep(500);
+      for (const node of durable.nodes.filter((n) => n !== from))
+        await ask(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+      await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+      await sleep(300);
+      sending = false;
+      await Promise.all(loops);
+      await durable.waitForStable();
+      assert.deepEqual(failures.slice(0, 3), [], `${failures.length} sends failed`);
+      assert.equal((await durable.masterOf(slot)).port, to.port, 'the slot moved');
+      assert.ok(acknowledged.length > 50, `only ${acknowledged.length} sends`);
+      const inbox = new Set<string>();
+      let page = await m.listUserMessages(b, { limit: 200 });
+      for (let round = 0; round < 100; round++) {
+        for (const message of page.messages) inbox.add(message.id);
+        if (!page.hasOlder) break;
+        page = await m.listUserMessages(b, { limit: 200, before: page.messages[0]?.id });
+      }
+      assert.deepEqual(
+        acknowledged.filter((id) => !inbox.has(id)),
+        [],
+      );
+      assert.equal((await m.unreadCount(b)).total, acknowledged.length);
+    } finally {
       await m.close();
     }
   });
