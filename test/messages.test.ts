@@ -632,6 +632,18 @@ onEachBackend((backend, kind) => {
           assert.equal((await m.listUserMessages(b)).messages.length, 1, key);
           await backend().raw.del(key);
         }
+        // A counter that is not a number: HINCRBY would fail after the other writes.
+        await backend().raw.hSet(keys.unread(b), a, 'many');
+        const stored = (await backend().keys(`${namespace}:*`)).sort();
+        await assert.rejects(
+          m.sendMessage(a, b, 'refused'),
+          (error) =>
+            error instanceof BadDataError &&
+            error.key === keys.unread(b) &&
+            /not a whole number; nothing was stored/.test(error.message),
+        );
+        assert.deepEqual((await backend().keys(`${namespace}:*`)).sort(), stored);
+        await backend().raw.del(keys.unread(b));
         await m.sendMessage(a, b, 'after');
         assert.deepEqual(
           (await m.listUserMessages(b)).messages.map((message) => message.text),
@@ -658,6 +670,15 @@ onEachBackend((backend, kind) => {
         // No raw Lua error: the counter is walked past, and repaired.
         assert.equal(await m.markConversationSeen(b, a), 1);
         assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+        // The same over more than one step of the walk (1,000 entries on one Redis).
+        for (let i = 0; i < 1100; i += 100) {
+          await Promise.all(Array.from({ length: 100 }, (_, j) => m.sendMessage(a, b, `${i + j}`)));
+        }
+        await backend().raw.hSet(keys.unread(b), a, 'lots');
+        assert.equal(await m.markConversationSeen(b, a), 1100);
+        assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+        await m.sendMessage(a, b, 'counted again');
+        assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
       } finally {
         await m.close();
       }

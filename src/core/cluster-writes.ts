@@ -92,7 +92,7 @@ export class ClusterWrites implements Writes {
     )) as [number, string?, string?];
     if (delivered === -4) {
       await refuse(0);
-      throw new BadDataError(timestamp, `is a ${found}, not what it should be; nothing was stored`);
+      throw new BadDataError(timestamp, `${found}; nothing was stored`);
     }
     if (delivered < 0) return refuse(delivered);
     const score = Number(timestamp);

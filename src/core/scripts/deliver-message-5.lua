@@ -16,7 +16,7 @@
   ARGV[4] text
   ARGV[5] the receiver's doorbell channel (sharded)
   Returns: {1, timestamp} delivered now; {0, timestamp} delivered before; {-2} no such receiver;
-           {-4, key, type} a key holds another type than it should (bad data): nothing written
+           {-4, key, problem} a key holds what it should not (bad data): nothing written
 ]]
 -- A score in microseconds, and as the seed's "seconds.micros" string.
 local function micros_of(score) return math.floor(tonumber(score) * 1000000 + 0.5) end
@@ -33,7 +33,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
 local wanted = {[2] = 'zset', [3] = 'zset', [4] = 'hash', [5] = 'zset'}
 for i, kind in pairs(wanted) do
   local found = redis.call('TYPE', KEYS[i]).ok
-  if found ~= 'none' and found ~= kind then return {-4, KEYS[i], found} end
+  if found ~= 'none' and found ~= kind then
+    return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
+  end
+end
+-- HINCRBY below fails on a count that is not a whole number.
+local count = redis.call('HGET', KEYS[4], ARGV[2])
+if count and not string.match(count, '^%-?%d+$') then
+  return {-4, KEYS[4], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
 end
 
 -- Server time, moved past the newest entry of the inbox: the inbox only grows at its

@@ -17,7 +17,7 @@
   ARGV[5] the receiver's doorbell channel
   Returns: {1, timestamp} when stored; {0, timestamp} when it was stored before (a retry);
            {-1} no such sender; {-2} no such receiver; {-3} the id belongs to another message;
-           {-4, key, type} a key holds another type than it should (bad data): nothing written
+           {-4, key, problem} a key holds what it should not (bad data): nothing written
 ]]
 local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp')
 if stored[1] then
@@ -33,7 +33,14 @@ if redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end
 local wanted = {[4] = 'zset', [5] = 'zset', [6] = 'zset', [7] = 'zset', [8] = 'hash'}
 for i, kind in pairs(wanted) do
   local found = redis.call('TYPE', KEYS[i]).ok
-  if found ~= 'none' and found ~= kind then return {-4, KEYS[i], found} end
+  if found ~= 'none' and found ~= kind then
+    return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
+  end
+end
+-- HINCRBY below fails on a count that is not a whole number.
+local count = redis.call('HGET', KEYS[8], ARGV[2])
+if count and not string.match(count, '^%-?%d+$') then
+  return {-4, KEYS[8], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
 end
 
 -- The newest entry of an index, in microseconds, and its member.
