@@ -12,6 +12,7 @@
 export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
 export {
+  BadDataError,
   CursorNotFoundError,
   isUnconfirmed,
   MessageIdConflictError,

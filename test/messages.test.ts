@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Keys } from '../src/core/keys.js';
 import {
+  BadDataError,
   CursorNotFoundError,
   type Message,
   MessageIdConflictError,
@@ -11,6 +13,7 @@ import {
 } from '../src/index.js';
 import { onEachBackend } from './support/backends.js';
 import { startLatencyProxy } from './support/latency-proxy.js';
+import { eventually } from './support/wait.js';
 
 let messenger: RedisMessenger;
 let alice: string;
@@ -360,6 +363,48 @@ onEachBackend((backend, kind) => {
     });
   });
 
+  describe('paging a conversation forwards while both people write', () => {
+    it('misses nothing and repeats nothing', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const sent = new Set<string>();
+        let writing = true;
+        const writers = [
+          [a, b],
+          [b, a],
+        ].flatMap(([from, to]) =>
+          Array.from({ length: 4 }, async () => {
+            for (let i = 0; writing; i++) {
+              sent.add(await m.sendMessage(from as string, to as string, `${i}`));
+            }
+          }),
+        );
+        const read: string[] = [];
+        let cursor: string | undefined;
+        const readOn = async () => {
+          const page = await m.listConversation(a, b, cursor ? { after: cursor } : {});
+          read.push(...page.messages.map((x) => x.id));
+          cursor = read.at(-1) ?? cursor;
+        };
+        const started = Date.now();
+        while (Date.now() - started < 3000) await readOn();
+        writing = false;
+        await Promise.all(writers);
+        for (let round = 0; round < 1000; round++) {
+          const before = read.length;
+          await readOn();
+          if (read.length === before) break;
+        }
+        const missed = [...sent].filter((id) => !read.includes(id));
+        assert.ok(sent.size > 100, `only ${sent.size} messages were sent`);
+        assert.deepEqual(missed, [], `missed ${missed.length} of ${sent.size}`);
+        assert.equal(new Set(read).size, read.length, 'read twice');
+      } finally {
+        await m.close();
+      }
+    });
+  });
+
   describe('seen and unread', () => {
     it('counts unread per sender and marks messages seen', async () => {
       const m = await backend().messenger();
@@ -462,6 +507,178 @@ onEachBackend((backend, kind) => {
         await assert.rejects(m.addContact(a, a), ValidationError);
         await assert.rejects(m.listContacts(ghost), UserNotFoundError);
         await assert.rejects(m.removeContact(ghost, a), UserNotFoundError);
+      } finally {
+        await m.close();
+      }
+    });
+  });
+
+  describe('bad data in Redis (written or removed by something else)', () => {
+    /** A messenger in a namespace whose key names the test knows, and two users. */
+    async function open() {
+      const namespace = `bad-${randomUUID()}`;
+      const { RedisMessenger } = await import('../src/index.js');
+      const m = await RedisMessenger.connect({ ...backend().target, namespace });
+      const keys = new Keys(namespace, kind);
+      return { m, keys, namespace, a: await m.createUser('a'), b: await m.createUser('b') };
+    }
+
+    it('pages skip entries whose hashes were deleted, count them, and give cursors past them', async () => {
+      const { m, keys, a, b } = await open();
+      try {
+        const first = await m.sendMessage(a, b, 'first');
+        const gone: string[] = [];
+        for (let i = 0; i < 230; i++) gone.push(await m.sendMessage(a, b, `gone ${i}`));
+        const last = await m.sendMessage(a, b, 'last');
+        const received: string[] = [];
+        const subscription = await m.subscribe(b, (message) => void received.push(message.text), {
+          after: first,
+        });
+        await eventually(() => received.length === 231, 10_000, 'the subscriber catching up');
+        await subscription.close();
+        // A retention job deletes the hashes; the inbox entries stay.
+        await Promise.all(gone.map((id) => backend().raw.del(keys.message(id))));
+
+        const after = await m.listUserMessages(b, { after: first, limit: 50 });
+        assert.deepEqual(after.messages, []);
+        assert.equal(after.hasNewer, true);
+        assert.deepEqual(after.skipped, { count: 50, before: gone[0], after: gone[49] });
+        const older = await m.listUserMessages(b, { before: last, limit: 20 });
+        assert.deepEqual(older.messages, []);
+        assert.equal(older.hasOlder, true);
+        assert.equal(older.skipped?.before, gone[210]);
+        // Paging on with the cursors reaches the messages past the gap.
+        const texts: string[] = [];
+        let page = after;
+        for (let round = 0; round < 20 && page.hasNewer; round++) {
+          const cursor = page.skipped?.after ?? page.messages.at(-1)?.id;
+          page = await m.listUserMessages(b, { after: cursor, limit: 50 });
+          texts.push(...page.messages.map((message) => message.text));
+        }
+        assert.deepEqual(texts, ['last']);
+        assert.deepEqual(
+          (await m.listUnreadMessages(b)).map((message) => message.text),
+          ['first', 'last'],
+        );
+        // A subscriber whose cursor is before the gap delivers what comes after it.
+        const late: string[] = [];
+        const behind = await m.subscribe(b, (message) => void late.push(message.text), {
+          after: first,
+        });
+        try {
+          await eventually(() => late.length === 1, 10_000, 'the message past the gap');
+          await m.sendMessage(a, b, 'live');
+          await eventually(() => late.length === 2, 10_000, 'the live message');
+          assert.deepEqual(late, ['last', 'live']);
+        } finally {
+          await behind.close();
+        }
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('a message key of the wrong type is skipped by reads and marks, not an error', async () => {
+      const { m, keys, a, b } = await open();
+      try {
+        const ids = [
+          await m.sendMessage(a, b, '1'),
+          await m.sendMessage(a, b, '2'),
+          await m.sendMessage(a, b, '3'),
+        ];
+        const broken = ids[1] as string;
+        await backend().raw.del(keys.message(broken));
+        await backend().raw.set(keys.message(broken), 'not a hash');
+        const page = await m.listUserMessages(b);
+        assert.deepEqual(
+          page.messages.map((message) => message.text),
+          ['1', '3'],
+        );
+        assert.equal(page.skipped?.count, 1);
+        assert.deepEqual(
+          (await m.listConversation(a, b)).messages.map((message) => message.text),
+          ['1', '3'],
+        );
+        assert.deepEqual(
+          (await m.listUnreadMessages(b)).map((message) => message.text),
+          ['1', '3'],
+        );
+        assert.equal(await m.markSeen(b, [ids[0] as string, broken]), 1);
+        assert.equal(await m.markConversationSeen(b, a), 1);
+        assert.deepEqual(
+          (await m.listUserMessages(b)).messages.map((message) => message.seen),
+          [true, true],
+        );
+        await m.reindex();
+        assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('a send refuses before writing anything when a key it writes has the wrong type', async () => {
+      const { m, keys, namespace, a, b } = await open();
+      try {
+        await m.sendMessage(a, b, 'before');
+        for (const key of [keys.unread(b), keys.conversations(a), keys.conversation(a, b)]) {
+          await backend().raw.del(key);
+          await backend().raw.set(key, 'not what it should be');
+          const stored = (await backend().keys(`${namespace}:*`)).sort();
+          await assert.rejects(
+            m.sendMessage(a, b, 'refused', { messageId: randomUUID() }),
+            (error) => error instanceof BadDataError && error.key === key,
+          );
+          assert.deepEqual((await backend().keys(`${namespace}:*`)).sort(), stored, key);
+          assert.equal((await m.listUserMessages(b)).messages.length, 1, key);
+          await backend().raw.del(key);
+        }
+        // A counter that is not a number: HINCRBY would fail after the other writes.
+        await backend().raw.hSet(keys.unread(b), a, 'many');
+        const stored = (await backend().keys(`${namespace}:*`)).sort();
+        await assert.rejects(
+          m.sendMessage(a, b, 'refused'),
+          (error) =>
+            error instanceof BadDataError &&
+            error.key === keys.unread(b) &&
+            /not a whole number; nothing was stored/.test(error.message),
+        );
+        assert.deepEqual((await backend().keys(`${namespace}:*`)).sort(), stored);
+        await backend().raw.del(keys.unread(b));
+        await m.sendMessage(a, b, 'after');
+        assert.deepEqual(
+          (await m.listUserMessages(b)).messages.map((message) => message.text),
+          ['before', 'after'],
+        );
+      } finally {
+        await m.close();
+      }
+    });
+
+    it('says what is wrong: a username entry that is no user id, an unread counter that is no number', async () => {
+      const { m, keys, a, b } = await open();
+      try {
+        await backend().raw.hSet(keys.usernames, 'mallory', 'not-a-uuid');
+        await assert.rejects(
+          m.findUserByUsername('mallory'),
+          (error) =>
+            error instanceof BadDataError &&
+            error.key === keys.usernames &&
+            /not a user id/.test(error.message),
+        );
+        await m.sendMessage(a, b, 'one');
+        await backend().raw.hSet(keys.unread(b), a, 'lots');
+        // No raw Lua error: the counter is walked past, and repaired.
+        assert.equal(await m.markConversationSeen(b, a), 1);
+        assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+        // The same over more than one step of the walk (1,000 entries on one Redis).
+        for (let i = 0; i < 1100; i += 100) {
+          await Promise.all(Array.from({ length: 100 }, (_, j) => m.sendMessage(a, b, `${i + j}`)));
+        }
+        await backend().raw.hSet(keys.unread(b), a, 'lots');
+        assert.equal(await m.markConversationSeen(b, a), 1100);
+        assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+        await m.sendMessage(a, b, 'counted again');
+        assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
       } finally {
         await m.close();
       }

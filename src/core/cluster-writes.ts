@@ -8,9 +8,11 @@
  */
 import type { RedisCluster } from '../redis/connect.js';
 import { sentBell } from './doorbell.js';
-import { MessengerError } from './errors.js';
+import { BadDataError, MessengerError } from './errors.js';
 import { type Keys, messageMember } from './keys.js';
+import { readHashFields } from './pages.js';
 import { scripts } from './scripts.js';
+import { isId } from './validate.js';
 import type { SendReply, Writes } from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
@@ -45,8 +47,8 @@ export class ClusterWrites implements Writes {
    * sender exists (users are never deleted, so it stays true); 2. in the receiver's slot,
    * after checking the receiver exists: the inbox entry (now it is visible), unread count,
    * receiver's recency and doorbell; 3. the hash's timestamp set to the inbox score; 4. the
-   * conversation entry; 5. the sender's recency, and (the first time) the sender's channel
-   * told what they sent. Steps 3 to 5 go out together: three round
+   * conversation entry, at the end of the conversation; 5. the sender's recency, and (the
+   * first time) the sender's channel told what they sent. Steps 3 to 5 go out together: three round
    * trips in all. Every step is "create if missing" or "raise to", so a retry completes
    * whatever a crash cut short, and stores nothing twice. A send refused for a missing
    * user takes back the hash it stored.
@@ -58,11 +60,16 @@ export class ClusterWrites implements Writes {
     text: string,
   ): Promise<SendReply> {
     const { client, keys } = this;
-    const [senderExists, [stored, seen]] = await Promise.all([
+    const conversation = keys.conversation(sender, receiver);
+    const [senderExists, [stored, seen], conversationType, recencyType] = await Promise.all([
       client.exists(keys.user(sender)),
       scripts.storeMessage.run(client, [keys.message(id)], [id, sender, receiver, text]) as Promise<
         [number, string?]
       >,
+      // Steps 4 and 5 write these after the message is visible: a key of the wrong type
+      // there would leave a send that fails after delivery at every retry. Checked first.
+      client.type(conversation),
+      client.type(keys.conversations(sender)),
     ]);
     const refuse = async (code: number): Promise<SendReply> => {
       if (stored === 1) await client.del(keys.message(id));
@@ -70,26 +77,38 @@ export class ClusterWrites implements Writes {
     };
     if (stored < 0) return { code: stored, timestamp: '', seen: false };
     if (senderExists === 0) return refuse(-1);
-    const [delivered, timestamp = '0'] = (await scripts.deliverMessage.run(
+    for (const [key, type] of [
+      [conversation, conversationType],
+      [keys.conversations(sender), recencyType],
+    ] as const) {
+      if (type !== 'none' && type !== 'zset') {
+        await refuse(0);
+        throw new BadDataError(key, `is a ${type}, not a sorted set; nothing was stored`);
+      }
+    }
+    const [delivered, timestamp = '0', found] = (await scripts.deliverMessage.run(
       client,
       [
         keys.user(receiver),
         keys.inbox(receiver),
         keys.conversations(receiver),
         keys.unread(receiver),
+        keys.unseen(receiver, sender),
       ],
       [id, sender, receiver, text, keys.inboxChannel(receiver)],
-    )) as [number, string?];
+    )) as [number, string?, string?];
+    if (delivered === -4) {
+      await refuse(0);
+      throw new BadDataError(timestamp, `${found}; nothing was stored`);
+    }
     if (delivered < 0) return refuse(delivered);
     const score = Number(timestamp);
     const sentNow = delivered === 1;
     await Promise.all([
       client.hSet(keys.message(id), 'timestamp', timestamp),
-      client.zAdd(
-        keys.conversation(sender, receiver),
-        { score, value: messageMember(id) },
-        { condition: 'NX' },
-      ),
+      // At the inbox score, raised past the conversation's newest entry if need be: a
+      // reader paging the conversation forwards must never find it behind its cursor.
+      scripts.addToConversation.run(client, [conversation], [messageMember(id), timestamp]),
       client.zAdd(keys.conversations(sender), { score, value: receiver }, { comparison: 'GT' }),
       sentNow &&
         client.sPublish(
@@ -113,90 +132,112 @@ export class ClusterWrites implements Writes {
 
   /**
    * 1. which of the messages are in the user's inbox (a hash whose send stopped after
-   * step 1 was never counted unread); 2. each flipped to seen in its own slot, atomically,
-   * so two callers count a message once; 3. the counters lowered in the user's slot.
-   * A crash between 2 and 3 leaves a counter too high (a message shown as unread that
-   * is seen), which reindex corrects; never too low.
+   * step 1 was never counted unread); 2. each flipped to seen in its own slot, atomically;
+   * 3. in the user's slot, the messages taken out of the sets of unseen messages and the
+   * counters set to what is left (forget-unread-n). Step 3 takes a message out once
+   * however often it runs, and it runs for every message found seen, flipped now or
+   * before: so a call cut short after its flips is finished by its retry (or by any
+   * later mark of those messages), and two callers count a message once.
    */
   async markSeen(userId: string, messageIds: string[]): Promise<number> {
     const { client, keys } = this;
     const scores = await client.zmScore(keys.inbox(userId), messageIds.map(messageMember));
     const received = messageIds.filter((_, i) => scores[i] !== null);
-    const senders = await Promise.all(
+    const flips = (await Promise.all(
       received.map((id) => scripts.flipSeen.run(client, [keys.message(id)], [userId])),
-    );
-    return this.#forget(userId, countBySender(senders));
+    )) as [number, string?][];
+    const seenBySender = new Map<string, string[]>();
+    flips.forEach(([code, sender], i) => {
+      if (code >= 0 && sender && isId(sender)) {
+        const members = seenBySender.get(sender) ?? [];
+        members.push(messageMember(received[i] as string));
+        seenBySender.set(sender, members);
+      }
+    });
+    return this.#forget(userId, seenBySender);
   }
 
   /**
-   * Walks the conversation from its newest message back, a page at a time, flipping the
-   * other user's unseen messages to seen, until it has found as many as the counter said
-   * (or walked it all); then lowers the counter by what it flipped. Only by that: a send
-   * counts its message unread (step 2) before it enters the conversation (step 4), so a
-   * counter higher than what the walk finds may be a message on its way, which must stay
-   * counted. (A counter left too high by a crash is corrected by reindex.)
+   * Walks the set of the other user's messages that the user has not seen (not the whole
+   * conversation: its cost is what is unseen), a page at a time: flips each to seen in
+   * its slot, then takes the page out of the set and sets the counter to what is left.
+   * A message on its way (delivered, not yet in the conversation) is in the set, so it is
+   * marked too, and a message a cut-short mark flipped but did not take out is taken out
+   * now. Setting the counter from the set repairs a counter that drifted, even when the
+   * set is empty.
    */
   async markConversationSeen(userId: string, otherId: string): Promise<number> {
     const { client, keys } = this;
-    const conversation = keys.conversation(userId, otherId);
-    const left = Number((await client.hGet(keys.unread(userId), otherId)) ?? 0);
+    const unseen = keys.unseen(userId, otherId);
+    // Bounded: what was unseen at the start, and a page of what arrives meanwhile.
+    const pages = Math.ceil((await client.zCard(unseen)) / WALK_PAGE) + 1;
     let marked = 0;
-    let high = left > 0 ? (await client.zCard(conversation)) - 1 : -1;
-    while (marked < left && high >= 0) {
-      const low = Math.max(0, high - WALK_PAGE + 1);
-      const members = await client.zRange(conversation, low, high);
-      const hashes = await Promise.all(
-        members.map((member) => client.hmGet(keys.messageOfMember(member), ['sender_id', 'seen'])),
-      );
-      const unseen = members.filter(
-        (_, i) => hashes[i]?.[0] === otherId && hashes[i]?.[1] === 'False',
-      );
-      const flipped = await Promise.all(
-        unseen.map((member) =>
+    for (let page = 0; page < pages; page++) {
+      const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
+      const flips = (await Promise.all(
+        members.map((member) =>
           scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
         ),
-      );
-      marked += flipped.filter((sender) => typeof sender === 'string').length;
-      high = low - 1;
+      )) as [number][];
+      const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
+      marked += await this.#forget(userId, new Map([[otherId, usable]]));
+      // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
+      // be shown, so it must not count as unread.
+      const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
+      if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
+      if (members.length < WALK_PAGE) break;
     }
-    if (marked > 0) await this.#forget(userId, new Map([[otherId, marked]]));
     return marked;
   }
 
   /**
-   * Reads the inbox and the counters together (one MULTI in the user's slot), counts the
-   * unseen messages per sender from the hashes, then replaces the counters in one step
-   * that checks neither the inbox nor the counters changed meanwhile; counts again if
-   * they did. (A markSeen whose flip lands before this reads the flags and whose counter
-   * step lands after the replacement can still lower a counter once too often: the
-   * window is one round trip of each.)
+   * Reads the inbox and the counters together (one MULTI in the user's slot), finds the
+   * unseen messages per sender from the hashes, then replaces the counters and the sets
+   * of unseen messages in one step that checks neither the inbox nor the counters changed
+   * meanwhile; counts again if they did. (A markSeen whose flip lands before this reads
+   * the flags and whose counter step lands after the replacement takes out a message
+   * that is no longer in the set: the counter stays right.)
    */
   async recountUnread(userId: string): Promise<void> {
     const { client, keys } = this;
     const inbox = keys.inbox(userId);
     const unread = keys.unread(userId);
     for (let attempt = 0; attempt < RECOUNT_ATTEMPTS; attempt++) {
-      const [members, before] = (await client
+      const [entries, before] = (await client
         .multi()
-        .zRange(inbox, 0, -1)
+        .zRangeWithScores(inbox, 0, -1)
         .hGetAll(unread)
-        .exec()) as unknown as [string[], Record<string, string>];
+        .exec()) as unknown as [{ value: string; score: number }[], Record<string, string>];
       const hashes = await Promise.all(
-        members.map((member) => client.hmGet(keys.messageOfMember(member), ['sender_id', 'seen'])),
+        entries.map(({ value }) =>
+          readHashFields(client, keys.messageOfMember(value), ['sender_id', 'seen']),
+        ),
       );
-      const counts = countBySender(
-        hashes.map(([sender, seen] = []) => (seen === 'False' ? sender : null)),
-      );
+      const unseen = new Map<string, string[]>();
+      entries.forEach(({ value, score }, i) => {
+        const [sender, seen] = hashes[i] ?? [];
+        if (seen !== 'False' || !sender || !isId(sender)) return;
+        const pairs = unseen.get(sender) ?? [];
+        pairs.push(String(score), value);
+        unseen.set(sender, pairs);
+      });
       const held = Object.entries(before);
+      // Every sender that held a counter gets a section too, so that theirs is replaced.
+      const senders = [
+        ...new Set([...held.map(([sender]) => sender).filter((s) => isId(s)), ...unseen.keys()]),
+      ];
       const replaced = await scripts.replaceUnread.run(
         client,
-        [inbox, unread],
+        [inbox, unread, ...senders.map((sender) => keys.unseen(userId, sender))],
         [
-          String(members.length),
-          members.at(-1) ?? '',
+          String(entries.length),
+          entries.at(-1)?.value ?? '',
           String(held.length),
           ...held.flat(),
-          ...pairs(counts),
+          ...senders.flatMap((sender) => {
+            const pairs = unseen.get(sender) ?? [];
+            return [sender, String(pairs.length / 2), ...pairs];
+          }),
         ],
       );
       if (replaced === 1) return;
@@ -219,24 +260,22 @@ export class ClusterWrites implements Writes {
     return secondExists === 0 ? -2 : 0;
   }
 
-  /** Lowers the user's unread counters; returns how many messages that was. */
-  async #forget(userId: string, counts: Map<string, number>): Promise<number> {
-    if (counts.size > 0) {
-      await scripts.forgetUnread.run(this.client, [this.keys.unread(userId)], pairs(counts));
-    }
-    return [...counts.values()].reduce((sum, count) => sum + count, 0);
+  /**
+   * Takes seen messages (members, by sender) out of the user's sets of unseen messages
+   * and sets each sender's counter to what is left; returns how many were in the sets.
+   */
+  async #forget(userId: string, seenBySender: Map<string, string[]>): Promise<number> {
+    if (seenBySender.size === 0) return 0;
+    const senders = [...seenBySender.keys()];
+    return Number(
+      await scripts.forgetUnread.run(
+        this.client,
+        [this.keys.unread(userId), ...senders.map((sender) => this.keys.unseen(userId, sender))],
+        senders.flatMap((sender) => {
+          const members = seenBySender.get(sender) ?? [];
+          return [sender, String(members.length), ...members];
+        }),
+      ),
+    );
   }
-}
-
-/** How many times each sender occurs (entries that are not a string are skipped). */
-function countBySender(senders: unknown[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const sender of senders) {
-    if (typeof sender === 'string') counts.set(sender, (counts.get(sender) ?? 0) + 1);
-  }
-  return counts;
-}
-
-function pairs(counts: Map<string, number>): string[] {
-  return [...counts].flatMap(([sender, count]) => [sender, String(count)]);
 }

@@ -128,3 +128,18 @@ export class UsernameNotFoundError extends MessengerError {
     super(`no user is named "${username}"`);
   }
 }
+
+/**
+ * Data in Redis that the messenger cannot use: a key of the wrong type, an index entry
+ * that names no user. Something other than this library wrote it (or removed what it
+ * needs); the message names the key. A write refused with it wrote nothing.
+ */
+export class BadDataError extends MessengerError {
+  override name = 'BadDataError';
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`bad data in Redis: ${key} ${problem}`);
+  }
+}

@@ -131,6 +131,16 @@ export class Keys {
   }
 
   /**
+   * ZSET (cluster only) of the messages from `senderId` that `userId` has not seen, scored
+   * as in the inbox. On a cluster a mark is several steps in several slots; the counter
+   * in `unread` is kept equal to this set's size, in the user's slot, so that a step cut
+   * short and retried neither lowers it twice nor leaves it too high.
+   */
+  unseen(userId: string, senderId: string): string {
+    return `${this.prefix}user_unseen:${this.#tag(userId)}:${senderId}`;
+  }
+
+  /**
    * Pub/sub channel: rung once for every message stored in the user's inbox. On a
    * cluster it is a sharded channel (SPUBLISH) in the slot of the user's keys.
    */

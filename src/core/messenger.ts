@@ -23,6 +23,7 @@ import { Accounts } from './accounts.js';
 import { ClusterWrites } from './cluster-writes.js';
 import { seenBell, sessionEndedBell } from './doorbell.js';
 import {
+  BadDataError,
   CursorNotFoundError,
   MessageIdConflictError,
   MessengerError,
@@ -57,6 +58,7 @@ import type {
 import {
   DEFAULT_TEXT_MAX_LENGTH,
   foldUsername,
+  isId,
   MAX_PAGE_LIMIT,
   type PageRequest,
   type Paging,
@@ -342,8 +344,18 @@ export class RedisMessenger {
       await this.#indexSeedNames();
       [exact, folded] = await lookUp();
     }
-    const id = exact ?? folded;
-    return id ? this.getUser(id) : null;
+    // Another program may have written something that is not a user id there: use the
+    // entry that is one, or say which is bad (not "user id must be a UUID").
+    const id = [exact, folded].find((entry) => entry && isId(entry, true));
+    if (id) return this.getUser(id);
+    const bad = exact ?? folded;
+    if (bad) {
+      throw new BadDataError(
+        exact ? keys.usernames : keys.foldedUsernames,
+        `maps "${name}" to ${JSON.stringify(bad.slice(0, 64))}, which is not a user id`,
+      );
+    }
+    return null;
   }
 
   /** All users, in the order they were created, a page at a time. */
@@ -459,9 +471,10 @@ export class RedisMessenger {
     const unread: Message[] = [];
     let page: MessagePage | undefined;
     while (unread.length < wanted && (page === undefined || page.hasOlder)) {
-      const before = page?.messages[0]?.id;
+      // Past entries that could not be read too (page.skipped), not only messages.
+      const before = page?.skipped?.before ?? page?.messages[0]?.id;
+      if (page && !before) break;
       page = await this.listUserMessages(id, before ? { limit: 200, before } : { limit: 200 });
-      if (page.messages.length === 0) break;
       unread.unshift(...page.messages.filter((m) => !m.seen).slice(-(wanted - unread.length)));
     }
     return unread;
@@ -631,17 +644,27 @@ export class RedisMessenger {
       handler,
       options: { ...options, after },
       readAfter: async (cursor, limit) => {
-        if (!cursor) return this.#readMessages([id], inbox, { mode: 'first', limit });
+        const readFrom = async (request: PageRequest) => {
+          let page = await this.#readMessages([id], inbox, request);
+          // A page of entries that cannot be read (their hashes deleted) must not stop
+          // the subscription: read on past them. Each round moves forward in a finite
+          // index, so this ends.
+          while (page.items.length === 0 && page.hasNewer && page.last) {
+            page = await this.#readMessages([id], inbox, {
+              mode: 'after',
+              cursor: page.last,
+              limit,
+            });
+          }
+          return page;
+        };
+        if (!cursor) return readFrom({ mode: 'first', limit });
         try {
-          return await this.#readMessages([id], inbox, { mode: 'after', cursor: cursor.id, limit });
+          return await readFrom({ mode: 'after', cursor: cursor.id, limit });
         } catch (error) {
           if (!(error instanceof CursorNotFoundError)) throw error;
           // The cursor's message is gone (Redis lost data): go on from its timestamp.
-          return this.#readMessages([id], inbox, {
-            mode: 'after-score',
-            cursor: cursor.timestamp,
-            limit,
-          });
+          return readFrom({ mode: 'after-score', cursor: cursor.timestamp, limit });
         }
       },
       run: (operation) => this.#calls.run(operation),
@@ -732,13 +755,15 @@ export class RedisMessenger {
 
   /**
    * A page of messages, each with its timestamp as stored (microseconds, for cursors),
-   * checking in the same round trip that `users` exist.
+   * checking in the same round trip that `users` exist. Entries whose hash cannot be
+   * read are left out and counted; `first` and `last` are the page's outer entries, read
+   * or not, so that a reader can page on past them.
    */
   async #readMessages(
     users: string[],
     index: string,
     request: PageRequest,
-  ): Promise<StampedPage & { hasOlder: boolean }> {
+  ): Promise<StampedPage & { hasOlder: boolean; skipped: number; first?: string; last?: string }> {
     const [, page] = await this.#calls.run(() =>
       Promise.all([
         this.#requireUsers(...users),
@@ -752,18 +777,33 @@ export class RedisMessenger {
         ),
       ]),
     );
-    // An entry whose hash is missing can only come from the original program's
-    // two-step writes; it is skipped rather than shown as an empty message.
+    // An entry whose hash is missing (the original program's two-step writes, a clean-up
+    // that deleted hashes) or is not a hash is skipped rather than shown as an empty
+    // message, and rather than failing the page.
     const items = page.entries.flatMap(({ member, hash }) => {
       const message = messageFromHash(hash, messageIdOfMember(member));
       return message ? [{ message, timestamp: hash.timestamp ?? '0' }] : [];
     });
-    return { items, hasOlder: page.hasOlder, hasNewer: page.hasNewer };
+    const ids = page.entries.map(({ member }) => messageIdOfMember(member)).filter((m) => isId(m));
+    return {
+      items,
+      hasOlder: page.hasOlder,
+      hasNewer: page.hasNewer,
+      skipped: page.entries.length - items.length,
+      first: ids[0],
+      last: ids.at(-1),
+    };
   }
 
   async #messagePage(users: string[], index: string, request: PageRequest): Promise<MessagePage> {
-    const { items, hasOlder, hasNewer } = await this.#readMessages(users, index, request);
-    return { messages: items.map((item) => item.message), hasOlder, hasNewer };
+    const { items, hasOlder, hasNewer, skipped, first, last } = await this.#readMessages(
+      users,
+      index,
+      request,
+    );
+    const page: MessagePage = { messages: items.map((item) => item.message), hasOlder, hasNewer };
+    if (skipped > 0) page.skipped = { count: skipped, before: first, after: last };
+    return page;
   }
 
   /** Reads user hashes in one round trip, keeping their order and skipping missing ones. */

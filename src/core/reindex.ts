@@ -10,6 +10,8 @@
  */
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keys } from './keys.js';
+import { readHashFields } from './pages.js';
+import { scripts } from './scripts.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
 import type { Writes } from './writes.js';
@@ -73,7 +75,7 @@ async function indexInbox(
     if (entries.length === 0) return seen;
     const hashes = await Promise.all(
       entries.map(({ value }) =>
-        client.hmGet(keys.messageOfMember(value), ['sender_id', 'timestamp']),
+        readHashFields(client, keys.messageOfMember(value), ['sender_id', 'timestamp']),
       ),
     );
     const writes: Promise<unknown>[] = [];
@@ -89,12 +91,12 @@ async function indexInbox(
       if (stored !== timestamp) {
         writes.push(client.hSet(keys.messageOfMember(member), 'timestamp', stored as string));
       }
+      const conversation = keys.conversation(userId, sender);
       writes.push(
-        client.zAdd(
-          keys.conversation(userId, sender),
-          { score, value: member },
-          { condition: 'NX' },
-        ),
+        // On a cluster this finishes a send's step 4, which appends (as the send would have).
+        keys.layout === 'cluster'
+          ? scripts.addToConversation.run(client, [conversation], [member, scoreTimestamp(score)])
+          : client.zAdd(conversation, { score, value: member }, { condition: 'NX' }),
         client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
         client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
       );

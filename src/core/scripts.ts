@@ -21,8 +21,9 @@ export const scripts = {
   // Cluster only: the steps of writes whose keys span hash slots (cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
-  deliverMessage: LuaScript.fromFile(folder, 'deliver-message-4'),
+  deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),
+  addToConversation: LuaScript.fromFile(folder, 'add-to-conversation-1'),
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
-  forgetUnread: LuaScript.fromFile(folder, 'forget-unread-1'),
-  replaceUnread: LuaScript.fromFile(folder, 'replace-unread-2'),
+  forgetUnread: LuaScript.fromFile(folder, 'forget-unread-n'),
+  replaceUnread: LuaScript.fromFile(folder, 'replace-unread-n'),
 } as const;

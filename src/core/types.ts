@@ -36,6 +36,19 @@ export interface MessagePage {
   hasOlder: boolean;
   /** There are newer messages than the last of this page. */
   hasNewer: boolean;
+  /**
+   * Present when entries of the page could not be read (their message hash was deleted,
+   * or is not a hash): they are left out of `messages`, which may then be empty. Page on
+   * with these cursors instead of the first and last message's ids.
+   */
+  skipped?: {
+    /** How many entries were left out. */
+    count: number;
+    /** The page's first entry, read or not: pass it as `before` for the older page. */
+    before?: string;
+    /** The page's last entry, read or not: pass it as `after` for the newer page. */
+    after?: string;
+  };
 }
 
 /** A page of users in the order they were created. Page on with `after: users.at(-1).id`. */

@@ -34,10 +34,30 @@ export class RedisCalls {
    */
   async run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.#isClosed()) throw new MessengerError('this messenger is closed');
+    const deadline = Date.now() + this.#timeoutMs;
+    let over = false;
+    // TRYAGAIN: a slot is migrating, and the keys of one step are split between its old
+    // and new node (or some do not exist yet). Redis ran nothing; the state ends with the
+    // migration, so the operation runs again until it passes or its deadline does. Every
+    // operation is safe to run again (reads, and writes made idempotent for retries).
+    // ASK redirections during a migration node-redis follows by itself.
+    const attempt = async (): Promise<T> => {
+      for (let tries = 0; ; tries++) {
+        try {
+          return await operation();
+        } catch (error) {
+          const pause = Math.min(10 * 2 ** tries, 100);
+          if (over || !isTryAgain(error) || Date.now() + pause >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+    };
     try {
-      return await withDeadline(operation(), this.#timeoutMs, () => this.#timeoutError());
+      return await withDeadline(attempt(), this.#timeoutMs, () => this.#timeoutError());
     } catch (error) {
       throw this.translate(error);
+    } finally {
+      over = true;
     }
   }
 
@@ -79,4 +99,12 @@ export class RedisCalls {
     }
     return new RedisCommandError(error.message, { cause: error });
   }
+}
+
+/** Whether Redis said TRYAGAIN, directly or as the cause of an error already translated. */
+function isTryAgain(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ErrorReply && e.message.startsWith('TRYAGAIN')) return true;
+  }
+  return false;
 }

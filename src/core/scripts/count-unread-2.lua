@@ -13,7 +13,9 @@ local total = 0
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
 for i = 1, #members do
   -- Standalone only: the message hashes are read without being declared.
-  local m = redis.call('HMGET', ARGV[1] .. members[i], 'sender_id', 'seen')
+  local key = ARGV[1] .. members[i]
+  local m = {}
+  if redis.call('TYPE', key).ok == 'hash' then m = redis.call('HMGET', key, 'sender_id', 'seen') end
   if m[1] and m[2] == 'False' then
     counts[m[1]] = (counts[m[1]] or 0) + 1
     total = total + 1

@@ -19,7 +19,8 @@
   ARGV[6] the sender's channel
   Returns: {1, timestamp} when stored; {0, timestamp, seen} when it was stored before (a
            retry; seen 'True' or 'False'); {-1} no such sender; {-2} no such receiver;
-           {-3} the id belongs to another message
+           {-3} the id belongs to another message; {-4, key, problem} a key holds what it
+           should not (bad data): nothing written
 ]]
 local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp',
   'seen')
@@ -31,6 +32,20 @@ if stored[1] then
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end
+-- A script's writes are not undone when a later one fails (a key of the wrong type):
+-- check first, so that a refused send writes nothing.
+local wanted = {[4] = 'zset', [5] = 'zset', [6] = 'zset', [7] = 'zset', [8] = 'hash'}
+for i, kind in pairs(wanted) do
+  local found = redis.call('TYPE', KEYS[i]).ok
+  if found ~= 'none' and found ~= kind then
+    return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
+  end
+end
+-- HINCRBY below fails on a count that is not a whole number.
+local count = redis.call('HGET', KEYS[8], ARGV[2])
+if count and not string.match(count, '^%-?%d+$') then
+  return {-4, KEYS[8], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
+end
 
 -- The newest entry of an index, in microseconds, and its member.
 local function newest(index)

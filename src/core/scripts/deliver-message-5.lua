@@ -1,19 +1,22 @@
 --[[
   Cluster only, step 2 of a send, in the receiver's slot: puts the message in the inbox
-  (this makes it visible), and only the first time: counts it unread, raises the sender
-  in the receiver's conversations and rings the doorbell. Run again with the same id it
-  changes nothing and returns the score the message got the first time.
+  (this makes it visible), and only the first time: counts it unread (the counter, and the
+  member in the set of the sender's unseen messages that the counter is the size of),
+  raises the sender in the receiver's conversations and rings the doorbell. Run again
+  with the same id it changes nothing and returns the score the message got the first time.
 
   KEYS[1] user:{<receiver>}
   KEYS[2] user_messages:{<receiver>}       ZSET the inbox
   KEYS[3] user_conversations:{<receiver>}  ZSET
   KEYS[4] user_unread:{<receiver>}         HASH sender -> unseen count
+  KEYS[5] user_unseen:{<receiver>}:<sender>  ZSET the sender's unseen messages
   ARGV[1] message id
   ARGV[2] sender id
   ARGV[3] receiver id
   ARGV[4] text
   ARGV[5] the receiver's doorbell channel (sharded)
-  Returns: {1, timestamp} delivered now; {0, timestamp} delivered before; {-2} no such receiver
+  Returns: {1, timestamp} delivered now; {0, timestamp} delivered before; {-2} no such receiver;
+           {-4, key, problem} a key holds what it should not (bad data): nothing written
 ]]
 -- A score in microseconds, and as the seed's "seconds.micros" string.
 local function micros_of(score) return math.floor(tonumber(score) * 1000000 + 0.5) end
@@ -25,6 +28,20 @@ local member = 'message:' .. ARGV[1]
 local score = redis.call('ZSCORE', KEYS[2], member)
 if score then return {0, format(micros_of(score))} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
+-- A write to a key of the wrong type would fail after the writes before it: check first,
+-- so that a refused send writes nothing.
+local wanted = {[2] = 'zset', [3] = 'zset', [4] = 'hash', [5] = 'zset'}
+for i, kind in pairs(wanted) do
+  local found = redis.call('TYPE', KEYS[i]).ok
+  if found ~= 'none' and found ~= kind then
+    return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
+  end
+end
+-- HINCRBY below fails on a count that is not a whole number.
+local count = redis.call('HGET', KEYS[4], ARGV[2])
+if count and not string.match(count, '^%-?%d+$') then
+  return {-4, KEYS[4], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
+end
 
 -- Server time, moved past the newest entry of the inbox: the inbox only grows at its
 -- end, so a subscriber holding a cursor never misses a message.
@@ -41,6 +58,7 @@ local timestamp = format(micros)
 redis.call('ZADD', KEYS[2], timestamp, member)
 redis.call('ZADD', KEYS[3], 'GT', timestamp, ARGV[2])
 redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+redis.call('ZADD', KEYS[5], timestamp, member)
 -- `previous` lets a subscriber whose cursor is already there skip reading the inbox.
 redis.call('SPUBLISH', ARGV[5], cjson.encode({
   id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
