@@ -732,7 +732,7 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
       assertOneErrorLine(result.stderr);
       assert.match(
         result.stderr,
-        /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*--redis <url>/,
+        /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*\(check the URL given with --redis\)$/m,
       );
       assert.ok(Date.now() - start < 5000, `took ${Date.now() - start} ms`);
     }

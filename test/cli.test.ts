@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
 import { main } from '../src/cli/main.js';
 import { capture } from './support/capture.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -58,6 +59,63 @@ describe('errors and exit codes', () => {
     assert.match(result.stderr, /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
     assert.ok(Date.now() - start < 5000);
+  });
+
+  it('Redis down: "is it running" once, and where the URL came from', async () => {
+    const result = await run('user', 'list', '--redis', 'redis://127.0.0.1:1');
+    assert.equal(result.stderr.match(/running/g)?.length, 1, result.stderr);
+    assert.match(result.stderr, /\(check the URL given with --redis\)$/m);
+  });
+
+  it('Redis refuses (wrong or no password, no such database, maxclients): what Redis said and what to do', async () => {
+    const guarded = await startRedisServer(['--requirepass', 'open-sesame']);
+    const full = await startRedisServer(['--maxclients', '1']);
+    const holder = createClient({ url: full.url });
+    await holder.connect();
+    try {
+      const cases: [string, RegExp][] = [
+        [`redis://:wrong@127.0.0.1:${guarded.port}`, /WRONGPASS.*check the user name and password/],
+        [guarded.url, /NOAUTH.*needs a password/],
+        [
+          `redis://:open-sesame@127.0.0.1:${guarded.port}/99`,
+          /DB index is out of range.*database number/,
+        ],
+        [full.url, /max number of clients reached.*maxclients/],
+      ];
+      for (const [url, said] of cases) {
+        const result = await run('user', 'list', '--redis', url);
+        assert.equal(result.code, 1, result.stderr);
+        assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+        assert.match(result.stderr, /^error: Redis at redis:\/\/.* refused the connection: /);
+        assert.match(result.stderr, said);
+        assert.doesNotMatch(result.stderr, /cannot reach|is it running|wrong@|open-sesame/);
+        assert.doesNotMatch(result.stderr, /\n\s+at /);
+      }
+    } finally {
+      holder.destroy();
+      await full.stop();
+      await guarded.stop();
+    }
+  });
+
+  it('a URL from REDIS_URL: a malformed one, or one that does not answer, names REDIS_URL', async () => {
+    const saved = process.env.REDIS_URL;
+    try {
+      process.env.REDIS_URL = 'garbage';
+      const bad = await run('user', 'list');
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /^error: REDIS_URL: the Redis URL is not a valid URL/);
+      process.env.REDIS_URL = 'redis://127.0.0.1:1';
+      const down = await run('user', 'list');
+      assert.equal(down.code, 1, down.stderr);
+      assert.match(
+        down.stderr,
+        /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*REDIS_URL/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
   });
 
   it('--verbose adds the stack trace', async () => {

@@ -54,6 +54,7 @@ import {
   validateCount,
   validateId,
   validateLimit,
+  validateNamespace,
   validatePaging,
   validateText,
   validateUsername,
@@ -203,12 +204,7 @@ export class RedisMessenger {
         );
       }
     }
-    if (
-      namespace !== undefined &&
-      (typeof namespace !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace))
-    ) {
-      throw new ValidationError('namespace must be 1 to 64 letters, digits, "_", "." or "-"');
-    }
+    if (namespace !== undefined) validateNamespace(namespace);
     const settings = {
       connectTimeoutMs: validateCount(
         options.connectTimeoutMs,
