@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { main } from '../src/cli/main.js';
+import { RedisMessenger } from '../src/index.js';
 import { capture } from './support/capture.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
@@ -144,6 +145,26 @@ describe('errors and exit codes', () => {
 });
 
 describe('the installed command', () => {
+  it('a closed standard output (| head -1) ends the command quietly, exit 0', async () => {
+    // 1000 lines are more than a pipe holds: the command is still writing when head exits.
+    const namespace = 'closed-stdout';
+    const m = await RedisMessenger.connect({ url: server.url, namespace });
+    try {
+      for (let i = 0; i < 1000; i += 100) {
+        await Promise.all(Array.from({ length: 100 }, (_, j) => m.createUser(`reader${i + j}`)));
+      }
+    } finally {
+      await m.close();
+    }
+    const command = `set -o pipefail; "${process.execPath}" --import tsx src/cli/bin.ts user list --limit 1000 --namespace ${namespace} --redis ${server.url} | head -1`;
+    for (let run = 0; run < 2; run++) {
+      const result = spawnSync('bash', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(result.stderr, '');
+      assert.equal(result.status, 0);
+      assert.match(result.stdout, /^reader0 +[0-9a-f-]{36}/);
+    }
+  });
+
   it('runs as a process and sets its exit code', () => {
     const ok = spawnSync(
       process.execPath,

@@ -27,8 +27,17 @@ export function createOutput(
 ): Output {
   const colorsFor = (stream: { isTTY?: boolean }) =>
     pc.createColors(Boolean(stream.isTTY) && !env.NO_COLOR);
+  // Whoever reads standard output may stop early (`messenger user list | head -1`): the
+  // output then ends quietly, as in other CLIs, instead of an unhandled EPIPE and a stack.
+  let stdoutClosed = false;
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    stdoutClosed = true;
+  });
   return {
-    line: (text = '') => stdout.write(`${text}\n`),
+    line: (text = '') => {
+      if (!stdoutClosed) stdout.write(`${text}\n`);
+    },
     notice: (text) => stderr.write(`${text}\n`),
     colors: colorsFor(stdout),
     noticeColors: colorsFor(stderr),
