@@ -935,6 +935,41 @@ describe('regressions from the CLI review', () => {
     }
   });
 
+  it('a sender id that is not a UUID (the original chat.py stores what was typed) shows as stored', async () => {
+    const bob = fresh('bob');
+    const bobId = await createUser(bob);
+    // As chat.py writes a message after logging in as "Alice\u001b" (not a user id).
+    const id = randomUUID();
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      await raw.hSet(`message:${id}`, {
+        message_id: id,
+        sender_id: 'Alice\u001b',
+        receiver_id: bobId,
+        message: 'typed at the prompt',
+        timestamp: String(Date.now() / 1000),
+        seen: 'False',
+      });
+      await raw.zAdd(`user_messages:${bobId}`, {
+        score: Date.now() / 1000,
+        value: `message:${id}`,
+      });
+    } finally {
+      await raw.close();
+    }
+    const inbox = await ok('inbox', bob);
+    assert.match(inbox.stdout, /Alice\\u001b: typed at the prompt/);
+    assert.doesNotMatch(inbox.stdout, ANSI);
+    const page = await json('inbox', bob);
+    const [message] = page.messages as Record<string, unknown>[];
+    assert.equal(message?.senderId, 'Alice\u001b');
+    assert.equal(message?.sender, 'Alice\u001b');
+    await ok('reindex'); // counts its unread messages, as the original program does not
+    const unread = await ok('inbox', bob, '--unread');
+    assert.match(unread.stdout, /Alice\\u001b: typed at the prompt/);
+  });
+
   it('inbox --unread says how many more are unread than it shows', async () => {
     const [alice, bob] = [fresh('alice'), fresh('bob')];
     await createUser(alice);
