@@ -36,12 +36,31 @@ describe('messenger demo', () => {
       first.stdout,
       /All users:\n {2}Alice {2}[0-9a-f-]{36}\n {2}Bob {4}[0-9a-f-]{36}\n/,
     );
-    assert.equal(first.stderr, '');
+    // One line, and only one, says which Redis it writes to and why that one.
+    assert.equal(first.stderr, `Using the Redis at ${server.url} (given with --redis).\n`);
 
     const second = await run('--redis', server.url, 'demo');
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /Found user Alice/);
-    assert.equal(second.stdout.match(/Alice: Hello, Bob!/g)?.length, 2);
+    // Running it again adds no second "Hello, Bob!".
+    assert.equal(second.stdout.match(/Alice: Hello, Bob!/g)?.length, 1, second.stdout);
+    assert.match(second.stdout, /sent before: stored once/);
+  });
+
+  it('says which Redis it uses when it comes from REDIS_URL', async () => {
+    const saved = process.env.REDIS_URL;
+    process.env.REDIS_URL = server.url;
+    try {
+      const result = await run('demo');
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`^Using the Redis at ${server.url} \\(the URL is the one in REDIS_URL`),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
   });
 
   it('prints no colour codes when the output is not a terminal', async () => {

@@ -37,12 +37,19 @@ type Source = ResolvedRedis['source'] | '--cluster' | 'REDIS_CLUSTER';
 
 /** Where a URL came from, as the tail of a message about it. */
 const ORIGIN: Record<Source, string> = {
-  given: 'check the URL given with --redis',
+  given: 'given with --redis',
   REDIS_URL: 'the URL is the one in REDIS_URL; --redis <url> uses another',
   running: 'it answered on 127.0.0.1:6379; --redis <url> or REDIS_URL chooses another',
   local: `the local redis-server of redis-messenger; ${INVOCATION} local-redis status says more`,
-  '--cluster': 'the nodes given with --cluster',
+  '--cluster': 'given with --cluster',
   REDIS_CLUSTER: 'the nodes in REDIS_CLUSTER; --cluster <nodes> uses others',
+};
+
+/** The same, where connecting failed: what came from the command line is to be checked. */
+const ORIGIN_OF_FAILURE: Record<Source, string> = {
+  ...ORIGIN,
+  given: 'check the URL given with --redis',
+  '--cluster': 'check the nodes given with --cluster',
 };
 
 /** The cluster nodes to use, if a Redis Cluster is what the options and environment name. */
@@ -93,7 +100,9 @@ async function openMessenger(
       throw new UsageError(`REDIS_URL: ${error.message}`);
     }
     if (error instanceof RedisUnavailableError || error instanceof RedisRefusedError) {
-      throw new CommandFailedError(`${error.message} (${ORIGIN[source]})`, { cause: error });
+      throw new CommandFailedError(`${error.message} (${ORIGIN_OF_FAILURE[source]})`, {
+        cause: error,
+      });
     }
     throw error;
   }
