@@ -94,3 +94,8 @@ export function displayWidth(text: string): number {
   }
   return width;
 }
+
+/** A word of a command line as a shell reads it: quoted when it holds anything unusual. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/u.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
