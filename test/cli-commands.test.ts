@@ -685,7 +685,20 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
       '--before',
       unknown,
     );
-    await fails(2, /^error: the cursor/, 'conversation', bob, alice, '--after', unknown);
+    const next = await fails(
+      2,
+      /^error: the cursor/,
+      'conversation',
+      bob,
+      alice,
+      '--after',
+      unknown,
+    );
+    // and what to do instead
+    assert.match(
+      next.stderr,
+      /a cursor is an id this same listing printed; leave out --before\/--after/,
+    );
     await fails(2, /^error: the cursor/, 'user', 'list', '--after', unknown);
     await fails(
       2,
@@ -763,6 +776,12 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
     const unread = await library.unreadCount(bobId);
     assert.deepEqual(await json('seen', alice, message), { marked: 0 });
     assert.deepEqual(await json('seen', bob, randomUUID()), { marked: 0 });
+    // In words, "marked 0" comes with the reason.
+    const human = await ok('seen', alice, message);
+    assert.equal(
+      human.stdout,
+      `marked 0 messages seen (1 of the 1 named was seen already, or not a message ${alice} received: npm run messenger -- inbox ${alice} lists those)\n`,
+    );
     assert.equal(await snapshot(), before);
     assert.deepEqual(await library.unreadCount(bobId), unread);
     assert.ok(unread.total > 0);
