@@ -385,8 +385,10 @@ export class RedisMessenger {
         keys.conversation(sender, receiver),
         keys.conversations(sender),
       ];
+      // A retry that stored nothing (reply 0) marks first: see WaitOptions.markFor.
+      const markFor = reply === 0 ? (key: string) => keys.replicationMark(key) : undefined;
       const reached = await this.#calls.run(() =>
-        waitForReplicas(this.#sendClient, written, wanted, replicaTimeoutMs),
+        waitForReplicas(this.#sendClient, written, wanted, replicaTimeoutMs, { markFor }),
       );
       if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
     }
