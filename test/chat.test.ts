@@ -152,7 +152,9 @@ describe('messenger chat', () => {
         noticeSince,
       );
       assert.equal(a.count('psst'), 0);
-      await sleep(200);
+      // The chat has handled everything before this command when it answers: nothing
+      // marked the notice seen.
+      await b.command('/unread', `1 unread from ${carol.name}\n`);
       assert.deepEqual(await library.unreadCount(bob.id), {
         total: 1,
         bySender: { [carol.id]: 1 },
@@ -491,7 +493,10 @@ describe('messenger chat across a Redis restart', () => {
       // sent after it is back: live again
       await sendUntilStored(alice, bob, 'after the restart');
       await chat.waitFor('alice: after the restart\n', since);
-      await sleep(300); // room for a duplicate to show up, if there were one
+      // Delivered in order: once this later message shows, a duplicate of any earlier one
+      // would have shown before it.
+      await sendUntilStored(carol, bob, 'carol marks the end');
+      await chat.waitFor('New message from carol: carol marks the end', since);
       const texts = [...quick, ...away];
       for (const text of ['before the restart', ...texts, 'after the restart']) {
         assert.equal(
