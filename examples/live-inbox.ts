@@ -1,10 +1,15 @@
-import { RedisMessenger } from '../src/index.js';
+import { RedisMessenger } from 'redis-messenger';
 
 const messenger = await RedisMessenger.connect({ namespace: 'example' });
 const [alice, bob] = await Promise.all(
   ['Alice', 'Bob'].map((name) => messenger.findUserByUsername(name)),
 );
-if (!alice || !bob) throw new Error('run examples/quick-start.ts first');
+if (!alice || !bob) {
+  // A person ran this one first: tell them what to run, and close the connection.
+  console.error('Alice and Bob do not exist yet: run examples/quick-start.ts first');
+  await messenger.close();
+  process.exit(1);
+}
 
 // Messages arrive in order, once each, even across a lost connection. Keep the cursor
 // (the last message delivered) to resume from it in a later run with { after: cursor }.

@@ -1,4 +1,4 @@
-import { RedisMessenger, UsernameTakenError } from '../src/index.js';
+import { RedisMessenger, UsernameTakenError } from 'redis-messenger';
 
 const messenger = await RedisMessenger.connect({ namespace: 'example' });
 

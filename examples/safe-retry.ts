@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { RedisMessenger, RedisTimeoutError, RedisUnavailableError } from '../src/index.js';
+import { RedisMessenger, RedisTimeoutError, RedisUnavailableError } from 'redis-messenger';
 
 const messenger = await RedisMessenger.connect({ namespace: 'example', commandTimeoutMs: 2000 });
 const [alice, bob] = await Promise.all(
   ['Alice', 'Bob'].map((name) => messenger.findUserByUsername(name)),
 );
-if (!alice || !bob) throw new Error('run examples/quick-start.ts first');
+if (!alice || !bob) {
+  // A person ran this one first: tell them what to run, and close the connection.
+  console.error('Alice and Bob do not exist yet: run examples/quick-start.ts first');
+  await messenger.close();
+  process.exit(1);
+}
 
 // A timed-out send may still have been stored. Choosing the id up front makes the retry
 // safe: however often it is sent, the message is stored once.

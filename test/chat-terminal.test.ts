@@ -79,7 +79,23 @@ it('a message arriving while a wrapped line is typed leaves that line intact', {
       false,
       'a stale row of typed text',
     );
-    execFileSync('tmux', ['send-keys', '-t', session, 'C-u', '/quit', 'Enter']);
+    // Enter on an empty line: the prompt is drawn again on the row the cursor is on.
+    execFileSync('tmux', ['send-keys', '-t', session, 'C-u', 'Enter']);
+    const promptedAgain = Date.now() + 10_000;
+    for (;;) {
+      const row = Number(
+        execFileSync('tmux', ['display-message', '-p', '-t', session, '#{cursor_y}'], {
+          encoding: 'utf8',
+        }).trim(),
+      );
+      const rowText = screen().split('\n')[row] ?? '';
+      if (rowText.trimEnd() === 'to bob>' && row > arrived + 1) break;
+      if (Date.now() > promptedAgain) {
+        assert.fail(`no prompt on the cursor's row ${row} after Enter:\n${screen()}`);
+      }
+      await sleep(50);
+    }
+    execFileSync('tmux', ['send-keys', '-t', session, '/quit', 'Enter']);
   } finally {
     await messenger.close();
   }

@@ -152,7 +152,9 @@ describe('messenger chat', () => {
         noticeSince,
       );
       assert.equal(a.count('psst'), 0);
-      await sleep(200);
+      // The chat has handled everything before this command when it answers: nothing
+      // marked the notice seen.
+      await b.command('/unread', `1 unread from ${carol.name}\n`);
       assert.deepEqual(await library.unreadCount(bob.id), {
         total: 1,
         bySender: { [carol.id]: 1 },
@@ -239,7 +241,12 @@ describe('messenger chat', () => {
       assert.equal(chat.child.exitCode, null);
       assert.equal(chat.stderr, '');
       chat.send('/quit');
-      assert.equal(await chat.exitCode(), 0);
+      // Its input is a pipe, so the lines that failed make the exit code say so.
+      assert.equal(await chat.exitCode(), 1);
+      assert.equal(
+        chat.stderr,
+        "error: 14 of the chat's input lines failed (each said why above)\n",
+      );
     });
   });
 
@@ -289,6 +296,23 @@ describe('messenger chat', () => {
     });
   });
 
+  it('a script whose lines fail exits 1, one error line; the lines after a failure still run', async () => {
+    const [alice, bob] = await users('alice', 'bob');
+    await withChats(server.url, [alice.name], async (chat) => {
+      chat.child.stdin.end(`/to nobody-at-all\nhello\n/to ${bob.name}\nthis one is sent\n`);
+      assert.equal(await chat.exitCode(10_000), 1);
+      assert.equal(
+        chat.stderr,
+        "error: 2 of the chat's input lines failed (each said why above)\n",
+      );
+      assert.match(chat.stdout, /no user is named "nobody-at-all"\nOpen a conversation first/);
+      assert.deepEqual(
+        (await library.listConversation(alice.id, bob.id)).messages.map((m) => m.text),
+        ['this one is sent'],
+      );
+    });
+  });
+
   it('an unknown user fails with exit 1; --create makes the user first', async () => {
     counter += 1;
     const name = `fresh${counter}`;
@@ -297,7 +321,7 @@ describe('messenger chat', () => {
       assert.equal(await unknown.exitCode(10_000), 1);
       assert.equal(
         unknown.stderr,
-        `error: no user is named "${name}" (messenger user list shows everyone)\n`,
+        `error: no user is named "${name}": to create it and chat, run npm run messenger -- chat ${name} --create --redis ${server.url} (npm run messenger -- user list shows everyone)\n`,
       );
       assert.equal(unknown.stdout, '');
       assert.equal(await library.findUserByUsername(name), null);
@@ -358,17 +382,35 @@ describe('messenger chat across a Redis restart', () => {
       try {
         chat.send('into the void');
         await chat.waitFor('Not confirmed yet', 0, 15_000);
-        // A second message must not overtake the unconfirmed one.
-        await chat.command('and then this', 'Still waiting for Redis to confirm your last message');
+        // Typed while the first is unconfirmed: held back, shown as pending, never dropped.
+        await chat.command(
+          'and then this',
+          'Pending: "and then this" is sent once your earlier message is confirmed (1 ahead of it).\n',
+        );
+        await chat.command(
+          'and this too',
+          'Pending: "and this too" is sent once your earlier message is confirmed (2 ahead of it).\n',
+        );
       } finally {
         durable.signal('SIGCONT');
       }
-      await chat.waitFor('you: into the void\n', 0, 15_000);
-      assert.equal(chat.count('you: into the void'), 1);
+      await chat.waitFor('you: and this too\n', 0, 15_000);
+      for (const text of ['into the void', 'and then this', 'and this too']) {
+        assert.equal(chat.count(`you: ${text}\n`), 1, text);
+      }
+      const shown = ['into the void', 'and then this', 'and this too'].map((t) =>
+        chat.stdout.indexOf(`you: ${t}\n`),
+      );
+      assert.deepEqual(
+        shown,
+        [...shown].sort((x, y) => x - y),
+        'shown in the order typed',
+      );
+      // Stored once each, in the order they were typed.
       const page = await messenger.listConversation(dora, erin);
       assert.deepEqual(
         page.messages.map((m) => m.text),
-        ['into the void'],
+        ['into the void', 'and then this', 'and this too'],
       );
     });
   });
@@ -388,7 +430,7 @@ describe('messenger chat across a Redis restart', () => {
       assert.match(chat.stdout, /Waiting for Redis to confirm your message to gus/);
       assert.match(
         chat.stderr,
-        /^error: your message to gus was not confirmed by Redis and may not have been sent: "lost in the outage"/,
+        /^error: your message to gus was not confirmed by Redis and may not have been sent: "lost in the outage" \(id ([0-9a-f-]{36})\); to send it again, stored once: npm run messenger -- send fay gus 'lost in the outage' --id \1 --redis redis:\/\/127\.0\.0\.1:\d+\n$/,
       );
     } finally {
       chat.kill();
@@ -451,7 +493,10 @@ describe('messenger chat across a Redis restart', () => {
       // sent after it is back: live again
       await sendUntilStored(alice, bob, 'after the restart');
       await chat.waitFor('alice: after the restart\n', since);
-      await sleep(300); // room for a duplicate to show up, if there were one
+      // Delivered in order: once this later message shows, a duplicate of any earlier one
+      // would have shown before it.
+      await sendUntilStored(carol, bob, 'carol marks the end');
+      await chat.waitFor('New message from carol: carol marks the end', since);
       const texts = [...quick, ...away];
       for (const text of ['before the restart', ...texts, 'after the restart']) {
         assert.equal(

@@ -685,7 +685,20 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
       '--before',
       unknown,
     );
-    await fails(2, /^error: the cursor/, 'conversation', bob, alice, '--after', unknown);
+    const next = await fails(
+      2,
+      /^error: the cursor/,
+      'conversation',
+      bob,
+      alice,
+      '--after',
+      unknown,
+    );
+    // and what to do instead
+    assert.match(
+      next.stderr,
+      /a cursor is an id this same listing printed; leave out --before\/--after/,
+    );
     await fails(2, /^error: the cursor/, 'user', 'list', '--after', unknown);
     await fails(
       2,
@@ -732,7 +745,7 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
       assertOneErrorLine(result.stderr);
       assert.match(
         result.stderr,
-        /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*--redis <url>/,
+        /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+.*\(check the URL given with --redis\)$/m,
       );
       assert.ok(Date.now() - start < 5000, `took ${Date.now() - start} ms`);
     }
@@ -763,6 +776,12 @@ describe('bad input: one error line, the right exit code, nothing half-done', ()
     const unread = await library.unreadCount(bobId);
     assert.deepEqual(await json('seen', alice, message), { marked: 0 });
     assert.deepEqual(await json('seen', bob, randomUUID()), { marked: 0 });
+    // In words, "marked 0" comes with the reason.
+    const human = await ok('seen', alice, message);
+    assert.equal(
+      human.stdout,
+      `marked 0 messages seen (1 of the 1 named was seen already, or not a message ${alice} received: npm run messenger -- inbox ${alice} lists those)\n`,
+    );
     assert.equal(await snapshot(), before);
     assert.deepEqual(await library.unreadCount(bobId), unread);
     assert.ok(unread.total > 0);
@@ -933,6 +952,41 @@ describe('regressions from the CLI review', () => {
       assert.doesNotMatch(result.stdout, ANSI, `${argv.join(' ')}: ${result.stdout}`);
       assert.match(result.stdout, /ev\\u001b\[7mil/, argv.join(' '));
     }
+  });
+
+  it('a sender id that is not a UUID (the original chat.py stores what was typed) shows as stored', async () => {
+    const bob = fresh('bob');
+    const bobId = await createUser(bob);
+    // As chat.py writes a message after logging in as "Alice\u001b" (not a user id).
+    const id = randomUUID();
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      await raw.hSet(`message:${id}`, {
+        message_id: id,
+        sender_id: 'Alice\u001b',
+        receiver_id: bobId,
+        message: 'typed at the prompt',
+        timestamp: String(Date.now() / 1000),
+        seen: 'False',
+      });
+      await raw.zAdd(`user_messages:${bobId}`, {
+        score: Date.now() / 1000,
+        value: `message:${id}`,
+      });
+    } finally {
+      await raw.close();
+    }
+    const inbox = await ok('inbox', bob);
+    assert.match(inbox.stdout, /Alice\\u001b: typed at the prompt/);
+    assert.doesNotMatch(inbox.stdout, ANSI);
+    const page = await json('inbox', bob);
+    const [message] = page.messages as Record<string, unknown>[];
+    assert.equal(message?.senderId, 'Alice\u001b');
+    assert.equal(message?.sender, 'Alice\u001b');
+    await ok('reindex'); // counts its unread messages, as the original program does not
+    const unread = await ok('inbox', bob, '--unread');
+    assert.match(unread.stdout, /Alice\\u001b: typed at the prompt/);
   });
 
   it('inbox --unread says how many more are unread than it shows', async () => {

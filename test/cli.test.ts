@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
 import { main } from '../src/cli/main.js';
+import { RedisMessenger } from '../src/index.js';
 import { capture } from './support/capture.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
@@ -34,12 +36,31 @@ describe('messenger demo', () => {
       first.stdout,
       /All users:\n {2}Alice {2}[0-9a-f-]{36}\n {2}Bob {4}[0-9a-f-]{36}\n/,
     );
-    assert.equal(first.stderr, '');
+    // One line, and only one, says which Redis it writes to and why that one.
+    assert.equal(first.stderr, `Using the Redis at ${server.url} (given with --redis).\n`);
 
     const second = await run('--redis', server.url, 'demo');
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /Found user Alice/);
-    assert.equal(second.stdout.match(/Alice: Hello, Bob!/g)?.length, 2);
+    // Running it again adds no second "Hello, Bob!".
+    assert.equal(second.stdout.match(/Alice: Hello, Bob!/g)?.length, 1, second.stdout);
+    assert.match(second.stdout, /sent before: stored once/);
+  });
+
+  it('says which Redis it uses when it comes from REDIS_URL', async () => {
+    const saved = process.env.REDIS_URL;
+    process.env.REDIS_URL = server.url;
+    try {
+      const result = await run('demo');
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`^Using the Redis at ${server.url} \\(the URL is the one in REDIS_URL`),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
   });
 
   it('prints no colour codes when the output is not a terminal', async () => {
@@ -58,6 +79,63 @@ describe('errors and exit codes', () => {
     assert.match(result.stderr, /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
     assert.ok(Date.now() - start < 5000);
+  });
+
+  it('Redis down: "is it running" once, and where the URL came from', async () => {
+    const result = await run('user', 'list', '--redis', 'redis://127.0.0.1:1');
+    assert.equal(result.stderr.match(/running/g)?.length, 1, result.stderr);
+    assert.match(result.stderr, /\(check the URL given with --redis\)$/m);
+  });
+
+  it('Redis refuses (wrong or no password, no such database, maxclients): what Redis said and what to do', async () => {
+    const guarded = await startRedisServer(['--requirepass', 'open-sesame']);
+    const full = await startRedisServer(['--maxclients', '1']);
+    const holder = createClient({ url: full.url });
+    await holder.connect();
+    try {
+      const cases: [string, RegExp][] = [
+        [`redis://:wrong@127.0.0.1:${guarded.port}`, /WRONGPASS.*check the user name and password/],
+        [guarded.url, /NOAUTH.*needs a password/],
+        [
+          `redis://:open-sesame@127.0.0.1:${guarded.port}/99`,
+          /DB index is out of range.*database number/,
+        ],
+        [full.url, /max number of clients reached.*maxclients/],
+      ];
+      for (const [url, said] of cases) {
+        const result = await run('user', 'list', '--redis', url);
+        assert.equal(result.code, 1, result.stderr);
+        assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+        assert.match(result.stderr, /^error: Redis at redis:\/\/.* refused the connection: /);
+        assert.match(result.stderr, said);
+        assert.doesNotMatch(result.stderr, /cannot reach|is it running|wrong@|open-sesame/);
+        assert.doesNotMatch(result.stderr, /\n\s+at /);
+      }
+    } finally {
+      holder.destroy();
+      await full.stop();
+      await guarded.stop();
+    }
+  });
+
+  it('a URL from REDIS_URL: a malformed one, or one that does not answer, names REDIS_URL', async () => {
+    const saved = process.env.REDIS_URL;
+    try {
+      process.env.REDIS_URL = 'garbage';
+      const bad = await run('user', 'list');
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /^error: REDIS_URL: the Redis URL is not a valid URL/);
+      process.env.REDIS_URL = 'redis://127.0.0.1:1';
+      const down = await run('user', 'list');
+      assert.equal(down.code, 1, down.stderr);
+      assert.match(
+        down.stderr,
+        /^error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*REDIS_URL/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
   });
 
   it('--verbose adds the stack trace', async () => {
@@ -86,6 +164,26 @@ describe('errors and exit codes', () => {
 });
 
 describe('the installed command', () => {
+  it('a closed standard output (| head -1) ends the command quietly, exit 0', async () => {
+    // 1000 lines are more than a pipe holds: the command is still writing when head exits.
+    const namespace = 'closed-stdout';
+    const m = await RedisMessenger.connect({ url: server.url, namespace });
+    try {
+      for (let i = 0; i < 1000; i += 100) {
+        await Promise.all(Array.from({ length: 100 }, (_, j) => m.createUser(`reader${i + j}`)));
+      }
+    } finally {
+      await m.close();
+    }
+    const command = `set -o pipefail; "${process.execPath}" --import tsx src/cli/bin.ts user list --limit 1000 --namespace ${namespace} --redis ${server.url} | head -1`;
+    for (let run = 0; run < 2; run++) {
+      const result = spawnSync('bash', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(result.stderr, '');
+      assert.equal(result.status, 0);
+      assert.match(result.stdout, /^reader0 +[0-9a-f-]{36}/);
+    }
+  });
+
   it('runs as a process and sets its exit code', () => {
     const ok = spawnSync(
       process.execPath,

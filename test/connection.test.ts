@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
 import {
+  isUnconfirmed,
   RedisMessenger,
+  RedisRefusedError,
   RedisTimeoutError,
   RedisUnavailableError,
   ValidationError,
@@ -52,6 +55,78 @@ describe('connecting', () => {
       RedisMessenger.connect({ url: 'redis://x', maxTextLength: -1 }),
       ValidationError,
     );
+  });
+});
+
+describe('when Redis answers and refuses the connection', () => {
+  let guarded: RedisServer;
+  before(async () => {
+    guarded = await startRedisServer(['--requirepass', 'open-sesame']);
+  });
+  after(async () => {
+    await guarded?.stop();
+  });
+
+  /** The error connect rejects with, checked to be a refusal, not "unreachable". */
+  async function refusal(options: Parameters<typeof RedisMessenger.connect>[0]) {
+    const [result, ms] = await elapsed(() => RedisMessenger.connect(options));
+    assert.equal(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason;
+    assert.ok(error instanceof RedisRefusedError, String(error));
+    assert.ok(!(error instanceof RedisUnavailableError));
+    assert.equal(isUnconfirmed(error), false, 'a refused connection wrote nothing');
+    assert.doesNotMatch(error.message, /is it running/);
+    assert.ok(ms < 3000, `took ${ms} ms`);
+    return error;
+  }
+
+  it('a wrong password: WRONGPASS, said as Redis said it, and no password in the message', async () => {
+    const error = await refusal({ url: `redis://:not-it@127.0.0.1:${guarded.port}` });
+    assert.equal(error.reason, 'wrong-password');
+    assert.match(error.redisSaid, /^WRONGPASS/);
+    assert.match(
+      error.message,
+      /refused the connection: WRONGPASS .*check the user name and password/,
+    );
+    assert.doesNotMatch(error.message, /not-it/);
+  });
+
+  it('no password where one is required: NOAUTH', async () => {
+    const error = await refusal({ url: guarded.url });
+    assert.equal(error.reason, 'password-required');
+    assert.match(error.message, /NOAUTH.*needs a password/);
+  });
+
+  it('a database number Redis does not have', async () => {
+    const error = await refusal({ url: `redis://:open-sesame@127.0.0.1:${guarded.port}/99` });
+    assert.equal(error.reason, 'no-such-database');
+    assert.match(error.message, /DB index is out of range.*database number/);
+  });
+
+  it('the right password connects', async () => {
+    const m = await RedisMessenger.connect({
+      url: `redis://:open-sesame@127.0.0.1:${guarded.port}`,
+    });
+    await m.close();
+  });
+
+  it('a wrong password on a cluster URL is a refusal too', async () => {
+    const error = await refusal({ cluster: [`redis://:not-it@127.0.0.1:${guarded.port}`] });
+    assert.equal(error.reason, 'wrong-password');
+  });
+
+  it('at its connection limit (maxclients): what Redis said, not "cannot reach"', async () => {
+    const full = await startRedisServer(['--maxclients', '1']);
+    const holder = createClient({ url: full.url });
+    await holder.connect();
+    try {
+      const error = await refusal({ url: full.url });
+      assert.equal(error.reason, 'max-clients');
+      assert.match(error.message, /max number of clients reached.*maxclients/);
+    } finally {
+      holder.destroy();
+      await full.stop();
+    }
   });
 });
 

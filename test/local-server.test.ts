@@ -10,6 +10,7 @@ import {
   ensureLocalServer,
   localDataDir,
   localServerStatus,
+  resolveRedis,
   resolveRedisUrl,
   stopLocalServer,
 } from '../src/redis/local-server.js';
@@ -306,12 +307,16 @@ describe('resolveRedisUrl', () => {
       const lines: string[] = [];
       const onStarted = (line: string) => lines.push(line);
 
-      const url = await resolveRedisUrl({ env: {}, probeUrl, dataDir, onStarted });
+      // From a checkout the CLI passes the command that works there.
+      const stopCommand = 'npm run messenger -- local-redis stop';
+      const chosen = await resolveRedis({ env: {}, probeUrl, dataDir, onStarted, stopCommand });
+      const url = chosen.url;
       assert.equal(url, `unix://${join(dataDir, 'redis.sock')}`);
+      assert.deepEqual([chosen.source, chosen.started], ['local', true]);
       assert.equal(lines.length, 1);
       assert.ok(!lines[0]?.includes('\n'));
       assert.ok(lines[0]?.includes(dataDir));
-      assert.match(lines[0] ?? '', /messenger local-redis stop/);
+      assert.match(lines[0] ?? '', /stop it with: npm run messenger -- local-redis stop$/);
 
       assert.equal(await resolveRedisUrl({ env: {}, probeUrl, dataDir, onStarted }), url);
       assert.equal(lines.length, 1);

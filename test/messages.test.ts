@@ -355,6 +355,11 @@ onEachBackend((backend, kind) => {
           [['a', 'a→b 2', 2]],
         );
         assert.deepEqual(await m.listConversations(c, { limit: 1 }).then((l) => l.length), 1);
+        // `limit` is kept: a has two conversations, and asks for the most recent one only.
+        assert.deepEqual(
+          (await m.listConversations(a, { limit: 1 })).map((x) => x.with.username),
+          ['b'],
+        );
         await assert.rejects(m.listConversation(a, randomUUID()), UserNotFoundError);
         await assert.rejects(m.listConversations(randomUUID()), UserNotFoundError);
       } finally {

@@ -85,7 +85,13 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
     );
     assert.equal(taken.status, 1, taken.stderr);
     assert.match(taken.stderr, new RegExp(`port ${port} on 127.0.0.1 is in use`));
-    assert.equal(taken.stderr.trim().split('\n').length, 1, taken.stderr);
+    const lines = taken.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, taken.stderr);
+    assert.match(
+      lines[0] ?? '',
+      /^Using the Redis at redis:\/\/127\.0\.0\.1:\d+ \(given with --redis\)\.$/,
+    );
+    assert.match(lines[1] ?? '', /^error: /);
   } finally {
     busy.close();
   }

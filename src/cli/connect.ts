@@ -1,69 +1,136 @@
 /**
  * Opening a messenger for a CLI command. Which Redis: --redis or --cluster, then
  * REDIS_CLUSTER, then REDIS_URL, then a Redis on 127.0.0.1:6379, then the embedded
- * local server.
+ * local server. A failure to connect says where the URL came from, since that is where
+ * the person has to fix it.
  * @module
  */
-import { ValidationError } from '../core/errors.js';
+import { RedisRefusedError, RedisUnavailableError, ValidationError } from '../core/errors.js';
 import { RedisMessenger } from '../core/messenger.js';
-import { parseClusterNodes, redactUrl } from '../redis/connect.js';
-import { resolveRedisUrl } from '../redis/local-server.js';
-import { UsageError } from './handle-error.js';
+import { describeCluster, parseClusterNodes, redactUrl } from '../redis/connect.js';
+import { type ResolvedRedis, resolveRedis } from '../redis/local-server.js';
+import { CommandFailedError, UsageError } from './handle-error.js';
 import type { Output } from './output.js';
 
 export interface GlobalOptions {
   redis?: string;
   /** Node URLs, parsed from --cluster. */
   cluster?: string[];
+  /** Prefix of every key (RedisMessenger's `namespace`). */
+  namespace?: string;
   verbose?: boolean;
 }
 
+/**
+ * How this command is typed: from a checkout (run from the TypeScript sources) it is
+ * `npm run messenger --`, installed it is `messenger`. For commands suggested in messages.
+ */
+export const INVOCATION = import.meta.url.endsWith('.ts') ? 'npm run messenger --' : 'messenger';
+
+/** Which Redis a command uses, in words, and where that choice came from. */
+export interface ChosenRedis {
+  /** E.g. `redis://127.0.0.1:6379 (it answered there; --redis <url> or REDIS_URL chooses another)`. */
+  description: string;
+}
+
+type Source = ResolvedRedis['source'] | '--cluster' | 'REDIS_CLUSTER';
+
+/** Where a URL came from, as the tail of a message about it. */
+const ORIGIN: Record<Source, string> = {
+  given: 'given with --redis',
+  REDIS_URL: 'the URL is the one in REDIS_URL; --redis <url> uses another',
+  running: 'it answered on 127.0.0.1:6379; --redis <url> or REDIS_URL chooses another',
+  local: `the local redis-server of redis-messenger; ${INVOCATION} local-redis status says more`,
+  '--cluster': 'given with --cluster',
+  REDIS_CLUSTER: 'the nodes in REDIS_CLUSTER; --cluster <nodes> uses others',
+};
+
+/** The same, where connecting failed: what came from the command line is to be checked. */
+const ORIGIN_OF_FAILURE: Record<Source, string> = {
+  ...ORIGIN,
+  given: 'check the URL given with --redis',
+  '--cluster': 'check the nodes given with --cluster',
+};
+
 /** The cluster nodes to use, if a Redis Cluster is what the options and environment name. */
-function clusterNodes(options: GlobalOptions): string[] | undefined {
+function clusterNodes(options: GlobalOptions): { urls: string[]; source: Source } | undefined {
   if (options.redis !== undefined && options.cluster !== undefined) {
     throw new UsageError('give --redis (one Redis) or --cluster (a Redis Cluster), not both');
   }
-  if (options.cluster) return options.cluster;
+  if (options.cluster) return { urls: options.cluster, source: '--cluster' };
   const fromEnvironment = process.env.REDIS_CLUSTER;
   if (options.redis !== undefined || !fromEnvironment) return undefined;
   try {
-    return parseClusterNodes(fromEnvironment);
+    return { urls: parseClusterNodes(fromEnvironment), source: 'REDIS_CLUSTER' };
   } catch (error) {
     if (error instanceof ValidationError) throw new UsageError(`REDIS_CLUSTER: ${error.message}`);
     throw error;
   }
 }
 
-async function openMessenger(options: GlobalOptions, output: Output): Promise<RedisMessenger> {
+async function openMessenger(
+  options: GlobalOptions,
+  output: Output,
+): Promise<[RedisMessenger, ChosenRedis]> {
+  const { namespace } = options;
   const cluster = clusterNodes(options);
-  if (cluster) return RedisMessenger.connect({ cluster });
-  const url = await resolveRedisUrl({
-    url: options.redis,
-    onStarted: (message) => output.notice(message),
-  });
-  return RedisMessenger.connect({ url });
+  let source: Source;
+  let target: string;
+  let connect: () => Promise<RedisMessenger>;
+  if (cluster) {
+    source = cluster.source;
+    target = describeCluster(cluster.urls);
+    connect = () => RedisMessenger.connect({ cluster: cluster.urls, namespace });
+  } else {
+    const chosen = await resolveRedis({
+      url: options.redis,
+      onStarted: (message) => output.notice(message),
+      stopCommand: `${INVOCATION} local-redis stop`,
+    });
+    source = chosen.source;
+    target = redactUrl(chosen.url);
+    connect = () => RedisMessenger.connect({ url: chosen.url, namespace });
+  }
+  try {
+    return [await connect(), { description: `${target} (${ORIGIN[source]})` }];
+  } catch (error) {
+    // A bad URL from the environment is a usage error too, but the person must be told
+    // which variable holds it: nothing on the command line shows it.
+    if (error instanceof ValidationError && source === 'REDIS_URL') {
+      throw new UsageError(`REDIS_URL: ${error.message}`);
+    }
+    if (error instanceof RedisUnavailableError || error instanceof RedisRefusedError) {
+      throw new CommandFailedError(`${error.message} (${ORIGIN_OF_FAILURE[source]})`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 /** Runs `work` with a messenger, and closes it however `work` ends. */
 export async function withMessenger<T>(
   options: GlobalOptions,
   output: Output,
-  work: (messenger: RedisMessenger) => Promise<T>,
+  work: (messenger: RedisMessenger, redis: ChosenRedis) => Promise<T>,
 ): Promise<T> {
-  const messenger = await openMessenger(options, output);
+  const [messenger, redis] = await openMessenger(options, output);
   try {
-    return await work(messenger);
+    return await work(messenger, redis);
   } finally {
     await messenger.close();
   }
 }
 
 /**
- * ` --redis <url>` or ` --cluster <nodes>` to repeat in a suggested command when one was
- * given, with any password left out (the person who typed it knows it; a log of the hint
- * should not).
+ * ` --redis <url>` or ` --cluster <nodes>` (and ` --namespace <ns>`) to repeat in a
+ * suggested command when one was given, with any password left out (the person who typed
+ * it knows it; a log of the hint should not).
  */
 export function redisFlag(options: GlobalOptions): string {
-  if (options.cluster) return ` --cluster ${options.cluster.map(redactUrl).join(',')}`;
-  return options.redis ? ` --redis ${redactUrl(options.redis)}` : '';
+  const namespace = options.namespace ? ` --namespace ${options.namespace}` : '';
+  if (options.cluster) {
+    return ` --cluster ${options.cluster.map(redactUrl).join(',')}${namespace}`;
+  }
+  return `${options.redis ? ` --redis ${redactUrl(options.redis)}` : ''}${namespace}`;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  CursorNotFoundError,
   MessengerError,
   RedisTimeoutError,
   RedisUnavailableError,
@@ -23,12 +24,24 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * A failure whose message already says everything, next step included (exit code 1). The
+ * error it stands for is its `cause`.
+ */
+export class CommandFailedError extends MessengerError {
+  override name = 'CommandFailedError';
+}
+
 /** What to do next, for the errors where that is not obvious from the message. */
 function nextStep(error: MessengerError): string {
   if (error instanceof RedisUnavailableError) {
+    // The message itself asks whether Redis runs; this says where to point at another.
     return error.target.endsWith('(a Redis Cluster)')
       ? ' (check --cluster or REDIS_CLUSTER)'
-      : ' (is Redis running? set REDIS_URL or pass --redis <url>)';
+      : ' (set REDIS_URL or pass --redis <url>)';
+  }
+  if (error instanceof CursorNotFoundError) {
+    return ' (a cursor is an id this same listing printed; leave out --before/--after to start from the newest page)';
   }
   if (error instanceof RedisTimeoutError) return ' (is Redis overloaded or paused? try again)';
   if (error instanceof UsernameNotFoundError || error instanceof UserNotFoundError) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerChat } from './commands/chat.js';
 import { registerContacts } from './commands/contacts.js';
@@ -18,7 +19,7 @@ import { registerServe } from './commands/serve.js';
 import { registerUser } from './commands/user.js';
 import type { GlobalOptions } from './connect.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
-import { parseClusterOption } from './options.js';
+import { parseClusterOption, parseNamespace } from './options.js';
 import { createOutput, type Output } from './output.js';
 
 /** What every command gets: where to print, and the global options once parsed. */
@@ -33,6 +34,9 @@ const VERSION = (
   }
 ).version;
 
+/** docs/cli.md as installed beside the code (the package ships it), for --help to point at. */
+const CLI_DOCS = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
+
 export async function main(argv: string[], output: Output = createOutput()): Promise<number> {
   const program = new Command('messenger')
     .description('A messenger whose datastore is Redis.')
@@ -45,10 +49,15 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       'a Redis Cluster to use instead: host:port of some of its nodes, comma-separated (default: $REDIS_CLUSTER)',
       parseClusterOption,
     )
+    .option(
+      '--namespace <name>',
+      "prefix of every key, as the library's namespace option (default: none, the original program's key names)",
+      parseNamespace,
+    )
     .option('--verbose', 'print stack traces with errors')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ messenger demo\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat bob\n\nMore: docs/cli.md',
+      `\nExamples:\n  $ messenger demo\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat bob\n\nMore: ${CLI_DOCS}`,
     )
     .version(VERSION, '--version', 'print the version')
     .configureHelp({ showGlobalOptions: true })

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { ValidationError } from '../core/errors.js';
-import { isId, MAX_PAGE_LIMIT } from '../core/validate.js';
+import { isId, MAX_PAGE_LIMIT, validateNamespace } from '../core/validate.js';
 import { parseClusterNodes } from '../redis/connect.js';
 
 export function parseLimit(value: string): number {
@@ -37,6 +37,16 @@ export const parseId = idParser('a UUID');
 export function parseClusterOption(value: string): string[] {
   try {
     return parseClusterNodes(value);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/** --namespace: the prefix of every key, checked as the library checks it. */
+export function parseNamespace(value: string): string {
+  try {
+    return validateNamespace(value);
   } catch (error) {
     if (error instanceof ValidationError) throw new InvalidArgumentError(error.message);
     throw error;

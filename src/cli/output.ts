@@ -27,8 +27,17 @@ export function createOutput(
 ): Output {
   const colorsFor = (stream: { isTTY?: boolean }) =>
     pc.createColors(Boolean(stream.isTTY) && !env.NO_COLOR);
+  // Whoever reads standard output may stop early (`messenger user list | head -1`): the
+  // output then ends quietly, as in other CLIs, instead of an unhandled EPIPE and a stack.
+  let stdoutClosed = false;
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    stdoutClosed = true;
+  });
   return {
-    line: (text = '') => stdout.write(`${text}\n`),
+    line: (text = '') => {
+      if (!stdoutClosed) stdout.write(`${text}\n`);
+    },
     notice: (text) => stderr.write(`${text}\n`),
     colors: colorsFor(stdout),
     noticeColors: colorsFor(stderr),
@@ -84,4 +93,9 @@ export function displayWidth(text: string): number {
     width += WIDE.test(character) ? 2 : 1;
   }
   return width;
+}
+
+/** A word of a command line as a shell reads it: quoted when it holds anything unusual. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/u.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

@@ -37,14 +37,18 @@ export class NameBook {
     this.#names.set(user.id, user.username);
   }
 
-  /** Looks up every id not known yet, all at once. */
+  /**
+   * Looks up every id not known yet, all at once. An id that is not a UUID names no user
+   * we could look up (the original chat.py stores whatever was typed at its login prompt
+   * as a sender id): it is shown as stored, and must not fail the page it is on.
+   */
   async learn(ids: Iterable<string>): Promise<void> {
-    const unknown = [...new Set(ids)].filter((id) => !this.#names.has(id));
+    const unknown = [...new Set(ids)].filter((id) => !this.#names.has(id) && isId(id, true));
     const users = await Promise.all(unknown.map((id) => this.#messenger.getUser(id)));
     for (const user of users) if (user) this.remember(user);
   }
 
-  /** The username, or the id itself for a user that no longer exists. */
+  /** The username, or the id itself (as stored) for a user that no longer exists or never did. */
   name(id: string): string {
     return this.#names.get(id) ?? id;
   }

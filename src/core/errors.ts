@@ -57,6 +57,59 @@ export class RedisUnavailableError extends MessengerError {
   }
 }
 
+/** Why a Redis that answered would not take the connection (`RedisRefusedError.reason`). */
+export type RefusalReason =
+  | 'wrong-password'
+  | 'password-required'
+  | 'no-such-database'
+  | 'max-clients'
+  | 'other';
+
+/**
+ * Redis answered, and refused the connection: a wrong or missing password, a database
+ * number it does not have, or its connection limit (`maxclients`) reached. Unlike
+ * RedisUnavailableError, trying again as it is will not help (except at the connection
+ * limit, once other clients leave). `redisSaid` is Redis's own words.
+ */
+export class RedisRefusedError extends MessengerError {
+  override name = 'RedisRefusedError';
+  readonly reason: RefusalReason;
+  constructor(
+    readonly target: string,
+    readonly redisSaid: string,
+    options?: { cause?: unknown },
+  ) {
+    const reason = refusalReason(redisSaid);
+    const advice = REFUSAL_ADVICE[reason];
+    // Redis's NOAUTH to HELLO goes on to explain HELLO's AUTH option, which is ours to use.
+    const said = redisSaid.replace(/, otherwise the HELLO AUTH.*$/s, '');
+    super(
+      `Redis at ${target} refused the connection: ${said.replace(/\.$/, '')}${advice ? `; ${advice}` : ''}`,
+      options,
+    );
+    this.reason = reason;
+  }
+}
+
+/** What to do about each refusal, in the library's words (the CLI adds where to change it). */
+const REFUSAL_ADVICE: Record<RefusalReason, string> = {
+  'wrong-password': 'check the user name and password in the URL',
+  'password-required':
+    'this Redis needs a password: redis://:password@host:port, or with a user redis://user:password@host:port',
+  'no-such-database': 'use a database number this Redis has, e.g. /0 at the end of the URL',
+  'max-clients':
+    'Redis has as many connections as its maxclients allows: try again once others close, or raise maxclients',
+  other: '',
+};
+
+function refusalReason(redisSaid: string): RefusalReason {
+  if (/^WRONGPASS\b/.test(redisSaid)) return 'wrong-password';
+  if (/^NOAUTH\b/.test(redisSaid)) return 'password-required';
+  if (/DB index is out of range/i.test(redisSaid)) return 'no-such-database';
+  if (/max number of clients/i.test(redisSaid)) return 'max-clients';
+  return 'other';
+}
+
 /**
  * Redis did not answer in time. The command may still have run: a send that timed out
  * is safe to retry with the same `messageId`.

@@ -141,6 +141,16 @@ export class Keys {
   }
 
   /**
+   * STRING `1`, expiring after a minute: written by a send retried with `waitForReplicas`
+   * that stored nothing (the message was stored before), so that its WAIT waits for the
+   * message's own write (src/redis/replicas.ts says why). `key` is one of this send's
+   * keys; the mark shares its hash slot.
+   */
+  replicationMark(key: string): string {
+    return `${key}:replicated`;
+  }
+
+  /**
    * Pub/sub channel: rung once for every message stored in the user's inbox. On a
    * cluster it is a sharded channel (SPUBLISH) in the slot of the user's keys.
    */

@@ -65,6 +65,7 @@ import {
   validateCount,
   validateId,
   validateLimit,
+  validateNamespace,
   validatePaging,
   validateText,
   validateUsername,
@@ -217,12 +218,7 @@ export class RedisMessenger {
         );
       }
     }
-    if (
-      namespace !== undefined &&
-      (typeof namespace !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace))
-    ) {
-      throw new ValidationError('namespace must be 1 to 64 letters, digits, "_", "." or "-"');
-    }
+    if (namespace !== undefined) validateNamespace(namespace);
     const settings = {
       connectTimeoutMs: validateCount(
         options.connectTimeoutMs,
@@ -435,8 +431,10 @@ export class RedisMessenger {
         keys.conversation(sender, receiver),
         keys.conversations(sender),
       ];
+      // A retry that stored nothing (reply 0) marks first: see WaitOptions.markFor.
+      const markFor = reply.code === 0 ? (key: string) => keys.replicationMark(key) : undefined;
       const reached = await this.#calls.run(() =>
-        waitForReplicas(this.#sendClient, written, wanted, replicaTimeoutMs),
+        waitForReplicas(this.#sendClient, written, wanted, replicaTimeoutMs, { markFor }),
       );
       if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
     }

@@ -136,3 +136,11 @@ export function validateCount(
   }
   return value;
 }
+
+/** A key namespace: letters, digits and `_.-`, so that it cannot break a key name apart. */
+export function validateNamespace(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new ValidationError('namespace must be 1 to 64 letters, digits, "_", "." or "-"');
+  }
+  return value;
+}

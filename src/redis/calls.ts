@@ -10,7 +10,13 @@ import {
   RedisTimeoutError,
   RedisUnavailableError,
 } from '../core/errors.js';
-import { isClosedError, isCluster, isConnectionError, type RedisConnection } from './connect.js';
+import {
+  isClosedError,
+  isCluster,
+  isConnectionError,
+  isTemporaryReply,
+  type RedisConnection,
+} from './connect.js';
 import { withDeadline } from './deadline.js';
 
 export class RedisCalls {
@@ -80,8 +86,7 @@ export class RedisCalls {
 
   /** An error reply from Redis: temporary states are "unavailable", the rest refusals. */
   #translateReply(error: ErrorReply): MessengerError {
-    // Loading its data after a restart, a busy script, a replica without its primary.
-    if (/^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message)) {
+    if (isTemporaryReply(error)) {
       return new RedisUnavailableError(this.#target, { cause: error });
     }
     if (/^(CROSSSLOT|MOVED|ASK)\b/.test(error.message) && !isCluster(this.#client)) {

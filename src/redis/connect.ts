@@ -11,6 +11,7 @@ import {
   createClient,
   createCluster,
   DisconnectsClientError,
+  ErrorReply,
   ReconnectStrategyError,
   type RedisClientType,
   type RedisClusterType,
@@ -18,7 +19,12 @@ import {
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
 } from 'redis';
-import { RedisUnavailableError, ValidationError } from '../core/errors.js';
+import {
+  MessengerError,
+  RedisRefusedError,
+  RedisUnavailableError,
+  ValidationError,
+} from '../core/errors.js';
 import { withDeadline } from './deadline.js';
 
 export type RedisClient = RedisClientType;
@@ -101,7 +107,7 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
       // Before the first success a failure is final (connect rejects at once, no hang);
       // after it, a dropped connection is retried until `close`.
       reconnectStrategy: (retries: number, cause: Error) =>
-        connectedOnce ? reconnectDelay(retries) : new RedisUnavailableError(target, { cause }),
+        connectedOnce ? reconnectDelay(retries) : firstConnectionError(target, cause),
     },
     // While the connection is down, commands fail at once instead of waiting in a queue:
     // a command the caller was told had failed must never run later, behind its back.
@@ -126,10 +132,32 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
     );
   } catch (cause) {
     if (client.isOpen) client.destroy();
-    if (cause instanceof RedisUnavailableError) throw cause;
+    // node-redis wraps what reconnectStrategy returned; that is the error to report.
+    const reported = cause instanceof ReconnectStrategyError ? cause.originalError : cause;
+    if (reported instanceof MessengerError) throw reported;
     throw new RedisUnavailableError(target, { cause });
   }
   return client;
+}
+
+/**
+ * Why a first connection failed: Redis answered the handshake with an error (a wrong or
+ * missing password, a database it does not have, its connection limit), or it could not
+ * be reached at all. The two need different fixes, so they are different errors.
+ */
+function firstConnectionError(target: string, cause: Error): MessengerError {
+  if (cause instanceof ErrorReply && !isTemporaryReply(cause)) {
+    return new RedisRefusedError(target, cause.message, { cause });
+  }
+  return new RedisUnavailableError(target, { cause });
+}
+
+/**
+ * Whether an error reply means a passing state rather than a refusal: loading its data
+ * after a restart, a busy script, a replica without its primary, a cluster resharding.
+ */
+export function isTemporaryReply(error: ErrorReply): boolean {
+  return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
 }
 
 export interface ClusterConnectionOptions {
@@ -183,10 +211,15 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
     // itself. The default waits 5 s of failed reconnects before it does.
     topologyRefreshOnReconnectionAttemptStrategy: 500,
   });
-  // What the root nodes answered, to tell "not a cluster" from "not there".
+  // What the root nodes answered, to tell "not a cluster" and "refused" from "not there".
   let notACluster = false;
-  cluster.on('error', (error: Error) => {
+  let refusal: ErrorReply | undefined;
+  const heard = (error: Error) => {
     if (/cluster support disabled/i.test(error.message)) notACluster = true;
+    else if (error instanceof ErrorReply && !isTemporaryReply(error)) refusal = error;
+  };
+  cluster.on('error', (error: Error) => {
+    heard(error);
     options.onError?.(error);
   });
   cluster.on('node-error', (error: Error) => options.onError?.(error));
@@ -204,6 +237,7 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
         { cause },
       );
     }
+    if (refusal) throw new RedisRefusedError(target, refusal.message, { cause: refusal });
     if (cause instanceof RedisUnavailableError) throw cause;
     throw new RedisUnavailableError(target, { cause });
   }
@@ -273,6 +307,7 @@ const CONNECTION_ERRORS = [
   RootNodesUnavailableError,
   ConnectionTimeoutError,
   DisconnectsClientError,
+  ErrorReply,
   ReconnectStrategyError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,

@@ -420,6 +420,19 @@ export interface ResolveRedisUrlOptions extends LocalServerOptions {
   probeUrl?: string;
   /** Told, in one line, when a local server was started. */
   onStarted?: (message: string) => void;
+  /** The command that stops the local server, for that line. Default: `messenger local-redis stop`. */
+  stopCommand?: string;
+}
+
+/** Which Redis `resolveRedis` chose, and what made it choose that one. */
+export interface ResolvedRedis {
+  url: string;
+  /**
+   * `given`: the explicit `url`; `REDIS_URL`: the environment; `running`: a Redis answered
+   * at `probeUrl`; `local`: our own local server (started now if `started`).
+   */
+  source: 'given' | 'REDIS_URL' | 'running' | 'local';
+  started: boolean;
 }
 
 /** Whether something speaking RESP answers at the URL within the probe timeout. */
@@ -455,16 +468,21 @@ async function answers(url: string): Promise<boolean> {
  * ```
  */
 export async function resolveRedisUrl(options: ResolveRedisUrlOptions = {}): Promise<string> {
-  if (options.url) return options.url;
+  return (await resolveRedis(options)).url;
+}
+
+/** As `resolveRedisUrl`, also saying where the URL came from (for messages that name it). */
+export async function resolveRedis(options: ResolveRedisUrlOptions = {}): Promise<ResolvedRedis> {
+  if (options.url) return { url: options.url, source: 'given', started: false };
   const fromEnv = (options.env ?? process.env).REDIS_URL;
-  if (fromEnv) return fromEnv;
+  if (fromEnv) return { url: fromEnv, source: 'REDIS_URL', started: false };
   const probeUrl = options.probeUrl ?? DEFAULT_PROBE_URL;
-  if (await answers(probeUrl)) return probeUrl;
+  if (await answers(probeUrl)) return { url: probeUrl, source: 'running', started: false };
   const local = await ensureLocalServer(options);
   if (local.started) {
     options.onStarted?.(
-      `Started a local redis-server for redis-messenger (data in ${local.dataDir}); stop it with: messenger local-redis stop`,
+      `Started a local redis-server for redis-messenger (data in ${local.dataDir}); stop it with: ${options.stopCommand ?? 'messenger local-redis stop'}`,
     );
   }
-  return local.url;
+  return { url: local.url, source: 'local', started: local.started };
 }

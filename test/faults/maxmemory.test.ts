@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import type { RedisClientType } from 'redis';
-import type { Message, RedisMessenger } from '../../src/index.js';
+import { type Message, RedisCommandError, type RedisMessenger } from '../../src/index.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import {
   bump,
@@ -69,6 +69,22 @@ it('maxmemory with noeviction: sends fail loudly, nothing stored is lost or half
         }
       }),
     );
+    // Clearly over the limit now (it is lowered below what Redis holds): one send at a
+    // time, every one is refused with the clear error, and none is stored.
+    const used = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))?.[1]);
+    await raw.configSet('maxmemory', String(used - 256 * 1024));
+    const afterFullOneByOne = { refused: 0, accepted: 0 };
+    for (let i = 0; i < 50; i++) {
+      const text = `one by one ${i} ${TEXT}`;
+      try {
+        acked.set(await m.sendMessage(a, b, text), text);
+        afterFullOneByOne.accepted++;
+      } catch (error) {
+        if (error instanceof RedisCommandError && /out of memory/.test(error.message)) {
+          afterFullOneByOne.refused++;
+        } else throw error;
+      }
+    }
     // Other writes while full: refused or done whole, never half (checked below).
     const otherWrites: Record<string, number> = {};
     const someIds = [...acked.keys()].slice(0, 50);
@@ -121,9 +137,17 @@ it('maxmemory with noeviction: sends fail loudly, nothing stored is lost or half
 
     report(
       t,
-      `maxmemory 2mb noeviction: acked ${acked.size}, refused ${refusedTotal} (after the first refusal: refused ${refusedAfterFull}, accepted ${acceptedAfterFull}), first refusal "${firstRefusal[0]}", all refusals clear ${clear}, used_memory ${usedMemory}, lost ${lost}, read back ${read.length}, inbox ${state.inboxes.get(b)?.length ?? 0}, conversation ${state.conversationEntries}, message hashes ${state.messages.size}, unread ${unread.total}, dangling ${state.dangling.length}, orphans ${state.orphans.length}, incomplete ${state.incomplete.length}, other writes while full ${JSON.stringify(otherWrites)}, user indexes consistent ${usersConsistent} (${usernames}/${folded}/${userIndex}/${userKeys.length}), send after raising maxmemory ${again}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `maxmemory 2mb noeviction: acked ${acked.size}, refused ${refusedTotal} (after the first refusal: refused ${refusedAfterFull}, accepted ${acceptedAfterFull}; then one by one ${JSON.stringify(afterFullOneByOne)}), first refusal "${firstRefusal[0]}", all refusals clear ${clear}, used_memory ${usedMemory}, lost ${lost}, read back ${read.length}, inbox ${state.inboxes.get(b)?.length ?? 0}, conversation ${state.conversationEntries}, message hashes ${state.messages.size}, unread ${unread.total}, dangling ${state.dangling.length}, orphans ${state.orphans.length}, incomplete ${state.incomplete.length}, other writes while full ${JSON.stringify(otherWrites)}, user indexes consistent ${usersConsistent} (${usernames}/${folded}/${userIndex}/${userKeys.length}), send after raising maxmemory ${again}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     assert.ok(firstRefusal.length > 0, `Redis never refused a send (${acked.size} acked)`);
+    // Once full, it stays full. With 8 sends in flight memory hovers at the limit (client
+    // buffers count too), so a few can slip in; most are refused. Clearly over the limit,
+    // every send is.
+    assert.ok(
+      refusedAfterFull >= 3 * acceptedAfterFull,
+      `after the first refusal ${refusedAfterFull} sends were refused, ${acceptedAfterFull} accepted`,
+    );
+    assert.deepEqual(afterFullOneByOne, { refused: 50, accepted: 0 });
     assert.ok(clear, `unclear refusals: ${JSON.stringify(refusals)}`);
     assert.ok(acked.size > 0);
     assert.equal(lost, 0, 'acknowledged messages lost');

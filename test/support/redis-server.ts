@@ -61,7 +61,8 @@ async function waitUntilReady(port: number, child: ChildProcess): Promise<void> 
       socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
       socket.once('data', (data) => {
         socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
+        // A server with requirepass answers NOAUTH: it is up all the same.
+        resolve(/^(\+PONG|-NOAUTH)/.test(data.toString()));
       });
     });
     if (answered) return;

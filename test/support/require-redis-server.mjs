@@ -6,7 +6,7 @@ for (const command of ['redis-server', 'redis-cli']) {
   const probe = spawnSync(command, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     console.error(
-      `${command} is not installed; the tests start their own servers and clusters. Install it: sudo apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS).`,
+      `error: ${command} is not installed; the tests start their own servers and clusters. Install it: sudo apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS).`,
     );
     process.exit(1);
   }

@@ -9,9 +9,20 @@ import type { InboxSubscription } from '../../core/live.js';
 import type { RedisMessenger } from '../../core/messenger.js';
 import type { Message, User } from '../../core/types.js';
 import { MAX_PAGE_LIMIT } from '../../core/validate.js';
-import { formatTime, type Output, preview, printable } from '../output.js';
+import { INVOCATION } from '../connect.js';
+import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { messageLine } from '../present.js';
+
+/** A message typed in the chat, on its way to Redis. */
+interface Outgoing {
+  to: User;
+  text: string;
+  /** Chosen when it was typed: every attempt sends the same id, so it is stored once. */
+  messageId: string;
+  /** Whether an attempt already failed unconfirmed (the next waits before it tries). */
+  tried: boolean;
+}
 
 export interface ChatScreen {
   /** Prints a line above the line being typed, leaving what the person typed alone. */
@@ -42,17 +53,37 @@ export class ChatSession {
   #peer: User | undefined;
   /** While /to reads a conversation's history: what arrives from that person meanwhile. */
   #opening: { peerId: string; arrived: Message[] } | undefined;
-  /** A send Redis has not confirmed yet, retried in the background with its id. */
-  #unconfirmed:
-    | { text: string; to: User; messageId: string; settled: Promise<void>; stop(): void }
-    | undefined;
+  /**
+   * Messages typed and not confirmed by Redis yet, in the order they were typed. The first
+   * is being sent (retried with its id while Redis does not answer); the others wait
+   * behind it, so that messages are stored in the order they were typed.
+   */
+  readonly #outbox: Outgoing[] = [];
+  /** The background sending of #outbox, while it has messages; `stop` ends it early. */
+  #sending: { done: Promise<void>; stop(): void } | undefined;
+  /** How many typed lines failed: a scripted chat then exits non-zero. */
+  #failures = 0;
+  /** Repeated in the command that resends a message (the person's --redis, --namespace). */
+  readonly #redisFlag: string;
 
-  constructor(messenger: RedisMessenger, me: User, screen: ChatScreen, output: Output) {
+  constructor(
+    messenger: RedisMessenger,
+    me: User,
+    screen: ChatScreen,
+    output: Output,
+    options: { redisFlag?: string } = {},
+  ) {
     this.#messenger = messenger;
     this.#me = me;
     this.#screen = screen;
     this.#output = output;
     this.#names = new NameBook(messenger, [me]);
+    this.#redisFlag = options.redisFlag ?? '';
+  }
+
+  /** How many typed lines failed so far (a command refused, a message not sent). */
+  get failures(): number {
+    return this.#failures;
   }
 
   /** Starts live delivery, then greets and shows unread counts and recent conversations. */
@@ -95,19 +126,32 @@ export class ChatSession {
    * in silence.
    */
   async close(): Promise<void> {
-    const pending = this.#unconfirmed;
-    if (pending) {
-      this.#screen.print(
-        `Waiting for Redis to confirm your message to ${printable(pending.to.username)}…`,
-      );
-      await Promise.race([pending.settled, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    const sending = this.#sending;
+    if (sending) {
+      const to = [...new Set(this.#outbox.map((m) => printable(m.to.username)))].join(', ');
+      const what = this.#outbox.length === 1 ? 'your message' : 'your messages';
+      this.#screen.print(`Waiting for Redis to confirm ${what} to ${to}…`);
+      await Promise.race([sending.done, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      sending.stop();
     }
-    this.#unconfirmed?.stop();
     await this.#subscription?.close();
-    const lost = this.#unconfirmed;
-    if (lost) {
+    const lost = this.#outbox;
+    if (lost.length > 0) {
+      // Each with the command that sends it again: with its id, it is stored once whatever
+      // happened to the first attempt.
+      const resend = lost
+        .map(
+          (m) =>
+            `${INVOCATION} send ${shellWord(printable(this.#me.username))} ${shellWord(printable(m.to.username))} ${shellWord(printable(m.text))} --id ${m.messageId}${this.#redisFlag}`,
+        )
+        .join(' && ');
+      const [first] = lost;
+      const what =
+        lost.length === 1 && first
+          ? `your message to ${printable(first.to.username)} was not confirmed by Redis and may not have been sent: "${preview(first.text, 60)}" (id ${first.messageId})`
+          : `${lost.length} of your messages were not confirmed by Redis and may not have been sent: ${lost.map((m) => `"${preview(m.text, 30)}" to ${printable(m.to.username)}`).join(', ')}`;
       throw new MessengerError(
-        `your message to ${printable(lost.to.username)} was not confirmed by Redis and may not have been sent: "${preview(lost.text, 60)}" (id ${lost.messageId})`,
+        `${what}; to send ${lost.length === 1 ? 'it' : 'them'} again, stored once: ${resend}`,
       );
     }
   }
@@ -116,6 +160,7 @@ export class ChatSession {
   async handle(line: string): Promise<'quit' | undefined> {
     const text = line.trim();
     if (text === '') return undefined;
+    const failuresBefore = this.#failures;
     try {
       if (!text.startsWith('/') || text.startsWith('//')) {
         await this.#send(text.startsWith('//') ? line.replace('/', '') : line);
@@ -149,14 +194,21 @@ export class ChatSession {
           await this.#showUnread(true);
           break;
         default:
-          this.#screen.print(`Unknown command ${printable(command)}; /help lists the commands.`);
+          this.#refuse(`Unknown command ${printable(command)}; /help lists the commands.`);
       }
     } catch (error) {
+      if (this.#failures === failuresBefore) this.#failures += 1;
       this.#screen.print(
         this.#output.colors.red(`${error instanceof Error ? error.message : String(error)}`),
       );
     }
     return undefined;
+  }
+
+  /** Says why a typed line did nothing; it counts as a failed line. */
+  #refuse(why: string): void {
+    this.#failures += 1;
+    this.#screen.print(why);
   }
 
   async #arrived(message: Message): Promise<void> {
@@ -189,82 +241,103 @@ export class ChatSession {
   async #send(text: string): Promise<void> {
     const peer = this.#peer;
     if (!peer) {
-      this.#screen.print('Open a conversation first: /to <name>');
-      return;
-    }
-    if (this.#unconfirmed) {
-      // Sending now could store this one before the unconfirmed one: order comes first.
-      this.#screen.print(
-        'Still waiting for Redis to confirm your last message; send this once it is shown.',
-      );
+      this.#refuse('Open a conversation first: /to <name>');
       return;
     }
     // The id is chosen here, so that a send whose fate is unknown (Redis did not answer)
     // can be retried without ever storing the message twice.
-    const messageId = newMessageId();
-    const send = () => this.#messenger.sendMessage(this.#me.id, peer.id, text, { messageId });
-    try {
-      await send();
-      this.#showSent(peer, messageId, text);
-    } catch (error) {
-      if (!isUnconfirmed(error)) throw new Error(`Not sent: ${(error as Error).message}`);
+    const message: Outgoing = { to: peer, text, messageId: newMessageId(), tried: false };
+    if (this.#outbox.length > 0) {
+      // Sending now could store this one before an unconfirmed one: it waits its turn.
+      this.#outbox.push(message);
       this.#screen.print(
         this.#output.colors.yellow(
-          `Not confirmed yet (${(error as Error).message}); retrying until Redis answers, and it is stored once.`,
+          `Pending: "${preview(text, 60)}" is sent once your earlier message is confirmed (${this.#outbox.length - 1} ahead of it).`,
         ),
       );
-      this.#retry(peer, messageId, text, send);
+      return;
+    }
+    try {
+      await this.#deliver(message);
+      this.#showSent(message);
+    } catch (error) {
+      if (!isUnconfirmed(error)) throw new Error(`Not sent: ${(error as Error).message}`);
+      this.#notConfirmed(message, error);
+      this.#outbox.push(message);
+      this.#sendOutbox();
     }
   }
 
+  #deliver(message: Outgoing): Promise<string> {
+    const { to, text, messageId } = message;
+    return this.#messenger.sendMessage(this.#me.id, to.id, text, { messageId });
+  }
+
+  #notConfirmed(message: Outgoing, error: unknown): void {
+    message.tried = true;
+    this.#screen.print(
+      this.#output.colors.yellow(
+        `Not confirmed yet (${(error as Error).message}); retrying until Redis answers, and it is stored once.`,
+      ),
+    );
+  }
+
   /** Shows a message this user sent: in the conversation if it is open, else as a notice. */
-  #showSent(peer: User, messageId: string, text: string): void {
-    if (this.#peer?.id === peer.id) {
+  #showSent({ to, messageId, text }: Outgoing): void {
+    if (this.#peer?.id === to.id) {
       const sent = {
         id: messageId,
         senderId: this.#me.id,
-        receiverId: peer.id,
+        receiverId: to.id,
         text,
         sentAt: new Date(),
         seen: false,
       };
       this.#screen.print(messageLine(sent, this.#names, this.#output, this.#me.id));
     } else {
-      this.#screen.print(`Sent to ${printable(peer.username)}: ${preview(text, 60)}`);
+      this.#screen.print(`Sent to ${printable(to.username)}: ${preview(text, 60)}`);
     }
   }
 
-  /** Retries an unconfirmed send in the background, with the same message id. */
-  #retry(to: User, messageId: string, text: string, send: () => Promise<unknown>): void {
+  /**
+   * Sends the outbox in the background, in order: the first message is retried with its
+   * id (backing off up to 5 s) until Redis takes it or refuses it, then the next.
+   */
+  #sendOutbox(): void {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     let wake: () => void = () => {};
-    const settled = (async () => {
-      for (let delay = 500; !stopped; delay = Math.min(delay * 2, 5000)) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          timer = setTimeout(resolve, delay);
-        });
-        if (stopped) return;
+    const done = (async () => {
+      let delay = 500;
+      for (let message = this.#outbox[0]; message && !stopped; message = this.#outbox[0]) {
+        if (message.tried) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            timer = setTimeout(resolve, delay);
+          });
+          if (stopped) return;
+        }
         try {
-          await send();
-          this.#unconfirmed = undefined;
-          this.#showSent(to, messageId, text);
-          return;
+          await this.#deliver(message);
+          this.#outbox.shift();
+          this.#showSent(message);
+          delay = 500;
         } catch (error) {
-          if (!isUnconfirmed(error)) {
-            this.#unconfirmed = undefined;
-            this.#screen.print(this.#output.colors.red(`Not sent: ${(error as Error).message}`));
-            return;
+          if (isUnconfirmed(error)) {
+            if (!message.tried) this.#notConfirmed(message, error);
+            delay = Math.min(delay * 2, 5000);
+            continue;
           }
+          this.#outbox.shift();
+          this.#failures += 1;
+          this.#screen.print(this.#output.colors.red(`Not sent: ${(error as Error).message}`));
         }
       }
-    })();
-    this.#unconfirmed = {
-      text,
-      to,
-      messageId,
-      settled,
+    })().finally(() => {
+      if (this.#sending?.done === done) this.#sending = undefined;
+    });
+    this.#sending = {
+      done,
       stop: () => {
         stopped = true;
         clearTimeout(timer);
@@ -275,12 +348,12 @@ export class ChatSession {
 
   async #open(name: string): Promise<void> {
     if (name === '') {
-      this.#screen.print('Whom to? /to <name>');
+      this.#refuse('Whom to? /to <name>');
       return;
     }
     const peer = await resolveUser(this.#messenger, name);
     if (peer.id === this.#me.id) {
-      this.#screen.print('That is you; pick someone else.');
+      this.#refuse('That is you; pick someone else.');
       return;
     }
     this.#names.remember(peer);
@@ -314,12 +387,12 @@ export class ChatSession {
 
   async #history(count: string | undefined): Promise<void> {
     if (!this.#peer) {
-      this.#screen.print('Open a conversation first: /to <name>');
+      this.#refuse('Open a conversation first: /to <name>');
       return;
     }
     const limit = count === undefined ? 20 : /^\d+$/.test(count) ? Number(count) : Number.NaN;
     if (!(limit >= 1 && limit <= MAX_PAGE_LIMIT)) {
-      this.#screen.print(`/history takes a whole number from 1 to ${MAX_PAGE_LIMIT}`);
+      this.#refuse(`/history takes a whole number from 1 to ${MAX_PAGE_LIMIT}`);
       return;
     }
     await this.#showHistory(this.#peer, limit);
@@ -354,7 +427,7 @@ export class ChatSession {
 
   async #add(name: string): Promise<void> {
     if (name === '') {
-      this.#screen.print('Add whom? /add <name>');
+      this.#refuse('Add whom? /add <name>');
       return;
     }
     const contact = await resolveUser(this.#messenger, name);

@@ -57,6 +57,11 @@ export class Terminal implements ChatScreen {
     this.#rl.prompt(true);
   }
 
+  /** Whether this is a person at a terminal (else a script on a pipe). */
+  get interactive(): boolean {
+    return this.#interactive;
+  }
+
   setPrompt(prompt: string): void {
     this.#rl.setPrompt(prompt);
     if (this.#interactive && !this.#closed && this.#running) this.#rl.prompt(true);
@@ -85,6 +90,8 @@ export class Terminal implements ChatScreen {
     rl.on('line', (line) => {
       queue = queue.then(async () => {
         if (!done && (await session.handle(line)) === 'quit') finish();
+        // A line that printed nothing (Enter alone) would leave no prompt on the screen.
+        else if (!done && this.#interactive) rl.prompt(true);
       });
     });
     rl.on('SIGINT', leave); // Ctrl-C on a terminal

@@ -8,7 +8,7 @@ import { redisFlag, withMessenger } from '../connect.js';
 import { UsageError } from '../handle-error.js';
 import type { CommandContext } from '../main.js';
 import { parseCursor, parseLimit } from '../options.js';
-import { formatTime, type Output, preview, printable } from '../output.js';
+import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { conversationJson, messageJson, messageLine, printJson, printTable } from '../present.js';
 
@@ -32,11 +32,6 @@ function withPagingOptions(command: Command): Command {
     .option('--before <id>', 'the messages just before this message id', parseCursor)
     .option('--after <id>', 'the messages just after this message id', parseCursor)
     .option('--json', 'print as JSON');
-}
-
-/** A word of a command line as a shell reads it: quoted when it holds anything unusual. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/u.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Prints a page (or its JSON), and on standard error the commands for the pages around it. */

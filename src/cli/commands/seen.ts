@@ -4,9 +4,10 @@
  */
 import type { Command } from 'commander';
 import { validateId } from '../../core/validate.js';
-import { withMessenger } from '../connect.js';
+import { INVOCATION, withMessenger } from '../connect.js';
 import { UsageError } from '../handle-error.js';
 import type { CommandContext } from '../main.js';
+import { printable, shellWord } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson } from '../present.js';
 
@@ -37,8 +38,17 @@ export function registerSeen(program: Command, { output, globals }: CommandConte
               (await resolveUser(messenger, options.from)).id,
             )
           : await messenger.markSeen(me.id, messageIds);
-        if (options.json) printJson(output, { marked });
-        else output.line(`marked ${marked} message${marked === 1 ? '' : 's'} seen`);
+        if (options.json) {
+          printJson(output, { marked });
+          return;
+        }
+        // Fewer than named: say why, or "marked 0" reads like a failure with no cause.
+        const skipped = options.from ? 0 : messageIds.length - marked;
+        const why =
+          skipped > 0
+            ? ` (${skipped} of the ${messageIds.length} named ${skipped === 1 ? 'was' : 'were'} seen already, or not a message ${printable(me.username)} received: ${INVOCATION} inbox ${shellWord(printable(me.username))} lists those)`
+            : '';
+        output.line(`marked ${marked} message${marked === 1 ? '' : 's'} seen${why}`);
       });
     });
 }

@@ -79,7 +79,9 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       const listenPort = port(options.port);
       const given = options.origin ?? listOf(process.env.MESSENGER_ORIGINS);
       const origins = checkedOrigins(given);
-      return withMessenger(globals(), output, async (messenger) => {
+      return withMessenger(globals(), output, async (messenger, redis) => {
+        // It stores accounts and messages: whoever starts it must know into which Redis.
+        output.notice(`Using the Redis at ${redis.description}.`);
         const ownUrl = (p: number) =>
           `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
         // With --port 0 the server's own origin is known only once it listens: then no
