@@ -136,6 +136,14 @@ function ownership(lines: NodeLine[]): string {
     .join(' ');
 }
 
+/** Who each node is (master or replica), as one node's view says: every view must agree. */
+function roles(lines: NodeLine[]): string {
+  return lines
+    .map((line) => `${line.port}=${line.role}`)
+    .sort()
+    .join(' ');
+}
+
 /** Starts a cluster node; its bus port is picked explicitly, since port+10000 may be > 65535. */
 async function startNode(args: string[]): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
@@ -348,6 +356,10 @@ async function unstableBecause(all: Node[]): Promise<string> {
     const reference = views[0];
     if (reference && ownership(lines) !== ownership(reference.lines)) {
       return `nodes ${node.port} and ${reference.node.port} disagree on slot ownership`;
+    }
+    // Right after a replica is attached, other nodes may still list it as a master.
+    if (reference && roles(lines) !== roles(reference.lines)) {
+      return `nodes ${node.port} and ${reference.node.port} disagree on who is a replica`;
     }
     const self = lines.find((line) => line.port === node.port);
     if (self?.role === 'replica' && !replication.includes('master_link_status:up')) {
