@@ -5,7 +5,6 @@
  * @module
  */
 import type { Command } from 'commander';
-import { createServer } from '../../server/index.js';
 import { withMessenger } from '../connect.js';
 import { UsageError } from '../handle-error.js';
 import type { CommandContext } from '../main.js';
@@ -84,6 +83,8 @@ export function registerServe(program: Command, { output, globals }: CommandCont
         output.notice(`Using the Redis at ${redis.description}.`);
         const ownUrl = (p: number) =>
           `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
+        // Loaded here, not at the top: every other command would pay for loading Fastify.
+        const { createServer } = await import('../../server/index.js');
         // With --port 0 the server's own origin is known only once it listens: then no
         // browser origin is allowed unless given (bearer tokens work as ever).
         const server = await createServer({

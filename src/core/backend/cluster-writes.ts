@@ -1,0 +1,326 @@
+/**
+ * The messenger's multi-key writes on a Redis Cluster. A script can only touch keys of
+ * one hash slot, so each write is a sequence of single-slot steps, ordered so that a
+ * crash between two steps leaves nothing visible that is wrong, and idempotent so that
+ * running the write again (a send retried with its message id) completes it.
+ * docs/schema.md lists the steps of each write.
+ * @module
+ */
+
+import { ErrorReply } from 'redis';
+import { BadDataError, MessengerError } from '../../errors.js';
+import type { RedisCluster } from '../../redis/connect.js';
+import { sentBell } from '../doorbell.js';
+import { type Keys, messageMember } from '../keys.js';
+import { scripts } from '../scripts.js';
+import { isId } from '../validate.js';
+import type { SendReply, Writes } from './writes.js';
+
+/** How many conversation entries markConversationSeen reads at a time. */
+const WALK_PAGE = 100;
+/** How many times reindex recounts an inbox that keeps changing before it gives up. */
+const RECOUNT_ATTEMPTS = 5;
+
+export class ClusterWrites implements Writes {
+  constructor(
+    private readonly client: RedisCluster,
+    private readonly keys: Keys,
+  ) {}
+
+  /**
+   * 1. the user hash (nothing names the new id yet: invisible); 2. the name claimed in the
+   * directory slot, atomically, as on one Redis. If the name is taken, the hash goes again.
+   */
+  async createUser(name: string, foldedName: string, id: string): Promise<string | number> {
+    const { client, keys } = this;
+    const createdAt = (await scripts.storeUser.run(client, [keys.user(id)], [id, name])) as string;
+    const reply = (await scripts.createUser.run(
+      client,
+      [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed],
+      [name, foldedName, id, createdAt],
+    )) as string | number;
+    if (typeof reply === 'number' && reply < 0) await client.del(keys.user(id));
+    return reply;
+  }
+
+  /**
+   * 1. the message hash (invisible: nothing indexes it), with, alongside, a check that the
+   * sender exists (users are never deleted, so it stays true); 2. in the receiver's slot,
+   * after checking the receiver exists: the inbox entry (now it is visible), unread count,
+   * receiver's recency and doorbell; 3. the hash's timestamp set to the inbox score; 4. the
+   * conversation entry, at the end of the conversation; 5. the sender's recency, and (the
+   * first time) the sender's channel told what they sent. Steps 3 to 5 go out together: three round
+   * trips in all. Every step is "create if missing" or "raise to", so a retry completes
+   * whatever a crash cut short, and stores nothing twice. A send refused for a missing
+   * user takes back the hash it stored.
+   */
+  async sendMessage(
+    id: string,
+    sender: string,
+    receiver: string,
+    text: string,
+  ): Promise<SendReply> {
+    const { client, keys } = this;
+    const conversation = keys.conversation(sender, receiver);
+    const [senderExists, [stored, seen], conversationType, recencyType] = await Promise.all([
+      client.exists(keys.user(sender)),
+      scripts.storeMessage.run(client, [keys.message(id)], [id, sender, receiver, text]) as Promise<
+        [number, string?]
+      >,
+      // Steps 4 and 5 write these after the message is visible: a key of the wrong type
+      // there would leave a send that fails after delivery at every retry. Checked first.
+      client.type(conversation),
+      client.type(keys.conversations(sender)),
+    ]);
+    const refuse = async (code: number): Promise<SendReply> => {
+      if (stored === 1) await client.del(keys.message(id));
+      return { code, timestamp: '', seen: false };
+    };
+    if (stored < 0) return { code: stored, timestamp: '', seen: false };
+    if (senderExists === 0) return refuse(-1);
+    for (const [key, type] of [
+      [conversation, conversationType],
+      [keys.conversations(sender), recencyType],
+    ] as const) {
+      if (type !== 'none' && type !== 'zset') {
+        await refuse(0);
+        throw new BadDataError(key, `is a ${type}, not a sorted set; nothing was stored`);
+      }
+    }
+    const [delivered, timestamp = '0', found] = (await scripts.deliverMessage.run(
+      client,
+      [
+        keys.user(receiver),
+        keys.inbox(receiver),
+        keys.conversations(receiver),
+        keys.unread(receiver),
+        keys.unseen(receiver, sender),
+      ],
+      [id, sender, receiver, text, keys.inboxChannel(receiver)],
+    )) as [number, string?, string?];
+    if (delivered === -4) {
+      await refuse(0);
+      throw new BadDataError(timestamp, `${found}; nothing was stored`);
+    }
+    if (delivered < 0) return refuse(delivered);
+    const score = Number(timestamp);
+    const sentNow = delivered === 1;
+    await Promise.all([
+      client.hSet(keys.message(id), 'timestamp', timestamp),
+      // At the inbox score, raised past the conversation's newest entry if need be: a
+      // reader paging the conversation forwards must never find it behind its cursor.
+      scripts.addToConversation.run(client, [conversation], [messageMember(id), timestamp]),
+      client.zAdd(keys.conversations(sender), { score, value: receiver }, { comparison: 'GT' }),
+      sentNow &&
+        client.sPublish(
+          keys.inboxChannel(sender),
+          sentBell({ id, sender, receiver, text, timestamp }),
+        ),
+    ]);
+    return { code: stored, timestamp, seen: seen === 'True' };
+  }
+
+  async addContact(userId: string, contactId: string): Promise<number> {
+    const { client, keys } = this;
+    const missing = await this.#missingUser(userId, contactId);
+    if (missing < 0) return missing;
+    return (await scripts.addContact.run(
+      client,
+      [keys.user(userId), keys.contacts(userId)],
+      [contactId],
+    )) as number;
+  }
+
+  /**
+   * 1. which of the messages are in the user's inbox (a hash whose send stopped after
+   * step 1 was never counted unread); 2. each flipped to seen in its own slot, atomically;
+   * 3. in the user's slot, the messages taken out of the sets of unseen messages and the
+   * counters set to what is left (forget-unread-n). Step 3 takes a message out once
+   * however often it runs, and it runs for every message found seen, flipped now or
+   * before: so a call cut short after its flips is finished by its retry (or by any
+   * later mark of those messages), and two callers count a message once.
+   */
+  async markSeen(userId: string, messageIds: string[]): Promise<number> {
+    const { client, keys } = this;
+    const scores = await client.zmScore(keys.inbox(userId), messageIds.map(messageMember));
+    const received = messageIds.filter((_, i) => scores[i] !== null);
+    const flips = (await Promise.all(
+      received.map((id) => scripts.flipSeen.run(client, [keys.message(id)], [userId])),
+    )) as [number, string?][];
+    const seenBySender = new Map<string, string[]>();
+    flips.forEach(([code, sender], i) => {
+      if (code >= 0 && sender && isId(sender)) {
+        const members = seenBySender.get(sender) ?? [];
+        members.push(messageMember(received[i] as string));
+        seenBySender.set(sender, members);
+      }
+    });
+    return this.#forget(userId, seenBySender);
+  }
+
+  /**
+   * Walks the set of the other user's messages that the user has not seen (not the whole
+   * conversation: its cost is what is unseen), a page at a time: flips each to seen in
+   * its slot, then takes the page out of the set and sets the counter to what is left.
+   * A message on its way (delivered, not yet in the conversation) is in the set, so it is
+   * marked too, and a message a cut-short mark flipped but did not take out is taken out
+   * now. Setting the counter from the set repairs a counter that drifted, even when the
+   * set is empty.
+   */
+  async markConversationSeen(userId: string, otherId: string): Promise<number> {
+    const { client, keys } = this;
+    const unseen = keys.unseen(userId, otherId);
+    // Bounded: what was unseen at the start, and a page of what arrives meanwhile.
+    const pages = Math.ceil((await client.zCard(unseen)) / WALK_PAGE) + 1;
+    let marked = 0;
+    for (let page = 0; page < pages; page++) {
+      const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
+      const flips = (await Promise.all(
+        members.map((member) =>
+          scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
+        ),
+      )) as [number][];
+      const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
+      marked += await this.#forget(userId, new Map([[otherId, usable]]));
+      // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
+      // be shown, so it must not count as unread.
+      const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
+      if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
+      if (members.length < WALK_PAGE) break;
+    }
+    return marked;
+  }
+
+  /**
+   * Reads the inbox and the counters together (one MULTI in the user's slot), finds the
+   * unseen messages per sender from the hashes, then replaces the counters and the sets
+   * of unseen messages in one step that checks neither the inbox nor the counters changed
+   * meanwhile; counts again if they did. (A markSeen whose flip lands before this reads
+   * the flags and whose counter step lands after the replacement takes out a message
+   * that is no longer in the set: the counter stays right.)
+   */
+  async recountUnread(userId: string): Promise<void> {
+    const { client, keys } = this;
+    const inbox = keys.inbox(userId);
+    const unread = keys.unread(userId);
+    for (let attempt = 0; attempt < RECOUNT_ATTEMPTS; attempt++) {
+      const [entries, before] = (await client
+        .multi()
+        .zRangeWithScores(inbox, 0, -1)
+        .hGetAll(unread)
+        .exec()) as unknown as [{ value: string; score: number }[], Record<string, string>];
+      const hashes = await Promise.all(
+        entries.map(({ value }) =>
+          readHash(client, keys.messageOfMember(value), ['sender_id', 'seen']),
+        ),
+      );
+      const unseen = new Map<string, string[]>();
+      entries.forEach(({ value, score }, i) => {
+        const [sender, seen] = hashes[i] ?? [];
+        if (seen !== 'False' || !sender || !isId(sender)) return;
+        const pairs = unseen.get(sender) ?? [];
+        pairs.push(String(score), value);
+        unseen.set(sender, pairs);
+      });
+      const held = Object.entries(before);
+      // Every sender that held a counter gets a section too, so that theirs is replaced.
+      const senders = [
+        ...new Set([...held.map(([sender]) => sender).filter((s) => isId(s)), ...unseen.keys()]),
+      ];
+      const replaced = await scripts.replaceUnread.run(
+        client,
+        [inbox, unread, ...senders.map((sender) => keys.unseen(userId, sender))],
+        [
+          String(entries.length),
+          entries.at(-1)?.value ?? '',
+          String(held.length),
+          ...held.flat(),
+          ...senders.flatMap((sender) => {
+            const pairs = unseen.get(sender) ?? [];
+            return [sender, String(pairs.length / 2), ...pairs];
+          }),
+        ],
+      );
+      if (replaced === 1) return;
+    }
+    throw new MessengerError(
+      `the inbox or the unread counters of user ${userId} kept changing while they were counted; run reindex again`,
+    );
+  }
+
+  /**
+   * A send cut short after its delivery left the hash with a provisional timestamp
+   * (docs/schema.md): the inbox score is the message's time. The conversation step
+   * appends, as the send would have.
+   */
+  indexReceived(
+    userId: string,
+    sender: string,
+    entry: { member: string; score: number; timestamp: string | null },
+  ): Promise<unknown> {
+    const { client, keys } = this;
+    const stored = scoreTimestamp(entry.score);
+    return Promise.all([
+      stored !== entry.timestamp &&
+        client.hSet(keys.messageOfMember(entry.member), 'timestamp', stored),
+      scripts.addToConversation.run(
+        client,
+        [keys.conversation(userId, sender)],
+        [entry.member, stored],
+      ),
+    ]);
+  }
+
+  /**
+   * -1 when the first user does not exist, -2 when the second does not, else 0. Users are
+   * never deleted, so what this finds stays true for the steps after it.
+   */
+  async #missingUser(first: string, second: string): Promise<number> {
+    const [firstExists, secondExists] = await Promise.all([
+      this.client.exists(this.keys.user(first)),
+      this.client.exists(this.keys.user(second)),
+    ]);
+    if (firstExists === 0) return -1;
+    return secondExists === 0 ? -2 : 0;
+  }
+
+  /**
+   * Takes seen messages (members, by sender) out of the user's sets of unseen messages
+   * and sets each sender's counter to what is left; returns how many were in the sets.
+   */
+  async #forget(userId: string, seenBySender: Map<string, string[]>): Promise<number> {
+    if (seenBySender.size === 0) return 0;
+    const senders = [...seenBySender.keys()];
+    return Number(
+      await scripts.forgetUnread.run(
+        this.client,
+        [this.keys.unread(userId), ...senders.map((sender) => this.keys.unseen(userId, sender))],
+        senders.flatMap((sender) => {
+          const members = seenBySender.get(sender) ?? [];
+          return [sender, String(members.length), ...members];
+        }),
+      ),
+    );
+  }
+}
+
+/** A score (Unix seconds) as the messenger stores timestamps: six decimals, exact to the µs. */
+function scoreTimestamp(score: number): string {
+  const micros = Math.round(score * 1_000_000);
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}
+
+/** A hash's fields on a cluster; all null when it is missing or not a hash (bad data). */
+export async function readHash(
+  client: RedisCluster,
+  key: string,
+  fields: readonly string[],
+): Promise<(string | null)[]> {
+  try {
+    return await client.hmGet(key, [...fields]);
+  } catch (error) {
+    if (error instanceof ErrorReply && error.message.startsWith('WRONGTYPE'))
+      return fields.map(() => null);
+    throw error;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The writes whose keys live together on one Redis: each is one Lua script, so it is
+ * atomic. The same writes on a Redis Cluster, where their keys span hash slots, are in
+ * ./cluster-writes.ts; the messenger uses one or the other and cannot tell them apart.
+ * @module
+ */
+
+import { BadDataError, MessengerError } from '../../errors.js';
+import type { RedisClient } from '../../redis/connect.js';
+import type { Keys } from '../keys.js';
+import { scripts } from '../scripts.js';
+import type { SendReply, Writes } from './writes.js';
+
+/**
+ * How many conversation entries one step of markConversationSeen reads: about 2.5 ms of
+ * Redis's time (docs/performance.md), where the whole of 200,000 was one 500 ms script.
+ */
+const WALK_STEP = 1000;
+
+export class StandaloneWrites implements Writes {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+  ) {}
+
+  async createUser(name: string, foldedName: string, id: string): Promise<string | number> {
+    const keys = this.keys;
+    return (await scripts.createUser.run(
+      this.client,
+      [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed, keys.user(id)],
+      [name, foldedName, id],
+    )) as string | number;
+  }
+
+  async sendMessage(
+    id: string,
+    sender: string,
+    receiver: string,
+    text: string,
+  ): Promise<SendReply> {
+    const keys = this.keys;
+    const [code, second = '', third] = (await scripts.sendMessage.run(
+      this.client,
+      [
+        keys.user(sender),
+        keys.user(receiver),
+        keys.message(id),
+        keys.inbox(receiver),
+        keys.conversation(sender, receiver),
+        keys.conversations(sender),
+        keys.conversations(receiver),
+        keys.unread(receiver),
+      ],
+      [id, sender, receiver, text, keys.inboxChannel(receiver), keys.inboxChannel(sender)],
+    )) as [number, string?, string?];
+    if (code === -4) {
+      throw new BadDataError(second, `${third}; nothing was stored`);
+    }
+    return { code, timestamp: second, seen: third === 'True' };
+  }
+
+  async addContact(userId: string, contactId: string): Promise<number> {
+    const keys = this.keys;
+    return (await scripts.addContact.run(
+      this.client,
+      [keys.user(userId), keys.contacts(userId), keys.user(contactId)],
+      [contactId],
+    )) as number;
+  }
+
+  async markSeen(userId: string, messageIds: string[]): Promise<number> {
+    const keys = this.keys;
+    return Number(
+      await scripts.markSeen.run(
+        this.client,
+        [keys.unread(userId), ...messageIds.map((m) => keys.message(m))],
+        [userId],
+      ),
+    );
+  }
+
+  /**
+   * The walk in steps of at most WALK_STEP entries, each one script, so that one call
+   * never holds Redis for long (a script blocks every other client while it runs).
+   */
+  async markConversationSeen(userId: string, otherId: string): Promise<number> {
+    const keys = this.keys;
+    let marked = 0;
+    let from = '';
+    let mode = '';
+    // Bounded by the conversation's length: each step moves at least one entry down.
+    for (;;) {
+      const [count, next, after] = (await scripts.markConversationSeen.run(
+        this.client,
+        [keys.conversation(userId, otherId), keys.unread(userId)],
+        [otherId, keys.prefix, from, String(WALK_STEP), mode],
+      )) as [number, number, number?];
+      marked += count;
+      if (next === -1) return marked;
+      if (next === -2) mode = 'all';
+      const rank = next === -2 ? (after ?? -1) : next;
+      if (from !== '' && rank >= Number(from)) {
+        throw new MessengerError('markConversationSeen stopped moving through the conversation');
+      }
+      from = String(rank);
+    }
+  }
+
+  async recountUnread(userId: string): Promise<void> {
+    const keys = this.keys;
+    await scripts.countUnread.run(
+      this.client,
+      [keys.inbox(userId), keys.unread(userId)],
+      [keys.prefix],
+    );
+  }
+
+  indexReceived(
+    userId: string,
+    sender: string,
+    entry: { member: string; score: number },
+  ): Promise<unknown> {
+    return this.client.zAdd(
+      this.keys.conversation(userId, sender),
+      { score: entry.score, value: entry.member },
+      { condition: 'NX' },
+    );
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Every error the messenger throws on purpose. Each has a fixed `name`, a message a
+ * person can act on, and keeps the underlying error as `cause` where there is one.
+ * @module
+ */
+
+/** The base of every error thrown by redis-messenger. */
+export class MessengerError extends Error {
+  override name = 'MessengerError';
+}
+
+/** An argument was malformed: an empty text, a bad id, a limit out of range, ... */
+export class ValidationError extends MessengerError {
+  override name = 'ValidationError';
+}
+
+/** `createUser` was asked for a name that already belongs to someone. */
+export class UsernameTakenError extends MessengerError {
+  override name = 'UsernameTakenError';
+  constructor(readonly username: string) {
+    super(`the username "${username}" is already taken`);
+  }
+}
+
+/** An operation named a user id that does not exist. */
+export class UserNotFoundError extends MessengerError {
+  override name = 'UserNotFoundError';
+  constructor(readonly userId: string) {
+    super(`no user has the id ${userId}`);
+  }
+}
+
+/** A caller-supplied message id was already used for a different message. */
+export class MessageIdConflictError extends MessengerError {
+  override name = 'MessageIdConflictError';
+  constructor(readonly messageId: string) {
+    super(`the message id ${messageId} was already used for a different message`);
+  }
+}
+
+/** A paging cursor does not name a message (or user) of the list being paged. */
+export class CursorNotFoundError extends ValidationError {
+  override name = 'CursorNotFoundError';
+  constructor(readonly cursor: string) {
+    super(`the cursor ${cursor} is not an entry of this list`);
+  }
+}
+
+/** Redis could not be reached, or the connection to it was lost. */
+export class RedisUnavailableError extends MessengerError {
+  override name = 'RedisUnavailableError';
+  constructor(
+    readonly target: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach Redis at ${target}: is it running, and is the URL right?`, options);
+  }
+}
+
+/** Why a Redis that answered would not take the connection (`RedisRefusedError.reason`). */
+export type RefusalReason =
+  | 'wrong-password'
+  | 'password-required'
+  | 'no-such-database'
+  | 'max-clients'
+  | 'other';
+
+/**
+ * Redis answered, and refused the connection: a wrong or missing password, a database
+ * number it does not have, or its connection limit (`maxclients`) reached. Unlike
+ * RedisUnavailableError, trying again as it is will not help (except at the connection
+ * limit, once other clients leave). `redisSaid` is Redis's own words.
+ */
+export class RedisRefusedError extends MessengerError {
+  override name = 'RedisRefusedError';
+  readonly reason: RefusalReason;
+  constructor(
+    readonly target: string,
+    readonly redisSaid: string,
+    options?: { cause?: unknown },
+  ) {
+    const reason = refusalReason(redisSaid);
+    const advice = REFUSAL_ADVICE[reason];
+    // Redis's NOAUTH to HELLO goes on to explain HELLO's AUTH option, which is ours to use.
+    const said = redisSaid.replace(/, otherwise the HELLO AUTH.*$/s, '');
+    super(
+      `Redis at ${target} refused the connection: ${said.replace(/\.$/, '')}${advice ? `; ${advice}` : ''}`,
+      options,
+    );
+    this.reason = reason;
+  }
+}
+
+/** What to do about each refusal, in the library's words (the CLI adds where to change it). */
+const REFUSAL_ADVICE: Record<RefusalReason, string> = {
+  'wrong-password': 'check the user name and password in the URL',
+  'password-required':
+    'this Redis needs a password: redis://:password@host:port, or with a user redis://user:password@host:port',
+  'no-such-database': 'use a database number this Redis has, e.g. /0 at the end of the URL',
+  'max-clients':
+    'Redis has as many connections as its maxclients allows: try again once others close, or raise maxclients',
+  other: '',
+};
+
+function refusalReason(redisSaid: string): RefusalReason {
+  if (/^WRONGPASS\b/.test(redisSaid)) return 'wrong-password';
+  if (/^NOAUTH\b/.test(redisSaid)) return 'password-required';
+  if (/DB index is out of range/i.test(redisSaid)) return 'no-such-database';
+  if (/max number of clients/i.test(redisSaid)) return 'max-clients';
+  return 'other';
+}
+
+/**
+ * Redis did not answer in time. The command may still have run: a send that timed out
+ * is safe to retry with the same `messageId`.
+ */
+export class RedisTimeoutError extends MessengerError {
+  override name = 'RedisTimeoutError';
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`Redis did not answer within ${timeoutMs} ms`, options);
+  }
+}
+
+/**
+ * A message was stored, but not copied to as many replicas as `waitForReplicas` asks
+ * within `replicaTimeoutMs`: if its master failed now, it could be lost. Sending again
+ * with the same `messageId` is safe, and waits again.
+ */
+export class NotReplicatedError extends MessengerError {
+  override name = 'NotReplicatedError';
+  constructor(
+    readonly wanted: number,
+    readonly reached: number,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `the message reached ${reached} of ${wanted} replica(s) within ${timeoutMs} ms; sending it again with the same id is safe`,
+    );
+  }
+}
+
+/**
+ * Whether a write that failed with this error may still have happened, or may not be
+ * safe yet: the connection dropped, Redis did not answer in time, or too few replicas
+ * have it. Retry a send with the same `messageId`.
+ */
+export function isUnconfirmed(error: unknown): boolean {
+  return (
+    error instanceof RedisTimeoutError ||
+    error instanceof RedisUnavailableError ||
+    error instanceof NotReplicatedError
+  );
+}
+
+/** Redis answered with an error we cannot turn into anything more specific (e.g. OOM). */
+export class RedisCommandError extends MessengerError {
+  override name = 'RedisCommandError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`Redis refused the command: ${message}`, options);
+  }
+}
+
+/** The embedded default needs a redis-server binary, and none is on PATH. */
+export class RedisServerNotInstalledError extends MessengerError {
+  override name = 'RedisServerNotInstalledError';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'redis-server is not installed: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or point REDIS_URL at a Redis',
+      options,
+    );
+  }
+}
+
+/** A username that belongs to nobody (compared as names are: NFKC, case folded). */
+export class UsernameNotFoundError extends MessengerError {
+  override name = 'UsernameNotFoundError';
+  constructor(readonly username: string) {
+    super(`no user is named "${username}"`);
+  }
+}
+
+/**
+ * Data in Redis that the messenger cannot use: a key of the wrong type, an index entry
+ * that names no user. Something other than this library wrote it (or removed what it
+ * needs); the message names the key. A write refused with it wrote nothing.
+ */
+export class BadDataError extends MessengerError {
+  override name = 'BadDataError';
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`bad data in Redis: ${key} ${problem}`);
+  }
+}
