@@ -11,6 +11,19 @@
 
 export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
+export type { InboxSubscription, SubscribeOptions } from './core/live.js';
+export { type MessengerOptions, RedisMessenger, type SendOptions } from './core/messenger.js';
+export type { ReindexProgress, ReindexReport } from './core/reindex.js';
+export type {
+  ConversationSummary,
+  Message,
+  MessagePage,
+  SentMessage,
+  UnreadCount,
+  User,
+  UserPage,
+} from './core/types.js';
+export type { Paging } from './core/validate.js';
 export {
   BadDataError,
   CursorNotFoundError,
@@ -28,17 +41,4 @@ export {
   UsernameNotFoundError,
   UsernameTakenError,
   ValidationError,
-} from './core/errors.js';
-export type { InboxSubscription, SubscribeOptions } from './core/live.js';
-export { type MessengerOptions, RedisMessenger, type SendOptions } from './core/messenger.js';
-export type { ReindexProgress, ReindexReport } from './core/reindex.js';
-export type {
-  ConversationSummary,
-  Message,
-  MessagePage,
-  SentMessage,
-  UnreadCount,
-  User,
-  UserPage,
-} from './core/types.js';
-export type { Paging } from './core/validate.js';
+} from './errors.js';

@@ -5,7 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from 'redis';
-import { MessengerError, RedisServerNotInstalledError } from '../src/core/errors.js';
+import { MessengerError, RedisServerNotInstalledError } from '../src/errors.js';
 import {
   ensureLocalServer,
   localDataDir,

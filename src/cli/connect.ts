@@ -5,8 +5,9 @@
  * the person has to fix it.
  * @module
  */
-import { RedisRefusedError, RedisUnavailableError, ValidationError } from '../core/errors.js';
+
 import { RedisMessenger } from '../core/messenger.js';
+import { RedisRefusedError, RedisUnavailableError, ValidationError } from '../errors.js';
 import { describeCluster, parseClusterNodes, redactUrl } from '../redis/connect.js';
 import { type ResolvedRedis, resolveRedis } from '../redis/local-server.js';
 import { CommandFailedError, UsageError } from './handle-error.js';

@@ -4,8 +4,8 @@
  * @module
  */
 import { InvalidArgumentError } from 'commander';
-import { ValidationError } from '../core/errors.js';
 import { isId, MAX_PAGE_LIMIT, validateNamespace } from '../core/validate.js';
+import { ValidationError } from '../errors.js';
 import { parseClusterNodes } from '../redis/connect.js';
 
 export function parseLimit(value: string): number {

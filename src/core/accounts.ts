@@ -5,8 +5,9 @@
  * never stored. Every key of a user's account shares the user's hash slot on a cluster.
  * @module
  */
+
+import { UserNotFoundError, ValidationError } from '../errors.js';
 import type { RedisConnection } from '../redis/connect.js';
-import { UserNotFoundError, ValidationError } from './errors.js';
 import type { Keys } from './keys.js';
 import { scripts } from './scripts.js';
 import { validateId } from './validate.js';

@@ -6,10 +6,11 @@
  * delivered in inbox order, each once.
  * @module
  */
+
+import { CursorNotFoundError } from '../errors.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { ChannelListener, Listening } from '../redis/subscriber.js';
 import { type Bell, parseBell, type SeenChange } from './doorbell.js';
-import { CursorNotFoundError } from './errors.js';
 import { messageIdOfMember, messageMember } from './keys.js';
 import type { Message } from './types.js';
 

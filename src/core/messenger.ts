@@ -4,24 +4,6 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { RedisCalls } from '../redis/calls.js';
-import {
-  closeClient,
-  DEFAULT_REDIS_URL,
-  describeCluster,
-  isCluster,
-  openClient,
-  openCluster,
-  parseClusterNodes,
-  type RedisClient,
-  type RedisConnection,
-  redactUrl,
-} from '../redis/connect.js';
-import { waitForReplicas } from '../redis/replicas.js';
-import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from '../redis/subscriber.js';
-import { Accounts } from './accounts.js';
-import { ClusterWrites } from './cluster-writes.js';
-import { seenBell, sessionEndedBell } from './doorbell.js';
 import {
   BadDataError,
   CursorNotFoundError,
@@ -31,9 +13,15 @@ import {
   UserNotFoundError,
   UsernameTakenError,
   ValidationError,
-} from './errors.js';
+} from '../errors.js';
+import { DEFAULT_REDIS_URL, type RedisConnection } from '../redis/connect.js';
+import { namedTarget } from '../redis/target.js';
+import { Accounts } from './accounts.js';
+import { type Backend, openBackend } from './backend/index.js';
+import { RedisCalls } from './calls.js';
+import { seenBell, sessionEndedBell } from './doorbell.js';
 import { newMessageId } from './ids.js';
-import { Keys, messageIdOfMember, messageMember } from './keys.js';
+import { type Keys, messageIdOfMember, messageMember } from './keys.js';
 import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
 import { readIndexPage } from './pages.js';
 import {
@@ -44,7 +32,6 @@ import {
   userFromHash,
 } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
-import { scripts } from './scripts.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
 import type {
   ConversationSummary,
@@ -70,7 +57,6 @@ import {
   validateText,
   validateUsername,
 } from './validate.js';
-import { StandaloneWrites, type Writes } from './writes.js';
 
 /** How to reach Redis and how the messenger behaves. Every field is optional. */
 export interface MessengerOptions {
@@ -154,70 +140,39 @@ type Settings = Required<
  * ```
  */
 export class RedisMessenger {
+  /** What differs between one Redis and a cluster: connections, writes, subscriber, ... */
+  readonly #backend: Backend;
   readonly #client: RedisConnection;
-  /**
-   * The connection sends go through: with `waitForReplicas` a connection of its own, since
-   * WAIT holds up every command behind it on its connection, and reads must not wait for
-   * a slow replica. Otherwise the same as #client.
-   */
-  readonly #sendClient: RedisConnection;
   readonly #keys: Keys;
-  /** The URL connected to (on a cluster: the first node's, for its credentials). */
-  readonly #url: string;
   readonly #options: Settings;
   readonly #calls: RedisCalls;
-  readonly #writes: Writes;
-  /** The writes of sendMessage, on #sendClient. */
-  readonly #sends: Writes;
   readonly #subscriptions = new Set<InboxSubscription>();
-  /** The pub/sub connection(s) every subscription shares: opened with the first one. */
-  #subscriber: Subscriber | undefined;
   #accounts: Accounts | undefined;
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
 
-  private constructor(
-    [client, sendClient]: [RedisConnection, RedisConnection],
-    url: string,
-    target: string,
-    namespace: string | undefined,
-    options: Settings,
-  ) {
-    this.#client = client;
-    this.#sendClient = sendClient;
-    this.#url = url;
+  private constructor(backend: Backend, options: Settings) {
+    this.#backend = backend;
+    this.#client = backend.client;
+    this.#keys = backend.keys;
     this.#options = options;
-    this.#calls = new RedisCalls(client, target, options.commandTimeoutMs, () => this.#closed);
-    const keys = new Keys(namespace, isCluster(client) ? 'cluster' : 'standalone');
-    const writesOn = (connection: RedisConnection): Writes =>
-      isCluster(connection)
-        ? new ClusterWrites(connection, keys)
-        : new StandaloneWrites(connection, keys);
-    this.#keys = keys;
-    this.#writes = writesOn(client);
-    this.#sends = writesOn(sendClient);
+    this.#calls = new RedisCalls(
+      backend.client,
+      backend.target,
+      options.commandTimeoutMs,
+      () => this.#closed,
+      (error) => backend.explainReply(error),
+    );
   }
 
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
   static async connect(options: MessengerOptions = {}): Promise<RedisMessenger> {
     const { namespace } = options;
-    const fromEnvironment = process.env.REDIS_CLUSTER;
-    const clusterUrls =
-      options.cluster ??
-      (options.url === undefined && fromEnvironment
-        ? parseClusterNodes(fromEnvironment)
-        : undefined);
-    if (clusterUrls !== undefined) {
-      if (!Array.isArray(clusterUrls) || clusterUrls.some((url) => typeof url !== 'string')) {
-        throw new ValidationError('cluster must be an array of node URLs (redis://host:port)');
-      }
-      if (options.url !== undefined) {
-        throw new ValidationError(
-          'give either url (one Redis) or cluster (a Redis Cluster), not both',
-        );
-      }
-    }
+    const target = namedTarget(options ?? {})?.target ?? {
+      kind: 'standalone' as const,
+      url: DEFAULT_REDIS_URL,
+    };
     if (namespace !== undefined) validateNamespace(namespace);
     const settings = {
       connectTimeoutMs: validateCount(
@@ -250,26 +205,18 @@ export class RedisMessenger {
         1000,
       ),
     };
-    const url = clusterUrls?.[0] ?? options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-    const target = clusterUrls ? describeCluster(clusterUrls) : redactUrl(url);
-    const open = (): Promise<RedisConnection> =>
-      clusterUrls
-        ? openCluster({
-            urls: clusterUrls,
-            connectTimeoutMs: settings.connectTimeoutMs,
-            onError: (error) => settings.onConnectionError?.(error),
-          })
-        : openRedis(url, settings);
-    const client = await open();
-    let sendClient = client;
+    const backend = await openBackend(target, {
+      namespace,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      separateSends: settings.waitForReplicas > 0,
+      onConnectionError: settings.onConnectionError,
+    });
     try {
-      if (settings.waitForReplicas > 0) sendClient = await open();
-      const messenger = new RedisMessenger([client, sendClient], url, target, namespace, settings);
-      await messenger.#calls.run(() => loadScripts(client));
+      const messenger = new RedisMessenger(backend, settings);
+      await messenger.#calls.run(() => backend.loadScripts());
       return messenger;
     } catch (error) {
-      client.destroy();
-      if (sendClient !== client) sendClient.destroy();
+      await backend.close();
       throw error;
     }
   }
@@ -279,10 +226,7 @@ export class RedisMessenger {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close()));
-    await this.#subscriber?.close();
-    await Promise.all(
-      [...new Set([this.#client, this.#sendClient])].map((client) => closeClient(client)),
-    );
+    await this.#backend.close();
   }
 
   // ---- users -------------------------------------------------------------------------
@@ -300,7 +244,7 @@ export class RedisMessenger {
     const name = validateUsername(username);
     const id = randomUUID();
     const create = () =>
-      this.#calls.run(() => this.#writes.createUser(name, foldUsername(name), id));
+      this.#calls.run(() => this.#backend.writes.createUser(name, foldUsername(name), id));
     let reply = await create();
     // The original program has added names since they were last indexed: index, retry.
     for (let attempt = 0; reply === -2 && attempt < 3; attempt++) {
@@ -364,7 +308,7 @@ export class RedisMessenger {
       this.#calls.run(() =>
         Promise.all([
           readIndexPage(
-            this.#client,
+            this.#backend,
             keys.userIndex,
             after ? { mode: 'after', limit, cursor: after } : { mode: 'first', limit },
             (member) => keys.user(member),
@@ -418,7 +362,9 @@ export class RedisMessenger {
       options?.messageId === undefined
         ? newMessageId()
         : validateId(options.messageId, 'message id');
-    const reply = await this.#calls.run(() => this.#sends.sendMessage(id, sender, receiver, body));
+    const reply = await this.#calls.run(() =>
+      this.#backend.sends.sendMessage(id, sender, receiver, body),
+    );
     if (reply.code === -1) throw new UserNotFoundError(sender);
     if (reply.code === -2) throw new UserNotFoundError(receiver);
     if (reply.code === -3) throw new MessageIdConflictError(id);
@@ -434,7 +380,7 @@ export class RedisMessenger {
       // A retry that stored nothing (reply 0) marks first: see WaitOptions.markFor.
       const markFor = reply.code === 0 ? (key: string) => keys.replicationMark(key) : undefined;
       const reached = await this.#calls.run(() =>
-        waitForReplicas(this.#sendClient, written, wanted, replicaTimeoutMs, { markFor }),
+        this.#backend.waitForReplicas(written, wanted, replicaTimeoutMs, markFor),
       );
       if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
     }
@@ -548,7 +494,7 @@ export class RedisMessenger {
     // The user check goes out with the write: for a user that does not exist the write
     // finds no message of theirs, so it changes nothing.
     const [, marked] = await this.#calls.run(() =>
-      Promise.all([this.#requireUsers(id), this.#writes.markSeen(id, ids)]),
+      Promise.all([this.#requireUsers(id), this.#backend.writes.markSeen(id, ids)]),
     );
     if (marked > 0) this.#tell(id, seenBell({ messageIds: ids, marked }));
     return marked;
@@ -560,7 +506,10 @@ export class RedisMessenger {
     const other = validateId(otherId, 'other user id');
     // As in markSeen: without both users there is no conversation and no counter to change.
     const [, marked] = await this.#calls.run(() =>
-      Promise.all([this.#requireUsers(id, other), this.#writes.markConversationSeen(id, other)]),
+      Promise.all([
+        this.#requireUsers(id, other),
+        this.#backend.writes.markConversationSeen(id, other),
+      ]),
     );
     if (marked > 0) this.#tell(id, seenBell({ with: other, marked }));
     return marked;
@@ -591,7 +540,7 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const contact = validateId(contactId, 'contact id');
     if (id === contact) throw new ValidationError('a user cannot be their own contact');
-    const reply = await this.#calls.run(() => this.#writes.addContact(id, contact));
+    const reply = await this.#calls.run(() => this.#backend.writes.addContact(id, contact));
     if (reply === -1) throw new UserNotFoundError(id);
     if (reply === -2) throw new UserNotFoundError(contact);
     return reply === 1;
@@ -637,7 +586,7 @@ export class RedisMessenger {
     const client = this.#client;
     const subscription = await InboxSubscription.start({
       client,
-      listen: (listener) => this.#sharedSubscriber().listen(channel, listener),
+      listen: (listener) => this.#backend.subscriber().listen(channel, listener),
       inbox,
       handler,
       options: { ...options, after },
@@ -702,7 +651,7 @@ export class RedisMessenger {
   ): Promise<ReindexReport> {
     if (this.#closed) throw new MessengerError('this messenger is closed');
     try {
-      return await rebuildIndexes(this.#client, this.#keys, this.#writes, options.onProgress);
+      return await rebuildIndexes(this.#backend, options.onProgress);
     } catch (error) {
       throw this.#calls.translate(error);
     }
@@ -715,19 +664,7 @@ export class RedisMessenger {
    * notice, live only, and the write it tells of has succeeded whether or not it arrives.
    */
   #tell(userId: string, bell: string): void {
-    const client = this.#client;
-    const channel = this.#keys.inboxChannel(userId);
-    const told = isCluster(client) ? client.sPublish(channel, bell) : client.publish(channel, bell);
-    told.catch(() => {});
-  }
-
-  /** The messenger's one subscriber: a connection on one Redis, one per master on a cluster. */
-  #sharedSubscriber(): Subscriber {
-    const client = this.#client;
-    this.#subscriber ??= isCluster(client)
-      ? new ShardedSubscriber(client, this.#url, (url) => openRedis(url, this.#options))
-      : new ChannelSubscriber(() => openRedis(this.#url, this.#options));
-    return this.#subscriber;
+    this.#backend.publish(this.#keys.inboxChannel(userId), bell).catch(() => {});
   }
 
   /** Indexes names the original program added; concurrent callers share one run. */
@@ -766,7 +703,7 @@ export class RedisMessenger {
       Promise.all([
         this.#requireUsers(...users),
         readIndexPage(
-          this.#client,
+          this.#backend,
           index,
           request,
           (member) => this.#keys.messageOfMember(member),
@@ -811,30 +748,4 @@ export class RedisMessenger {
     );
     return hashes.flatMap((hash, i) => userFromHash(hash, ids[i] ?? '') ?? []);
   }
-}
-
-/**
- * Loads every script into Redis, so that the first calls need not send their source. On
- * a cluster, into every master (a replica promoted later gets them on first use).
- */
-async function loadScripts(client: RedisConnection): Promise<void> {
-  const all = Object.values(scripts);
-  if (!isCluster(client)) {
-    await Promise.all(all.map((script) => script.load(client)));
-    return;
-  }
-  await Promise.all(
-    client.masters.map(async (master) => {
-      const node = await client.nodeClient(master);
-      await Promise.all(all.map((script) => script.load(node)));
-    }),
-  );
-}
-
-function openRedis(url: string, settings: Settings): Promise<RedisClient> {
-  return openClient({
-    url,
-    connectTimeoutMs: settings.connectTimeoutMs,
-    onError: (error) => settings.onConnectionError?.(error),
-  });
 }

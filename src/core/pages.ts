@@ -3,9 +3,8 @@
  * the hash each entry names: two round trips, whatever the page size.
  * @module
  */
-import { ErrorReply } from 'redis';
-import { isCluster, type RedisConnection } from '../redis/connect.js';
-import { CursorNotFoundError } from './errors.js';
+import { CursorNotFoundError } from '../errors.js';
+import type { Backend } from './backend/index.js';
 import { scripts } from './scripts.js';
 import type { PageRequest } from './validate.js';
 
@@ -25,7 +24,7 @@ export interface IndexPage {
  * turns a cursor (an id) into the member it names.
  */
 export async function readIndexPage(
-  client: RedisConnection,
+  backend: Backend,
   index: string,
   request: PageRequest,
   hashKey: (member: string) => string,
@@ -36,7 +35,7 @@ export async function readIndexPage(
   if (request.mode === 'before' || request.mode === 'after') cursor = toMember(request.cursor);
   else if (request.mode === 'after-score') cursor = request.cursor;
   const reply = (await scripts.page.run(
-    client,
+    backend.client,
     [index],
     [request.mode, String(request.limit), cursor],
   )) as PageScriptReply;
@@ -45,7 +44,7 @@ export async function readIndexPage(
   // Members name hashes that never change but for `seen`, so reading them after the
   // index is as good as with it.
   const values = await Promise.all(
-    members.map((member) => readHashFields(client, hashKey(member), fields)),
+    members.map((member) => backend.readHash(hashKey(member), fields)),
   );
   const entries = members.map((member, m) => {
     const hash: Record<string, string> = {};
@@ -56,28 +55,4 @@ export async function readIndexPage(
     return { member, hash };
   });
   return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
-}
-
-/**
- * The `fields` of the hash at `key`; all null when the key is missing or is not a hash
- * (bad data: another program wrote it), so that one such key makes a reader skip its
- * entry instead of failing the whole page. Plain HMGETs sent together cost a third of
- * typed HGETALLs, or of reading the hashes inside a script (docs/performance.md); on a
- * cluster the hashes live on several nodes, and the typed command is routed by key.
- */
-export async function readHashFields(
-  client: RedisConnection,
-  key: string,
-  fields: readonly string[],
-): Promise<(string | null)[]> {
-  try {
-    return isCluster(client)
-      ? await client.hmGet(key, [...fields])
-      : ((await client.sendCommand(['HMGET', key, ...fields])) as (string | null)[]);
-  } catch (error) {
-    if (error instanceof ErrorReply && error.message.startsWith('WRONGTYPE')) {
-      return fields.map(() => null);
-    }
-    throw error;
-  }
 }

@@ -8,13 +8,9 @@
  * that leaves open). On a cluster it also finishes sends cut short after their delivery.
  * @module
  */
-import type { RedisConnection } from '../redis/connect.js';
-import type { Keys } from './keys.js';
-import { readHashFields } from './pages.js';
-import { scripts } from './scripts.js';
+import type { Backend } from './backend/index.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
-import type { Writes } from './writes.js';
 
 export interface ReindexProgress {
   /** Users processed so far (each with their whole inbox). */
@@ -37,11 +33,10 @@ export interface ReindexReport {
 const CHUNK = 500;
 
 export async function rebuildIndexes(
-  client: RedisConnection,
-  keys: Keys,
-  writes: Writes,
+  backend: Backend,
   onProgress?: (progress: ReindexProgress) => void,
 ): Promise<ReindexReport> {
+  const { client, keys, writes } = backend;
   const names = await indexSeedNames(client, keys);
   const report: ReindexReport = {
     users: 0,
@@ -54,7 +49,7 @@ export async function rebuildIndexes(
   const total = userIds.length;
   onProgress?.({ done: 0, total });
   for (const userId of userIds) {
-    report.messages += await indexInbox(client, keys, userId, report);
+    report.messages += await indexInbox(backend, userId, report);
     await writes.recountUnread(userId);
     report.users++;
     onProgress?.({ done: report.users, total });
@@ -64,18 +59,18 @@ export async function rebuildIndexes(
 
 /** Adds every message of one inbox to its conversation; returns how many it looked at. */
 async function indexInbox(
-  client: RedisConnection,
-  keys: Keys,
+  backend: Backend,
   userId: string,
   report: ReindexReport,
 ): Promise<number> {
+  const { client, keys } = backend;
   let seen = 0;
   for (let start = 0; ; start += CHUNK) {
     const entries = await client.zRangeWithScores(keys.inbox(userId), start, start + CHUNK - 1);
     if (entries.length === 0) return seen;
     const hashes = await Promise.all(
       entries.map(({ value }) =>
-        readHashFields(client, keys.messageOfMember(value), ['sender_id', 'timestamp']),
+        backend.readHash(keys.messageOfMember(value), ['sender_id', 'timestamp']),
       ),
     );
     const writes: Promise<unknown>[] = [];
@@ -85,18 +80,12 @@ async function indexInbox(
         report.skipped++;
         return;
       }
-      // On a cluster, a send cut short after its delivery left the hash with a provisional
-      // timestamp (docs/schema.md): the inbox score is the message's time.
-      const stored = keys.layout === 'cluster' ? scoreTimestamp(score) : timestamp;
-      if (stored !== timestamp) {
-        writes.push(client.hSet(keys.messageOfMember(member), 'timestamp', stored as string));
-      }
-      const conversation = keys.conversation(userId, sender);
       writes.push(
-        // On a cluster this finishes a send's step 4, which appends (as the send would have).
-        keys.layout === 'cluster'
-          ? scripts.addToConversation.run(client, [conversation], [member, scoreTimestamp(score)])
-          : client.zAdd(conversation, { score, value: member }, { condition: 'NX' }),
+        backend.writes.indexReceived(userId, sender, {
+          member,
+          score,
+          timestamp: timestamp ?? null,
+        }),
         client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
         client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
       );
@@ -104,10 +93,4 @@ async function indexInbox(
     await Promise.all(writes);
     seen += entries.length;
   }
-}
-
-/** A score (Unix seconds) as the messenger stores timestamps: six decimals, exact to the µs. */
-function scoreTimestamp(score: number): string {
-  const micros = Math.round(score * 1_000_000);
-  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
 }

@@ -18,7 +18,7 @@ export const scripts = {
   markConversationSeen: LuaScript.fromFile(folder, 'mark-conversation-seen-2'),
   openSession: LuaScript.fromFile(folder, 'open-session-3'),
   touchSession: LuaScript.fromFile(folder, 'touch-session-1'),
-  // Cluster only: the steps of writes whose keys span hash slots (cluster-writes.ts).
+  // Cluster only: the steps of writes whose keys span hash slots (backend/cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
   deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),

@@ -3,7 +3,7 @@
  * before it reaches Redis, and fails with a ValidationError a person can read.
  * @module
  */
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
 
 export const USERNAME_MAX_LENGTH = 32;
 export const DEFAULT_TEXT_MAX_LENGTH = 4096;

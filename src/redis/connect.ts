@@ -24,7 +24,7 @@ import {
   RedisRefusedError,
   RedisUnavailableError,
   ValidationError,
-} from '../core/errors.js';
+} from '../errors.js';
 import { withDeadline } from './deadline.js';
 
 export type RedisClient = RedisClientType;

@@ -16,7 +16,7 @@ import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promis
 import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { MessengerError, RedisServerNotInstalledError } from '../core/errors.js';
+import { MessengerError, RedisServerNotInstalledError } from '../errors.js';
 
 /** How long a probe of a Redis the user may already run can take. */
 const PROBE_TIMEOUT_MS = 300;

@@ -4,7 +4,7 @@
  * connection it is sent on until that many replicas have every write sent on it before.
  * @module
  */
-import { isCluster, type RedisConnection } from './connect.js';
+import type { RedisClient, RedisCluster } from './connect.js';
 import { keySlot } from './key-slot.js';
 
 /** How long a mark (below) stays: long enough for any WAIT, short enough to leave nothing. */
@@ -23,51 +23,57 @@ export interface WaitOptions {
 }
 
 /**
- * Waits until `replicas` replicas have the writes made so far to the nodes serving
- * `keys` (on one Redis, its only node), or `timeoutMs` passes. Returns the fewest
- * replicas any of those nodes reached.
+ * On one Redis: waits until `replicas` replicas have the writes made so far on
+ * `connection` (and `markKey`'s mark, written first, when given), or `timeoutMs` passes.
+ * Returns how many replicas have them.
  */
-export async function waitForReplicas(
-  client: RedisConnection,
+export async function waitOnServer(
+  connection: RedisClient,
+  replicas: number,
+  timeoutMs: number,
+  markKey?: string,
+): Promise<number> {
+  // Sent together, in order, on the one connection that WAIT then waits for.
+  const [, reached] = await Promise.all([
+    markKey && connection.sendCommand(markCommand(markKey)),
+    connection.sendCommand(['WAIT', String(replicas), String(timeoutMs)]),
+  ]);
+  return Number(reached);
+}
+
+/**
+ * On a Redis Cluster: waits until `replicas` replicas have the writes made so far to the
+ * masters serving `keys`, or `timeoutMs` passes. Returns the fewest replicas any of those
+ * masters reached.
+ */
+export async function waitOnCluster(
+  cluster: RedisCluster,
   keys: string[],
   replicas: number,
   timeoutMs: number,
   options: WaitOptions = {},
 ): Promise<number> {
-  const command = ['WAIT', String(replicas), String(timeoutMs)];
-  const mark = (key: string) =>
-    options.markFor ? ['SET', options.markFor(key), '1', 'PX', String(MARK_TTL_MS)] : undefined;
-  if (!isCluster(client)) {
-    const markCommand = keys[0] === undefined ? undefined : mark(keys[0]);
-    // Sent together, in order, on the one connection that WAIT then waits for.
-    const [, reached] = await Promise.all([
-      markCommand && client.sendCommand(markCommand),
-      client.sendCommand(command),
-    ]);
-    return Number(reached);
-  }
   // One WAIT per node written to, on the connection the writes went through (the cluster
   // client keeps one per node). Not through the cluster client itself: it sends WAIT to
   // every master, so one shard without a replica would refuse every send.
   // Per master, the first of the keys it serves (for its mark).
   const masters = new Map<
     string,
-    { master: ReturnType<typeof client.getSlotMaster>; key: string }
+    { master: ReturnType<typeof cluster.getSlotMaster>; key: string }
   >();
   for (const key of keys) {
-    const master = client.getSlotMaster(keySlot(key));
+    const master = cluster.getSlotMaster(keySlot(key));
     if (!masters.has(master.address)) masters.set(master.address, { master, key });
   }
   const reached = await Promise.all(
     [...masters.values()].map(async ({ master, key }) => {
-      const node = await client.nodeClient(master);
-      const markCommand = mark(key);
-      const [, count] = await Promise.all([
-        markCommand && node.sendCommand(markCommand),
-        node.sendCommand(command),
-      ]);
-      return Number(count);
+      const node = await cluster.nodeClient(master);
+      return waitOnServer(node as RedisClient, replicas, timeoutMs, options.markFor?.(key));
     }),
   );
   return Math.min(...reached);
+}
+
+function markCommand(key: string): string[] {
+  return ['SET', key, '1', 'PX', String(MARK_TTL_MS)];
 }

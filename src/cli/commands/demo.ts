@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import { UsernameTakenError } from '../../core/errors.js';
 import type { RedisMessenger } from '../../core/messenger.js';
 import type { User } from '../../core/types.js';
+import { UsernameTakenError } from '../../errors.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
 import { printable } from '../output.js';

@@ -3,9 +3,9 @@
  * @module
  */
 import type { Command } from 'commander';
-import { isUnconfirmed, MessengerError, ValidationError } from '../../core/errors.js';
 import { newMessageId } from '../../core/ids.js';
 import { DEFAULT_TEXT_MAX_LENGTH, validateText } from '../../core/validate.js';
+import { isUnconfirmed, MessengerError, ValidationError } from '../../errors.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../main.js';
 import { parseId } from '../options.js';

@@ -1,0 +1,86 @@
+/**
+ * The backend on one Redis: the original program's key names, each multi-key write one
+ * Lua script, plain pub/sub, one subscriber connection.
+ * @module
+ */
+import { ErrorReply } from 'redis';
+import { RedisCommandError } from '../../errors.js';
+import { closeClient, type RedisClient } from '../../redis/connect.js';
+import { waitOnServer } from '../../redis/replicas.js';
+import { ChannelSubscriber, type Subscriber } from '../../redis/subscriber.js';
+import type { Keys } from '../keys.js';
+import { scripts } from '../scripts.js';
+import type { Backend } from './backend.js';
+import { StandaloneWrites } from './standalone-writes.js';
+import type { Writes } from './writes.js';
+
+export class StandaloneBackend implements Backend {
+  readonly writes: Writes;
+  readonly sends: Writes;
+  #subscriber: Subscriber | undefined;
+
+  /** `sendClient` is `client` unless sends wait for replicas; `connect` opens one more connection. */
+  constructor(
+    readonly keys: Keys,
+    readonly client: RedisClient,
+    private readonly sendClient: RedisClient,
+    readonly target: string,
+    private readonly connect: () => Promise<RedisClient>,
+  ) {
+    this.writes = new StandaloneWrites(client, keys);
+    this.sends = sendClient === client ? this.writes : new StandaloneWrites(sendClient, keys);
+  }
+
+  async readHash(key: string, fields: readonly string[]): Promise<(string | null)[]> {
+    try {
+      // A plain HMGET costs a third of node-redis's typed command (docs/performance.md).
+      return (await this.client.sendCommand(['HMGET', key, ...fields])) as (string | null)[];
+    } catch (error) {
+      if (error instanceof ErrorReply && error.message.startsWith('WRONGTYPE'))
+        return fields.map(() => null);
+      throw error;
+    }
+  }
+
+  publish(channel: string, message: string): Promise<unknown> {
+    return this.client.publish(channel, message);
+  }
+
+  subscriber(): Subscriber {
+    this.#subscriber ??= new ChannelSubscriber(this.connect);
+    return this.#subscriber;
+  }
+
+  async loadScripts(): Promise<void> {
+    await Promise.all(Object.values(scripts).map((script) => script.load(this.client)));
+  }
+
+  waitForReplicas(
+    keys: string[],
+    replicas: number,
+    timeoutMs: number,
+    markFor?: (key: string) => string,
+  ): Promise<number> {
+    const first = keys[0];
+    return waitOnServer(
+      this.sendClient,
+      replicas,
+      timeoutMs,
+      markFor && first !== undefined ? markFor(first) : undefined,
+    );
+  }
+
+  explainReply(error: ErrorReply): RedisCommandError | undefined {
+    if (!/^(CROSSSLOT|MOVED|ASK)\b/.test(error.message)) return undefined;
+    // Connected as to one Redis, to a node of a Redis Cluster.
+    return new RedisCommandError(
+      'this Redis is a node of a Redis Cluster: connect with cluster (the CLI: --cluster, or REDIS_CLUSTER)',
+      { cause: error },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#subscriber?.close();
+    await Promise.all([...new Set([this.client, this.sendClient])].map((c) => closeClient(c)));
+  }
+}

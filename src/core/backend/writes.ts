@@ -1,0 +1,48 @@
+/**
+ * The messenger's multi-key writes, as each backend stores them: one Lua script each on
+ * one Redis (./standalone-writes.ts), ordered single-slot steps on a Redis Cluster
+ * (./cluster-writes.ts). The messenger calls them the same way on both.
+ * @module
+ */
+
+/**
+ * How the messenger's multi-key writes are stored. Replies are the scripts' codes:
+ * negative numbers name what was missing or wrong (each method says which).
+ */
+export interface Writes {
+  /** Creates a user: created_at; -1 the name is taken; -2 names of the original program are not indexed yet. */
+  createUser(name: string, foldedName: string, id: string): Promise<string | number>;
+  /**
+   * Sends a message, ringing the receiver's doorbell and the sender's channel. Throws
+   * BadDataError, having written nothing, when a key it would write holds another type.
+   */
+  sendMessage(id: string, sender: string, receiver: string, text: string): Promise<SendReply>;
+  /** Adds a contact: 1 added, 0 already one; -1 no such user, -2 no such contact. */
+  addContact(userId: string, contactId: string): Promise<number>;
+  /** Marks messages the user received seen; how many were counted unread until now. */
+  markSeen(userId: string, messageIds: string[]): Promise<number>;
+  /** Marks seen every message `otherId` sent to `userId`; how many were counted unread until now. */
+  markConversationSeen(userId: string, otherId: string): Promise<number>;
+  /** Recounts a user's unread counters from the `seen` flags of their inbox (for reindex). */
+  recountUnread(userId: string): Promise<void>;
+  /**
+   * Puts a message of `userId`'s inbox (member, score, the hash's timestamp) into the
+   * conversation with its sender, if it is not there yet (for reindex); on a cluster this
+   * also finishes a send cut short after its delivery.
+   */
+  indexReceived(
+    userId: string,
+    sender: string,
+    entry: { member: string; score: number; timestamp: string | null },
+  ): Promise<unknown>;
+}
+
+/** What a send did. */
+export interface SendReply {
+  /** 1 stored now, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 the id is another message's. */
+  code: number;
+  /** The timestamp stored ("seconds.micros"), when stored now or before. */
+  timestamp: string;
+  /** Whether the receiver has seen it: false when stored now; as stored, on a retry. */
+  seen: boolean;
+}
