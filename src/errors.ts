@@ -196,3 +196,42 @@ export class BadDataError extends MessengerError {
     super(`bad data in Redis: ${key} ${problem}`);
   }
 }
+
+/**
+ * What a write's negative reply means: the messenger's Lua scripts reply with these
+ * (each script's header says which of them it can), the cluster's multi-step writes
+ * reply with the same, and `refusalError` turns one into its error, here only.
+ */
+export enum Refusal {
+  /** The first user a write names does not exist (a send's sender, a contact's owner). */
+  FirstUserMissing = -1,
+  /** The second does not (a send's receiver, the contact). */
+  SecondUserMissing = -2,
+  /** A caller-supplied message id already belongs to another message. */
+  MessageIdTaken = -3,
+  /** A key the write would touch holds another type (bad data); nothing was written. */
+  BadData = -4,
+}
+
+/** createUser's replies, where they differ: the name is someone's; or names are not indexed yet. */
+export enum NameRefusal {
+  Taken = -1,
+  NotIndexed = -2,
+}
+
+/** The error a refusal means, for the users (`first`, `second`) or message the write named. */
+export function refusalError(
+  refusal: Refusal,
+  named: { first?: string; second?: string; messageId?: string },
+): MessengerError {
+  switch (refusal) {
+    case Refusal.FirstUserMissing:
+      return new UserNotFoundError(named.first ?? '');
+    case Refusal.SecondUserMissing:
+      return new UserNotFoundError(named.second ?? '');
+    case Refusal.MessageIdTaken:
+      return new MessageIdConflictError(named.messageId ?? '');
+    default:
+      return new MessengerError(`the write was refused (${refusal})`);
+  }
+}

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UserNotFoundError, ValidationError } from '../errors.js';
+import { Refusal, UserNotFoundError, ValidationError } from '../errors.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { scripts } from './scripts.js';
@@ -104,7 +104,7 @@ export class Accounts {
         ],
       ),
     );
-    if (reply === -1) throw new UserNotFoundError(userId);
+    if (reply === Refusal.FirstUserMissing) throw new UserNotFoundError(userId);
     return {
       id: hash,
       userId,

@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import {
   BadDataError,
   CursorNotFoundError,
-  MessageIdConflictError,
   MessengerError,
+  NameRefusal,
   NotReplicatedError,
+  refusalError,
   UserNotFoundError,
   UsernameTakenError,
   ValidationError,
@@ -247,11 +248,11 @@ export class RedisMessenger {
       this.#calls.run(() => this.#backend.writes.createUser(name, foldUsername(name), id));
     let reply = await create();
     // The original program has added names since they were last indexed: index, retry.
-    for (let attempt = 0; reply === -2 && attempt < 3; attempt++) {
+    for (let attempt = 0; reply === NameRefusal.NotIndexed && attempt < 3; attempt++) {
       await this.#indexSeedNames();
       reply = await create();
     }
-    if (reply === -1) throw new UsernameTakenError(name);
+    if (reply === NameRefusal.Taken) throw new UsernameTakenError(name);
     if (typeof reply === 'number')
       throw new MessengerError('usernames are changing too fast to check this one; try again');
     return { id, username: name, createdAt: parseTime(reply) };
@@ -365,9 +366,8 @@ export class RedisMessenger {
     const reply = await this.#calls.run(() =>
       this.#backend.sends.sendMessage(id, sender, receiver, body),
     );
-    if (reply.code === -1) throw new UserNotFoundError(sender);
-    if (reply.code === -2) throw new UserNotFoundError(receiver);
-    if (reply.code === -3) throw new MessageIdConflictError(id);
+    if (reply.code < 0)
+      throw refusalError(reply.code, { first: sender, second: receiver, messageId: id });
     const { waitForReplicas: wanted, replicaTimeoutMs } = this.#options;
     if (wanted > 0) {
       const keys = this.#keys;
@@ -541,8 +541,7 @@ export class RedisMessenger {
     const contact = validateId(contactId, 'contact id');
     if (id === contact) throw new ValidationError('a user cannot be their own contact');
     const reply = await this.#calls.run(() => this.#backend.writes.addContact(id, contact));
-    if (reply === -1) throw new UserNotFoundError(id);
-    if (reply === -2) throw new UserNotFoundError(contact);
+    if (reply < 0) throw refusalError(reply, { first: id, second: contact });
     return reply === 1;
   }
 

@@ -1,6 +1,6 @@
 /**
- * A Lua script kept in a .lua file beside the code: hashed once, sent once with SCRIPT
- * LOAD, then called by SHA. After a Redis restart has emptied the script cache, the first
+ * A Lua script kept in a .lua file beside the code (its shared parts included): hashed
+ * once, sent once with SCRIPT LOAD, then called by SHA. After a Redis restart has emptied the script cache, the first
  * call gets NOSCRIPT and falls back to EVAL, which caches it again.
  * @module
  */
@@ -18,9 +18,17 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  /** Reads `<name>.lua` from the folder `folder` (a file: URL, from `import.meta.url`). */
+  /**
+   * Reads `<name>.lua` from the folder `folder` (a file: URL, from `import.meta.url`).
+   * A line `--#include <part>` is replaced by `includes/<part>.lua` of that folder: what
+   * several scripts share is written once, and the script Redis runs is still one text.
+   */
   static fromFile(folder: URL, name: string): LuaScript {
-    return new LuaScript(name, readFileSync(new URL(`${name}.lua`, folder), 'utf8'));
+    const read = (file: string) => readFileSync(new URL(file, folder), 'utf8');
+    const source = read(`${name}.lua`).replace(/^--#include ([a-z-]+)$/gm, (_, part: string) =>
+      read(`includes/${part}.lua`).trimEnd(),
+    );
+    return new LuaScript(name, source);
   }
 
   /** Loads the script into one server (on a cluster, call it for every master). */

@@ -8,7 +8,7 @@
  */
 
 import { ErrorReply } from 'redis';
-import { BadDataError, MessengerError } from '../../errors.js';
+import { BadDataError, MessengerError, Refusal } from '../../errors.js';
 import type { RedisCluster } from '../../redis/connect.js';
 import { sentBell } from '../doorbell.js';
 import { type Keys, messageMember } from '../keys.js';
@@ -77,7 +77,7 @@ export class ClusterWrites implements Writes {
       return { code, timestamp: '', seen: false };
     };
     if (stored < 0) return { code: stored, timestamp: '', seen: false };
-    if (senderExists === 0) return refuse(-1);
+    if (senderExists === 0) return refuse(Refusal.FirstUserMissing);
     for (const [key, type] of [
       [conversation, conversationType],
       [keys.conversations(sender), recencyType],
@@ -98,7 +98,7 @@ export class ClusterWrites implements Writes {
       ],
       [id, sender, receiver, text, keys.inboxChannel(receiver)],
     )) as [number, string?, string?];
-    if (delivered === -4) {
+    if (delivered === Refusal.BadData) {
       await refuse(0);
       throw new BadDataError(timestamp, `${found}; nothing was stored`);
     }
@@ -272,16 +272,16 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * -1 when the first user does not exist, -2 when the second does not, else 0. Users are
-   * never deleted, so what this finds stays true for the steps after it.
+   * Which of two users does not exist, else 0. Users are never deleted, so what this
+   * finds stays true for the steps after it.
    */
-  async #missingUser(first: string, second: string): Promise<number> {
+  async #missingUser(first: string, second: string): Promise<Refusal | 0> {
     const [firstExists, secondExists] = await Promise.all([
       this.client.exists(this.keys.user(first)),
       this.client.exists(this.keys.user(second)),
     ]);
-    if (firstExists === 0) return -1;
-    return secondExists === 0 ? -2 : 0;
+    if (firstExists === 0) return Refusal.FirstUserMissing;
+    return secondExists === 0 ? Refusal.SecondUserMissing : 0;
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { BadDataError, MessengerError } from '../../errors.js';
+import { BadDataError, MessengerError, Refusal } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
@@ -53,7 +53,7 @@ export class StandaloneWrites implements Writes {
       ],
       [id, sender, receiver, text, keys.inboxChannel(receiver), keys.inboxChannel(sender)],
     )) as [number, string?, string?];
-    if (code === -4) {
+    if (code === Refusal.BadData) {
       throw new BadDataError(second, `${third}; nothing was stored`);
     }
     return { code, timestamp: second, seen: third === 'True' };

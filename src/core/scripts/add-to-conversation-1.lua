@@ -11,16 +11,13 @@
   ARGV[2] its score in the receiver's inbox ("seconds.micros")
   Returns: the score it has in the conversation, as "seconds.micros"
 ]]
-local function micros_of(score) return math.floor(tonumber(score) * 1000000 + 0.5) end
-local function format(micros)
-  return string.format('%.0f.%06d', math.floor(micros / 1000000), micros % 1000000)
-end
+--#include time
 
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score then return format(micros_of(score)) end
+if score then return format_micros(micros_of(score)) end
 local micros = micros_of(ARGV[2])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then micros = math.max(micros, micros_of(last[2]) + 1) end
-local timestamp = format(micros)
+local timestamp = format_micros(micros)
 redis.call('ZADD', KEYS[1], timestamp, ARGV[1])
 return timestamp

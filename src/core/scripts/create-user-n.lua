@@ -16,6 +16,7 @@
   Returns: created_at (Unix seconds, a string); -1 when the name is taken; -2 when the
            original program has added names that are not folded yet (fold them, retry)
 ]]
+--#include time
 if redis.call('HLEN', KEYS[1]) ~= tonumber(redis.call('GET', KEYS[4]) or '0') then
   return -2
 end
@@ -24,8 +25,7 @@ if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 or redis.call('HEXISTS', KEYS[1]
 end
 local created_at = ARGV[4]
 if KEYS[5] then
-  local now = redis.call('TIME')
-  created_at = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
+  created_at = format_micros(now_micros())
   redis.call('HSET', KEYS[5], 'user_id', ARGV[3], 'username', ARGV[1], 'created_at', created_at)
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])

@@ -18,15 +18,12 @@
   Returns: {1, timestamp} delivered now; {0, timestamp} delivered before; {-2} no such receiver;
            {-4, key, problem} a key holds what it should not (bad data): nothing written
 ]]
--- A score in microseconds, and as the seed's "seconds.micros" string.
-local function micros_of(score) return math.floor(tonumber(score) * 1000000 + 0.5) end
-local function format(micros)
-  return string.format('%.0f.%06d', math.floor(micros / 1000000), micros % 1000000)
-end
+--#include time
+--#include doorbell
 
 local member = 'message:' .. ARGV[1]
 local score = redis.call('ZSCORE', KEYS[2], member)
-if score then return {0, format(micros_of(score))} end
+if score then return {0, format_micros(micros_of(score))} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
 -- A write to a key of the wrong type would fail after the writes before it: check first,
 -- so that a refused send writes nothing.
@@ -45,23 +42,18 @@ end
 
 -- Server time, moved past the newest entry of the inbox: the inbox only grows at its
 -- end, so a subscriber holding a cursor never misses a message.
-local now = redis.call('TIME')
-local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local micros = now_micros()
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local previous = ''
 if last[2] then
   micros = math.max(micros, micros_of(last[2]) + 1)
   previous = last[1]
 end
-local timestamp = format(micros)
+local timestamp = format_micros(micros)
 
 redis.call('ZADD', KEYS[2], timestamp, member)
 redis.call('ZADD', KEYS[3], 'GT', timestamp, ARGV[2])
 redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
 redis.call('ZADD', KEYS[5], timestamp, member)
--- `previous` lets a subscriber whose cursor is already there skip reading the inbox.
-redis.call('SPUBLISH', ARGV[5], cjson.encode({
-  id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
-  timestamp = timestamp, previous = previous,
-}))
+redis.call('SPUBLISH', ARGV[5], received_bell(ARGV[1], ARGV[2], ARGV[3], ARGV[4], timestamp, previous))
 return {1, timestamp}

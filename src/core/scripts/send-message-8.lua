@@ -47,22 +47,24 @@ if count and not string.match(count, '^%-?%d+$') then
   return {-4, KEYS[8], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
 end
 
+--#include time
+--#include doorbell
+
 -- The newest entry of an index, in microseconds, and its member.
 local function newest(index)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-  if last[2] then return math.floor(tonumber(last[2]) * 1000000 + 0.5), last[1] end
+  if last[2] then return micros_of(last[2]), last[1] end
   return 0, ''
 end
 
 -- Server time in microseconds, moved past the newest entry of both indexes: an index
 -- only ever grows at its end, so a reader holding a cursor never misses a message,
 -- and messages sent in the same microsecond keep the order they were sent in.
-local now = redis.call('TIME')
-local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local micros = now_micros()
 local inbox_newest, previous = newest(KEYS[4])
 local conversation_newest = newest(KEYS[5])
 micros = math.max(micros, inbox_newest + 1, conversation_newest + 1)
-local timestamp = string.format('%.0f.%06d', math.floor(micros / 1000000), micros % 1000000)
+local timestamp = format_micros(micros)
 
 local member = 'message:' .. ARGV[1]
 redis.call('HSET', KEYS[3], 'message_id', ARGV[1], 'sender_id', ARGV[2], 'receiver_id', ARGV[3],
@@ -72,13 +74,6 @@ redis.call('ZADD', KEYS[5], timestamp, member)
 redis.call('ZADD', KEYS[6], timestamp, ARGV[3])
 redis.call('ZADD', KEYS[7], timestamp, ARGV[2])
 redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
--- `previous` lets a subscriber whose cursor is already there skip reading the inbox.
-redis.call('PUBLISH', ARGV[5], cjson.encode({
-  id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
-  timestamp = timestamp, previous = previous,
-}))
-redis.call('PUBLISH', ARGV[6], cjson.encode({
-  kind = 'sent', id = ARGV[1], sender_id = ARGV[2], receiver_id = ARGV[3], message = ARGV[4],
-  timestamp = timestamp,
-}))
+redis.call('PUBLISH', ARGV[5], received_bell(ARGV[1], ARGV[2], ARGV[3], ARGV[4], timestamp, previous))
+redis.call('PUBLISH', ARGV[6], sent_bell(ARGV[1], ARGV[2], ARGV[3], ARGV[4], timestamp))
 return {1, timestamp}

@@ -12,6 +12,7 @@
   Returns: {1} stored now; {0, seen} stored before, the same message (seen 'True' or
            'False'); {-3} the id belongs to another message
 ]]
+--#include time
 local stored = redis.call('HMGET', KEYS[1], 'sender_id', 'receiver_id', 'message', 'seen')
 if stored[1] then
   if stored[1] == ARGV[2] and stored[2] == ARGV[3] and stored[3] == ARGV[4] then
@@ -19,8 +20,7 @@ if stored[1] then
   end
   return {-3}
 end
-local now = redis.call('TIME')
-local timestamp = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
+local timestamp = format_micros(now_micros())
 redis.call('HSET', KEYS[1], 'message_id', ARGV[1], 'sender_id', ARGV[2], 'receiver_id', ARGV[3],
   'message', ARGV[4], 'timestamp', timestamp, 'seen', 'False')
 return {1}

@@ -8,7 +8,7 @@
   ARGV[2] the username as typed
   Returns: created_at (Unix seconds, a string)
 ]]
-local now = redis.call('TIME')
-local created_at = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
+--#include time
+local created_at = format_micros(now_micros())
 redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'username', ARGV[2], 'created_at', created_at)
 return created_at
