@@ -246,12 +246,7 @@ export class RedisMessenger {
     const id = randomUUID();
     const create = () =>
       this.#calls.run(() => this.#backend.writes.createUser(name, foldUsername(name), id));
-    let reply = await create();
-    // The original program has added names since they were last indexed: index, retry.
-    for (let attempt = 0; reply === NameRefusal.NotIndexed && attempt < 3; attempt++) {
-      await this.#indexSeedNames();
-      reply = await create();
-    }
+    const reply = await this.#withSeedNames(create, (r) => r === NameRefusal.NotIndexed, 3);
     if (reply === NameRefusal.Taken) throw new UsernameTakenError(name);
     if (typeof reply === 'number')
       throw new MessengerError('usernames are changing too fast to check this one; try again');
@@ -279,12 +274,10 @@ export class RedisMessenger {
           this.#client.get(keys.usernamesIndexed),
         ]),
       );
-    let [exact, folded, names, indexed] = await lookUp();
-    if (!exact && !folded && namesBehind(names, indexed)) {
-      // Names the original program added are not folded yet; index them and look again.
-      await this.#indexSeedNames();
-      [exact, folded] = await lookUp();
-    }
+    const [exact, folded] = await this.#withSeedNames(
+      lookUp,
+      ([exact, folded, names, indexed]) => !exact && !folded && namesBehind(names, indexed),
+    );
     // Another program may have written something that is not a user id there: use the
     // entry that is one, or say which is bad (not "user id must be a UUID").
     const id = [exact, folded].find((entry) => entry && isId(entry, true));
@@ -319,12 +312,9 @@ export class RedisMessenger {
           this.#client.get(keys.usernamesIndexed),
         ]),
       );
-    let [page, names, indexed] = await readPage();
-    if (namesBehind(names, indexed)) {
-      // Users the original program created are not in the index yet: add them, read again.
-      await this.#indexSeedNames();
-      [page] = await readPage();
-    }
+    const [page] = await this.#withSeedNames(readPage, ([, names, indexed]) =>
+      namesBehind(names, indexed),
+    );
     const users = page.entries.flatMap(({ member, hash }) => userFromHash(hash, member) ?? []);
     return { users, hasMore: page.hasNewer };
   }
@@ -370,17 +360,12 @@ export class RedisMessenger {
       throw refusalError(reply.code, { first: sender, second: receiver, messageId: id });
     const { waitForReplicas: wanted, replicaTimeoutMs } = this.#options;
     if (wanted > 0) {
-      const keys = this.#keys;
-      const written = [
-        keys.message(id),
-        keys.inbox(receiver),
-        keys.conversation(sender, receiver),
-        keys.conversations(sender),
-      ];
-      // A retry that stored nothing (reply 0) marks first: see WaitOptions.markFor.
-      const markFor = reply.code === 0 ? (key: string) => keys.replicationMark(key) : undefined;
       const reached = await this.#calls.run(() =>
-        this.#backend.waitForReplicas(written, wanted, replicaTimeoutMs, markFor),
+        this.#backend.waitForSend(
+          { id, sender, receiver, retried: reply.code === 0 },
+          wanted,
+          replicaTimeoutMs,
+        ),
       );
       if (reached < wanted) throw new NotReplicatedError(wanted, reached, replicaTimeoutMs);
     }
@@ -664,6 +649,23 @@ export class RedisMessenger {
    */
   #tell(userId: string, bell: string): void {
     this.#backend.publish(this.#keys.inboxChannel(userId), bell).catch(() => {});
+  }
+
+  /**
+   * Runs `read`, and when its answer shows names the original program added since they
+   * were last indexed (`stale`), indexes them and runs it again (up to `attempts` times).
+   */
+  async #withSeedNames<T>(
+    read: () => Promise<T>,
+    stale: (result: T) => boolean,
+    attempts = 1,
+  ): Promise<T> {
+    let result = await read();
+    for (let attempt = 0; attempt < attempts && stale(result); attempt++) {
+      await this.#indexSeedNames();
+      result = await read();
+    }
+    return result;
   }
 
   /** Indexes names the original program added; concurrent callers share one run. */

@@ -40,15 +40,15 @@ export interface Backend {
   /** Loads every script, so that first calls need not send their source. */
   loadScripts(): Promise<void>;
   /**
-   * Waits until `replicas` replicas have a send's writes (`keys`: the keys it wrote), or
-   * `timeoutMs` passes; with `markFor`, writes a mark first (see redis/replicas.ts).
-   * Returns how many replicas have them (the fewest, over the nodes written to).
+   * Waits until `replicas` replicas have a send's writes, or `timeoutMs` passes; returns
+   * how many have them (the fewest, over the nodes it wrote to). A send `retried` stored
+   * nothing now: it writes a mark first, so that WAIT waits for the message's own writes
+   * (redis/replicas.ts says why).
    */
-  waitForReplicas(
-    keys: string[],
+  waitForSend(
+    send: { id: string; sender: string; receiver: string; retried: boolean },
     replicas: number,
     timeoutMs: number,
-    markFor?: (key: string) => string,
   ): Promise<number>;
   /** What an error reply means on this backend, when it says more than the reply itself. */
   explainReply(error: ErrorReply): MessengerError | undefined;

@@ -59,13 +59,22 @@ export class ClusterBackend implements Backend {
     );
   }
 
-  waitForReplicas(
-    keys: string[],
+  waitForSend(
+    send: { id: string; sender: string; receiver: string; retried: boolean },
     replicas: number,
     timeoutMs: number,
-    markFor?: (key: string) => string,
   ): Promise<number> {
-    return waitOnCluster(this.sendClient, keys, replicas, timeoutMs, { markFor });
+    const { keys } = this;
+    // The slots a send writes to (ClusterWrites.sendMessage): a master each, at most four.
+    const written = [
+      keys.message(send.id),
+      keys.inbox(send.receiver),
+      keys.conversation(send.sender, send.receiver),
+      keys.conversations(send.sender),
+    ];
+    return waitOnCluster(this.sendClient, written, replicas, timeoutMs, {
+      markFor: send.retried ? (key) => keys.replicationMark(key) : undefined,
+    });
   }
 
   explainReply(): undefined {

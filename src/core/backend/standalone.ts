@@ -55,19 +55,13 @@ export class StandaloneBackend implements Backend {
     await Promise.all(Object.values(scripts).map((script) => script.load(this.client)));
   }
 
-  waitForReplicas(
-    keys: string[],
+  waitForSend(
+    send: { id: string; retried: boolean },
     replicas: number,
     timeoutMs: number,
-    markFor?: (key: string) => string,
   ): Promise<number> {
-    const first = keys[0];
-    return waitOnServer(
-      this.sendClient,
-      replicas,
-      timeoutMs,
-      markFor && first !== undefined ? markFor(first) : undefined,
-    );
+    const mark = send.retried ? this.keys.replicationMark(this.keys.message(send.id)) : undefined;
+    return waitOnServer(this.sendClient, replicas, timeoutMs, mark);
   }
 
   explainReply(error: ErrorReply): RedisCommandError | undefined {
