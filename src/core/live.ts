@@ -12,7 +12,9 @@ import type { RedisConnection } from '../redis/connect.js';
 import type { ChannelListener, Listening } from '../redis/subscriber.js';
 import { type Bell, parseBell, type SeenChange } from './doorbell.js';
 import { messageIdOfMember, messageMember } from './keys.js';
+import type { StampedMessagePage } from './pages.js';
 import type { Message } from './types.js';
+import type { PageRequest } from './validate.js';
 
 export interface SubscribeOptions {
   /**
@@ -43,12 +45,6 @@ export interface Cursor {
   timestamp: string;
 }
 
-/** A page after a cursor, each message with its timestamp as stored. */
-export interface StampedPage {
-  items: { message: Message; timestamp: string }[];
-  hasNewer: boolean;
-}
-
 export interface SubscriptionParts {
   client: RedisConnection;
   /** Starts listening to the user's channel on the messenger's shared subscriber. */
@@ -56,8 +52,8 @@ export interface SubscriptionParts {
   inbox: string;
   handler: (message: Message) => void | Promise<void>;
   options: SubscribeOptions;
-  /** A page of the inbox after the cursor (from the first message when null). */
-  readAfter: (cursor: Cursor | null, limit: number) => Promise<StampedPage>;
+  /** A page of the user's inbox (checking the user exists). */
+  readPage: (request: PageRequest) => Promise<StampedMessagePage>;
   /** Runs a Redis operation with the messenger's deadline and error translation. */
   run: <T>(operation: () => Promise<T>) => Promise<T>;
   onClose: (subscription: InboxSubscription) => void;
@@ -230,11 +226,33 @@ export class InboxSubscription {
     await this.#deliver(bell.message, bell.timestamp);
   }
 
+  /** A page of the inbox after the cursor (from the first message when null). */
+  async #readAfter(cursor: Cursor | null, limit: number): Promise<StampedMessagePage> {
+    const readFrom = async (request: PageRequest) => {
+      let page = await this.#parts.readPage(request);
+      // A page of entries that cannot be read (their hashes deleted) must not stop the
+      // subscription: read on past them. Each round moves forward in a finite index, so
+      // this ends.
+      while (page.items.length === 0 && page.hasNewer && page.last) {
+        page = await this.#parts.readPage({ mode: 'after', cursor: page.last, limit });
+      }
+      return page;
+    };
+    if (!cursor) return readFrom({ mode: 'first', limit });
+    try {
+      return await readFrom({ mode: 'after', cursor: cursor.id, limit });
+    } catch (error) {
+      if (!(error instanceof CursorNotFoundError)) throw error;
+      // The cursor's message is gone (Redis lost data): go on from its timestamp.
+      return readFrom({ mode: 'after-score', cursor: cursor.timestamp, limit });
+    }
+  }
+
   /** Delivers everything after the cursor. On failure, tries again a little later. */
   async #catchUp(): Promise<void> {
     try {
       for (;;) {
-        const page = await this.#parts.readAfter(this.#cursor, CATCH_UP_PAGE);
+        const page = await this.#readAfter(this.#cursor, CATCH_UP_PAGE);
         for (const { message, timestamp } of page.items) {
           if (this.#closed) return;
           await this.#deliver(message, timestamp);

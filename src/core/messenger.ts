@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   BadDataError,
-  CursorNotFoundError,
   MessengerError,
   NameRefusal,
   NotReplicatedError,
@@ -22,16 +21,10 @@ import { type Backend, openBackend } from './backend/index.js';
 import { RedisCalls } from './calls.js';
 import { seenBell, sessionEndedBell } from './doorbell.js';
 import { newMessageId } from './ids.js';
-import { type Keys, messageIdOfMember, messageMember } from './keys.js';
-import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
-import { readIndexPage } from './pages.js';
-import {
-  MESSAGE_FIELDS,
-  messageFromHash,
-  parseTime,
-  USER_FIELDS,
-  userFromHash,
-} from './records.js';
+import { type Keys, messageIdOfMember } from './keys.js';
+import { InboxSubscription, type SubscribeOptions } from './live.js';
+import { messagePageOf, readIndexPage, readMessagePage, type StampedMessagePage } from './pages.js';
+import { messageFromHash, parseTime, USER_FIELDS, userFromHash } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
 import type {
@@ -574,30 +567,7 @@ export class RedisMessenger {
       inbox,
       handler,
       options: { ...options, after },
-      readAfter: async (cursor, limit) => {
-        const readFrom = async (request: PageRequest) => {
-          let page = await this.#readMessages([id], inbox, request);
-          // A page of entries that cannot be read (their hashes deleted) must not stop
-          // the subscription: read on past them. Each round moves forward in a finite
-          // index, so this ends.
-          while (page.items.length === 0 && page.hasNewer && page.last) {
-            page = await this.#readMessages([id], inbox, {
-              mode: 'after',
-              cursor: page.last,
-              limit,
-            });
-          }
-          return page;
-        };
-        if (!cursor) return readFrom({ mode: 'first', limit });
-        try {
-          return await readFrom({ mode: 'after', cursor: cursor.id, limit });
-        } catch (error) {
-          if (!(error instanceof CursorNotFoundError)) throw error;
-          // The cursor's message is gone (Redis lost data): go on from its timestamp.
-          return readFrom({ mode: 'after-score', cursor: cursor.timestamp, limit });
-        }
-      },
+      readPage: (request) => this.#readMessages([id], inbox, request),
       run: (operation) => this.#calls.run(operation),
       onClose: (s) => this.#subscriptions.delete(s),
     });
@@ -689,57 +659,20 @@ export class RedisMessenger {
     if (missing !== undefined) throw new UserNotFoundError(missing);
   }
 
-  /**
-   * A page of messages, each with its timestamp as stored (microseconds, for cursors),
-   * checking in the same round trip that `users` exist. Entries whose hash cannot be
-   * read are left out and counted; `first` and `last` are the page's outer entries, read
-   * or not, so that a reader can page on past them.
-   */
+  /** A page of messages, checking in the same round trip that `users` exist. */
   async #readMessages(
     users: string[],
     index: string,
     request: PageRequest,
-  ): Promise<StampedPage & { hasOlder: boolean; skipped: number; first?: string; last?: string }> {
+  ): Promise<StampedMessagePage> {
     const [, page] = await this.#calls.run(() =>
-      Promise.all([
-        this.#requireUsers(...users),
-        readIndexPage(
-          this.#backend,
-          index,
-          request,
-          (member) => this.#keys.messageOfMember(member),
-          MESSAGE_FIELDS,
-          messageMember,
-        ),
-      ]),
+      Promise.all([this.#requireUsers(...users), readMessagePage(this.#backend, index, request)]),
     );
-    // An entry whose hash is missing (the original program's two-step writes, a clean-up
-    // that deleted hashes) or is not a hash is skipped rather than shown as an empty
-    // message, and rather than failing the page.
-    const items = page.entries.flatMap(({ member, hash }) => {
-      const message = messageFromHash(hash, messageIdOfMember(member));
-      return message ? [{ message, timestamp: hash.timestamp ?? '0' }] : [];
-    });
-    const ids = page.entries.map(({ member }) => messageIdOfMember(member)).filter((m) => isId(m));
-    return {
-      items,
-      hasOlder: page.hasOlder,
-      hasNewer: page.hasNewer,
-      skipped: page.entries.length - items.length,
-      first: ids[0],
-      last: ids.at(-1),
-    };
+    return page;
   }
 
   async #messagePage(users: string[], index: string, request: PageRequest): Promise<MessagePage> {
-    const { items, hasOlder, hasNewer, skipped, first, last } = await this.#readMessages(
-      users,
-      index,
-      request,
-    );
-    const page: MessagePage = { messages: items.map((item) => item.message), hasOlder, hasNewer };
-    if (skipped > 0) page.skipped = { count: skipped, before: first, after: last };
-    return page;
+    return messagePageOf(await this.#readMessages(users, index, request));
   }
 
   /** Reads user hashes in one round trip, keeping their order and skipping missing ones. */

@@ -5,8 +5,11 @@
  */
 import { CursorNotFoundError } from '../errors.js';
 import type { Backend } from './backend/index.js';
+import { messageIdOfMember, messageMember } from './keys.js';
+import { MESSAGE_FIELDS, messageFromHash } from './records.js';
 import { scripts } from './scripts.js';
-import type { PageRequest } from './validate.js';
+import type { Message, MessagePage } from './types.js';
+import { isId, type PageRequest } from './validate.js';
 
 /** page-1.lua's reply: the two flags, then the members. */
 type PageScriptReply = -1 | [number, number, ...string[]];
@@ -55,4 +58,58 @@ export async function readIndexPage(
     return { member, hash };
   });
   return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
+}
+
+/**
+ * A page of messages of an index (an inbox, a conversation), each with its timestamp as
+ * stored (microseconds, for cursors). Entries whose hash cannot be read are left out and
+ * counted; `first` and `last` are the page's outer entries, read or not, so that a reader
+ * can page on past them.
+ */
+export interface StampedMessagePage {
+  items: { message: Message; timestamp: string }[];
+  hasOlder: boolean;
+  hasNewer: boolean;
+  skipped: number;
+  first?: string;
+  last?: string;
+}
+
+export async function readMessagePage(
+  backend: Backend,
+  index: string,
+  request: PageRequest,
+): Promise<StampedMessagePage> {
+  const page = await readIndexPage(
+    backend,
+    index,
+    request,
+    (member) => backend.keys.messageOfMember(member),
+    MESSAGE_FIELDS,
+    messageMember,
+  );
+  // An entry whose hash is missing (the original program's two-step writes, a clean-up
+  // that deleted hashes) or is not a hash is skipped rather than shown as an empty
+  // message, and rather than failing the page.
+  const items = page.entries.flatMap(({ member, hash }) => {
+    const message = messageFromHash(hash, messageIdOfMember(member));
+    return message ? [{ message, timestamp: hash.timestamp ?? '0' }] : [];
+  });
+  const ids = page.entries.map(({ member }) => messageIdOfMember(member)).filter((m) => isId(m));
+  return {
+    items,
+    hasOlder: page.hasOlder,
+    hasNewer: page.hasNewer,
+    skipped: page.entries.length - items.length,
+    first: ids[0],
+    last: ids.at(-1),
+  };
+}
+
+/** The page as callers see it: the messages, and what was skipped with cursors past it. */
+export function messagePageOf(page: StampedMessagePage): MessagePage {
+  const { items, hasOlder, hasNewer, skipped, first, last } = page;
+  const result: MessagePage = { messages: items.map((item) => item.message), hasOlder, hasNewer };
+  if (skipped > 0) result.skipped = { count: skipped, before: first, after: last };
+  return result;
 }
