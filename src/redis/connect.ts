@@ -26,6 +26,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import { withDeadline } from './deadline.js';
+import { watchLiveness } from './liveness.js';
 
 export type RedisClient = RedisClientType;
 export type RedisCluster = RedisClusterType;
@@ -42,6 +43,13 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   /** Called with errors the client reports while it reconnects on its own. */
   onError?: (error: Error) => void;
+  /**
+   * Whether a connection that stops answering while it stays open is replaced (a new
+   * socket for the same client; ./liveness.ts). A subscriber's connections are watched by
+   * the subscriber instead, since it must subscribe again on the new socket.
+   * @defaultValue true
+   */
+  watch?: boolean;
 }
 
 /** Whether a connection is to a Redis Cluster. */
@@ -136,6 +144,17 @@ export async function openClient(options: ConnectionOptions): Promise<RedisClien
     const reported = cause instanceof ReconnectStrategyError ? cause.originalError : cause;
     if (reported instanceof MessengerError) throw reported;
     throw new RedisUnavailableError(target, { cause });
+  }
+  if (options.watch !== false) {
+    watchLiveness(client, {
+      stuck: () => {
+        options.onError?.(new Error(`Redis at ${target} stopped answering: connecting again`));
+        // Commands waiting on the silent socket fail now (as unavailable), and the client
+        // connects again at once: connect() reopens it before anything else can run.
+        client.destroy();
+        client.connect().catch(() => {});
+      },
+    });
   }
   return client;
 }

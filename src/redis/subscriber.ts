@@ -13,6 +13,7 @@
 import { closeClient, nodeUrl, type RedisClient, type RedisCluster } from './connect.js';
 import { withDeadline } from './deadline.js';
 import { keySlot } from './key-slot.js';
+import { watchLiveness } from './liveness.js';
 
 /** What a listener of a channel hears. Calls must return quickly: they run on the connection's path. */
 export interface ChannelListener {
@@ -183,6 +184,8 @@ export class ChannelSubscriber extends SharedSubscriber {
    * not forgotten when it reconnects. They are unsubscribed once it is back.
    */
   readonly #stale = new Set<string>();
+  /** Set when a stuck socket was dropped: its subscriptions must be made again. */
+  #subscribeAllAgain = false;
 
   /** `connect` opens a new connection to the Redis. */
   constructor(connect: () => Promise<RedisClient>) {
@@ -204,10 +207,8 @@ export class ChannelSubscriber extends SharedSubscriber {
         this.#opened = client;
         client.on('error', () => tellAll(this.byName.values(), (l) => l.lost()));
         client.on('reconnecting', () => tellAll(this.byName.values(), (l) => l.lost()));
-        client.on('ready', () => {
-          this.#unsubscribeStale(client);
-          tellAll(this.byName.values(), (l) => l.ready());
-        });
+        client.on('ready', () => void this.#back(client));
+        watchLiveness(client, { stuck: () => this.#stuck(client) });
         return client;
       },
       (error: unknown) => {
@@ -217,6 +218,42 @@ export class ChannelSubscriber extends SharedSubscriber {
       },
     );
     return this.#client;
+  }
+
+  /**
+   * The connection stopped answering but stays open: drop its socket and connect again.
+   * node-redis forgets every subscription of a socket it was told to drop, so they are
+   * all made again once it is back (#back).
+   */
+  #stuck(client: RedisClient): void {
+    tellAll(this.byName.values(), (l) => l.lost());
+    this.#subscribeAllAgain = true;
+    client.destroy();
+    client.connect().catch(() => {});
+  }
+
+  /** Back after a reconnect: listening again, then every listener is told. */
+  async #back(client: RedisClient): Promise<void> {
+    this.#unsubscribeStale(client);
+    if (this.#subscribeAllAgain) {
+      this.#subscribeAllAgain = false;
+      try {
+        await Promise.all(
+          [...this.byName.values()].map((channel) =>
+            withDeadline(
+              client.subscribe(channel.name, (raw) => this.dispatch(channel, raw)),
+              STEP_MS,
+              stepLate,
+            ),
+          ),
+        );
+      } catch {
+        // Down again, or silent: the next reconnect (or stuck ping) tries again.
+        this.#subscribeAllAgain = true;
+        return;
+      }
+    }
+    tellAll(this.byName.values(), (l) => l.ready());
   }
 
   protected async subscribe(channel: Channel): Promise<void> {
@@ -386,6 +423,14 @@ export class ShardedSubscriber extends SharedSubscriber {
         client.on('error', () => current() && this.#lost(shard));
         client.on('reconnecting', () => current() && this.#lost(shard));
         client.on('ready', () => current() && void this.#back(shard));
+        // Silent but open: retire it, and subscribe its channels on a new connection.
+        watchLiveness(client, {
+          stuck: () => {
+            if (!current()) return;
+            tellAll(shard.channels, (l) => l.lost());
+            this.#replace(shard);
+          },
+        });
         // Resharding moved the channel's slot while we listened: Redis ended that
         // subscription (node-redis has forgotten it), so it follows the slot alone.
         client.on('sharded-channel-moved', (name: string) => {

@@ -44,7 +44,16 @@ export async function openBackend(target: Target, options: BackendOptions): Prom
     const open = () => openClient({ url: target.url, connectTimeoutMs, onError });
     const [client, sendClient] = await pair(open);
     const keys = new Keys(options.namespace, 'standalone');
-    return new StandaloneBackend(keys, client, sendClient, redactUrl(target.url), open);
+    // The subscriber watches its connection itself (it must subscribe again when stuck).
+    const openForSubscriber = () =>
+      openClient({ url: target.url, connectTimeoutMs, onError, watch: false });
+    return new StandaloneBackend(
+      keys,
+      client,
+      sendClient,
+      redactUrl(target.url),
+      openForSubscriber,
+    );
   }
   const [client, sendClient] = await pair(() =>
     openCluster({ urls: target.urls, connectTimeoutMs, onError }),
@@ -56,6 +65,6 @@ export async function openBackend(target: Target, options: BackendOptions): Prom
     sendClient,
     describeCluster(target.urls),
     target.urls[0] as string,
-    (url) => openClient({ url, connectTimeoutMs, onError }),
+    (url) => openClient({ url, connectTimeoutMs, onError, watch: false }),
   );
 }

@@ -1,0 +1,47 @@
+/**
+ * Noticing a connection that stops answering but stays open: a host gone, or a NAT or
+ * proxy that drops the flow without a word. TCP says nothing for many minutes, node-redis
+ * waits for replies forever, and every call times out while a new connection would work
+ * at once. So a connection that is up is pinged every second, and one whose ping is not
+ * answered within two is reported stuck, to be replaced.
+ * @module
+ */
+import type { RedisClient } from './connect.js';
+import { withDeadline } from './deadline.js';
+
+export interface LivenessOptions {
+  /** How often to ping. @defaultValue 1000 */
+  everyMs?: number;
+  /** How long a ping may take before the connection counts as stuck. @defaultValue 2000 */
+  timeoutMs?: number;
+  /** Called once for each ping that went unanswered while the connection said it was up. */
+  stuck: () => void;
+}
+
+const late = () => new Error('no answer to PING');
+
+/** Starts watching; returns the function that stops it. */
+export function watchLiveness(client: RedisClient, options: LivenessOptions): () => void {
+  const everyMs = options.everyMs ?? 1000;
+  const timeoutMs = options.timeoutMs ?? 2000;
+  let pinging = false;
+  const timer = setInterval(() => {
+    // Closed for good (a stuck connection's replacement reopens it at once).
+    if (!client.isOpen) clearInterval(timer);
+    if (pinging || !client.isReady) return;
+    pinging = true;
+    withDeadline(client.ping(), timeoutMs, late).then(
+      () => {
+        pinging = false;
+      },
+      (error: unknown) => {
+        pinging = false;
+        // A dropped connection reconnects by itself; only silence on a live one is news.
+        if (error instanceof Error && error.message === 'no answer to PING' && client.isReady)
+          options.stuck();
+      },
+    );
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
