@@ -7,8 +7,8 @@ import { UsernameNotFoundError } from '../../core/errors.js';
 import { ChatSession } from '../chat/session.js';
 import { Terminal } from '../chat/terminal.js';
 import { INVOCATION, redisFlag, withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { CommandFailedError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 import { printable, shellWord } from '../output.js';
 import { resolveUser } from '../people.js';
 

@@ -11,7 +11,7 @@ import { UsernameTakenError } from '../../core/errors.js';
 import type { RedisMessenger } from '../../core/messenger.js';
 import type { User } from '../../core/types.js';
 import { withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { printable } from '../output.js';
 import { NameBook } from '../people.js';
 import { messageLine, printTable } from '../present.js';

@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import type { MessagePage } from '../../core/types.js';
 import { redisFlag, withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 import { parseCursor, parseLimit } from '../options.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';

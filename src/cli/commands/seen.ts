@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { validateId } from '../../core/validate.js';
 import { INVOCATION, withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 import { printable, shellWord } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson } from '../present.js';

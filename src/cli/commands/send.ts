@@ -7,7 +7,7 @@ import { isUnconfirmed, MessengerError, ValidationError } from '../../core/error
 import { newMessageId } from '../../core/ids.js';
 import { DEFAULT_TEXT_MAX_LENGTH, validateText } from '../../core/validate.js';
 import { withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseId } from '../options.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';

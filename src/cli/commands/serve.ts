@@ -7,8 +7,8 @@
 import type { Command } from 'commander';
 import { createServer } from '../../server/index.js';
 import { withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 
 interface ServeOptions {
   port: string;

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { validateUsername } from '../../core/validate.js';
 import { redisFlag, withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseLimit, parseUserCursor } from '../options.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
