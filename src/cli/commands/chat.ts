@@ -3,7 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { UsernameNotFoundError } from '../../core/errors.js';
+import { UsernameNotFoundError } from '../../index.js';
 import { ChatSession } from '../chat/session.js';
 import { Terminal } from '../chat/terminal.js';
 import { INVOCATION, redisFlag, withMessenger } from '../connect.js';

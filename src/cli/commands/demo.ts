@@ -7,9 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import { UsernameTakenError } from '../../core/errors.js';
-import type { RedisMessenger } from '../../core/messenger.js';
-import type { User } from '../../core/types.js';
+import { type RedisMessenger, type User, UsernameTakenError } from '../../index.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { printable } from '../output.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { localServerStatus, stopLocalServer } from '../../redis/local-server.js';
+import { localServerStatus, stopLocalServer } from '../../index.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../present.js';
 

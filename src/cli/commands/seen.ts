@@ -3,7 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { validateId } from '../../core/validate.js';
+import { validateId } from '../../index.js';
 import { INVOCATION, withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';

@@ -3,9 +3,14 @@
  * @module
  */
 import type { Command } from 'commander';
-import { isUnconfirmed, MessengerError, ValidationError } from '../../core/errors.js';
-import { newMessageId } from '../../core/ids.js';
-import { DEFAULT_TEXT_MAX_LENGTH, validateText } from '../../core/validate.js';
+import {
+  DEFAULT_TEXT_MAX_LENGTH,
+  isUnconfirmed,
+  MessengerError,
+  newMessageId,
+  ValidationError,
+  validateText,
+} from '../../index.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { parseId } from '../options.js';
