@@ -42,3 +42,31 @@ export {
   UsernameTakenError,
   ValidationError,
 } from './errors.js';
+
+// What the `messenger` command uses besides the above (src/cli/ imports the library only
+// through this file): the limits the messenger enforces, the checks it runs on input (to
+// refuse bad input before connecting), message ids, and which Redis to use. (A comment
+// on a line of its own, then a blank line: Biome sorts this block apart from the above.)
+
+export { newMessageId } from './core/ids.js';
+export {
+  DEFAULT_PAGE_LIMIT,
+  DEFAULT_TEXT_MAX_LENGTH,
+  isId,
+  MAX_PAGE_LIMIT,
+  USERNAME_MAX_LENGTH,
+  validateId,
+  validateNamespace,
+  validateText,
+  validateUsername,
+} from './core/validate.js';
+export { describeCluster, parseClusterNodes, redactUrl } from './redis/connect.js';
+export {
+  type LocalServerOptions,
+  type LocalServerStatus,
+  localServerStatus,
+  type ResolvedRedis,
+  type ResolveRedisUrlOptions,
+  resolveRedis,
+  stopLocalServer,
+} from './redis/local-server.js';

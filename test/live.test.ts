@@ -8,23 +8,15 @@ import {
   UserNotFoundError,
 } from '../src/index.js';
 import { onEachBackend } from './support/backends.js';
-import { eventually } from './support/wait.js';
+import { eventually, retryUnconfirmed } from './support/wait.js';
 
-/** Sends, retrying with the same message id until Redis acknowledges it. */
-async function sendSurely(
-  m: RedisMessenger,
-  from: string,
-  to: string,
-  text: string,
-): Promise<string> {
+/**
+ * Sends, retrying with the same message id while the outcome is unconfirmed (connections
+ * are being killed), for at most 20 s; any other error fails the test at once.
+ */
+function sendSurely(m: RedisMessenger, from: string, to: string, text: string): Promise<string> {
   const messageId = randomUUID();
-  for (;;) {
-    try {
-      return await m.sendMessage(from, to, text, { messageId });
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  return retryUnconfirmed(() => m.sendMessage(from, to, text, { messageId }));
 }
 
 onEachBackend((backend) => {

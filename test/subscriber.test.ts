@@ -12,7 +12,7 @@ import { Keys } from '../src/core/keys.js';
 import { QUEUE_LIMIT } from '../src/core/live.js';
 import type { Message, RedisMessenger, SeenChange } from '../src/index.js';
 import { type Backend, onEachBackend } from './support/backends.js';
-import { eventually } from './support/wait.js';
+import { eventually, retryUnconfirmed } from './support/wait.js';
 
 /** Pub/sub connections the Redis side holds, over every master. */
 async function pubSubConnections(backend: Backend): Promise<number> {
@@ -134,15 +134,9 @@ onEachBackend((backend) => {
             while (sent < total) {
               const to = receivers[sent++ % receivers.length] as string;
               const messageId = randomUUID();
-              for (let attempt = 0; ; attempt++) {
-                try {
-                  await writer.sendMessage(sender as string, to, 'x', { messageId });
-                  break;
-                } catch (error) {
-                  if (attempt > 50) throw error;
-                  await new Promise((r) => setTimeout(r, 20));
-                }
-              }
+              await retryUnconfirmed(() =>
+                writer.sendMessage(sender as string, to, 'x', { messageId }),
+              );
             }
           }),
         );

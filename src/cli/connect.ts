@@ -5,11 +5,17 @@
  * the person has to fix it.
  * @module
  */
-
-import { RedisMessenger } from '../core/messenger.js';
-import { RedisRefusedError, RedisUnavailableError, ValidationError } from '../errors.js';
-import { describeCluster, parseClusterNodes, redactUrl } from '../redis/connect.js';
-import { type ResolvedRedis, resolveRedis } from '../redis/local-server.js';
+import {
+  describeCluster,
+  parseClusterNodes,
+  RedisMessenger,
+  RedisRefusedError,
+  RedisUnavailableError,
+  type ResolvedRedis,
+  redactUrl,
+  resolveRedis,
+  ValidationError,
+} from '../index.js';
 import { CommandFailedError, UsageError } from './handle-error.js';
 import type { Output } from './output.js';
 

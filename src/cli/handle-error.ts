@@ -12,7 +12,7 @@ import {
   UsernameNotFoundError,
   UsernameTakenError,
   ValidationError,
-} from '../errors.js';
+} from '../index.js';
 import type { Output } from './output.js';
 
 export const EXIT_OK = 0;

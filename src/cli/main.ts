@@ -18,15 +18,10 @@ import { registerSend } from './commands/send.js';
 import { registerServe } from './commands/serve.js';
 import { registerUser } from './commands/user.js';
 import type { GlobalOptions } from './connect.js';
+import type { CommandContext } from './context.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
 import { parseClusterOption, parseNamespace } from './options.js';
 import { createOutput, type Output } from './output.js';
-
-/** What every command gets: where to print, and the global options once parsed. */
-export interface CommandContext {
-  output: Output;
-  globals(): GlobalOptions;
-}
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

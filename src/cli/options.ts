@@ -4,9 +4,16 @@
  * @module
  */
 import { InvalidArgumentError } from 'commander';
-import { isId, MAX_PAGE_LIMIT, validateNamespace } from '../core/validate.js';
-import { ValidationError } from '../errors.js';
-import { parseClusterNodes } from '../redis/connect.js';
+import {
+  isId,
+  MAX_PAGE_LIMIT,
+  parseClusterNodes,
+  ValidationError,
+  validateNamespace,
+} from '../index.js';
+
+/** The page sizes parseLimit takes, as --help shows them: the messenger's own bounds. */
+export const LIMIT_RANGE = `1-${MAX_PAGE_LIMIT}`;
 
 export function parseLimit(value: string): number {
   const limit = Number(value);

@@ -3,11 +3,13 @@
  * User, and ids back into names for printing.
  * @module
  */
-
-import type { RedisMessenger } from '../core/messenger.js';
-import type { User } from '../core/types.js';
-import { isId } from '../core/validate.js';
-import { UserNotFoundError, UsernameNotFoundError } from '../errors.js';
+import {
+  isId,
+  type RedisMessenger,
+  type User,
+  UserNotFoundError,
+  UsernameNotFoundError,
+} from '../index.js';
 
 /** The user with this id (if it looks like one) or this username; throws if neither. */
 export async function resolveUser(messenger: RedisMessenger, nameOrId: string): Promise<User> {

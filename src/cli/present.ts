@@ -3,7 +3,7 @@
  * (documented in docs/cli.md) and the human lines, kept apart from gathering the data.
  * @module
  */
-import type { ConversationSummary, Message, User } from '../core/types.js';
+import type { ConversationSummary, Message, User } from '../index.js';
 import type { Output } from './output.js';
 import { displayWidth, formatTime, printable } from './output.js';
 import type { NameBook } from './people.js';

@@ -6,8 +6,14 @@
  * answered within two is reported stuck, to be replaced.
  * @module
  */
-import type { RedisClient } from './connect.js';
 import { withDeadline } from './deadline.js';
+
+/** What is watched: a node-redis client (connect.ts opens them; this file needs no more). */
+export interface Watched {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  ping(): Promise<unknown>;
+}
 
 export interface LivenessOptions {
   /** How often to ping. @defaultValue 1000 */
@@ -21,7 +27,7 @@ export interface LivenessOptions {
 const late = () => new Error('no answer to PING');
 
 /** Starts watching; returns the function that stops it. */
-export function watchLiveness(client: RedisClient, options: LivenessOptions): () => void {
+export function watchLiveness(client: Watched, options: LivenessOptions): () => void {
   const everyMs = options.everyMs ?? 1000;
   const timeoutMs = options.timeoutMs ?? 2000;
   let pinging = false;

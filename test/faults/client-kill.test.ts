@@ -7,43 +7,31 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, it } from 'node:test';
-import type { RedisClientType } from 'redis';
+import { it } from 'node:test';
 import { type RedisMessenger, RedisTimeoutError, RedisUnavailableError } from '../../src/index.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import {
   bump,
   errorName,
   inspectNamespace,
   messengerIn,
   PendingTracker,
-  rawClient,
   report,
   sleep,
 } from './support/faults.js';
+import { redisForThisFile } from './support/server.js';
 
 const SENDS = 10_000;
 const IN_FLIGHT = 128;
 const DEADLINE_MS = 120_000;
 
-let server: RedisServer;
-let raw: RedisClientType;
-
-before(async () => {
-  server = await startRedisServer();
-  raw = await rawClient(server.url);
-});
-after(async () => {
-  await raw?.close();
-  await server?.stop();
-});
+const redis = redisForThisFile();
 
 it(`${SENDS} sends survive connections killed every 20-50 ms: none lost, none twice`, async (t) => {
   const namespace = `kill-${randomUUID()}`;
   const options = { commandTimeoutMs: 1000 };
   const senders = await Promise.all([
-    messengerIn(server.url, namespace, options),
-    messengerIn(server.url, namespace, options),
+    messengerIn(redis.url, namespace, options),
+    messengerIn(redis.url, namespace, options),
   ]);
   const first = senders[0] as RedisMessenger;
   const tracker = new PendingTracker();
@@ -63,7 +51,7 @@ it(`${SENDS} sends survive connections killed every 20-50 ms: none lost, none tw
       while (!stopKilling) {
         await sleep(20 + Math.random() * 30);
         if (stopKilling) break;
-        const killed = await raw
+        const killed = await redis.raw
           .sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'])
           .catch(() => 0);
         if (Number(killed) > 0) kills++;
@@ -104,14 +92,14 @@ it(`${SENDS} sends survive connections killed every 20-50 ms: none lost, none tw
     const pending = await tracker.settle(5000);
     const sendSeconds = (Date.now() - started) / 1000;
 
-    const inbox = (await raw.zRange(`${namespace}:user_messages:${b}`, 0, -1)).map((m) =>
+    const inbox = (await redis.raw.zRange(`${namespace}:user_messages:${b}`, 0, -1)).map((m) =>
       m.replace(/^message:/, ''),
     );
     const inInbox = new Set(inbox);
     const lost = [...acked].filter((id) => !inInbox.has(id)).length;
     const duplicated = inbox.length - inInbox.size + Math.max(0, inInbox.size - SENDS);
     const unread = await first.unreadCount(b);
-    const state = await inspectNamespace(raw, `${namespace}:`);
+    const state = await inspectNamespace(redis.raw, `${namespace}:`);
     const ambiguousFailures = Object.values(failures).reduce((x, y) => x + y, 0);
 
     report(

@@ -7,8 +7,7 @@
  * outside docs/schema.md. Replay a run with FUZZ_SEED=<seed>.
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import type { RedisClientType } from 'redis';
+import { it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import {
   MessageIdConflictError,
@@ -21,7 +20,6 @@ import {
   ValidationError,
 } from '../../src/index.js';
 import { capture } from '../support/capture.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import {
   bump,
   classifyKey,
@@ -29,11 +27,11 @@ import {
   idle,
   inspectNamespace,
   prng,
-  rawClient,
   report,
   schemaType,
 } from './support/faults.js';
 import { Inputs, show } from './support/fuzz-inputs.js';
+import { redisForThisFile } from './support/server.js';
 
 const SEED = process.env.FUZZ_SEED
   ? Number(process.env.FUZZ_SEED)
@@ -44,17 +42,7 @@ const NAMESPACE = 'fuzz';
 /** A call that takes longer than this is counted as hung. */
 const HANG_MS = 15_000;
 
-let server: RedisServer;
-let raw: RedisClientType;
-
-before(async () => {
-  server = await startRedisServer();
-  raw = await rawClient(server.url);
-});
-after(async () => {
-  await raw?.close();
-  await server?.stop();
-});
+const redis = redisForThisFile();
 
 /** The errors a call may end with on bad input against a healthy Redis. */
 function expectedError(error: unknown): boolean {
@@ -93,10 +81,10 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
   report(t, `fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
   const inputs = new Inputs(prng(SEED));
   const crashes = watchCrashes();
-  const m = await RedisMessenger.connect({ url: server.url, namespace: NAMESPACE });
+  const m = await RedisMessenger.connect({ url: redis.url, namespace: NAMESPACE });
   // A second messenger on the same keys that accepts texts of ~1 MB, so huge ones get stored.
   const big = await RedisMessenger.connect({
-    url: server.url,
+    url: redis.url,
     namespace: NAMESPACE,
     maxTextLength: 2_000_000,
   });
@@ -328,7 +316,7 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
             [options],
             async () => {
               const other = await RedisMessenger.connect({
-                url: server.url,
+                url: redis.url,
                 ...(options as object),
               });
               await other.close();
@@ -387,16 +375,16 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
 
     // What the successful calls stored reads back byte for byte.
     const storedNames = await Promise.all(
-      [...createdNames].map(([id]) => raw.hGet(`${NAMESPACE}:user:${id}`, 'username')),
+      [...createdNames].map(([id]) => redis.raw.hGet(`${NAMESPACE}:user:${id}`, 'username')),
     );
     const nameMismatches = [...createdNames].filter(
       ([, name], i) => storedNames[i] !== name,
     ).length;
     const storedTexts = await Promise.all(
-      [...sentTexts].map(([id]) => raw.hGet(`${NAMESPACE}:message:${id}`, 'message')),
+      [...sentTexts].map(([id]) => redis.raw.hGet(`${NAMESPACE}:message:${id}`, 'message')),
     );
     const textMismatches = [...sentTexts].filter(([, text], i) => storedTexts[i] !== text).length;
-    const libraryState = await inspectNamespace(raw, `${NAMESPACE}:`);
+    const libraryState = await inspectNamespace(redis.raw, `${NAMESPACE}:`);
 
     // ---- the CLI, in-process --------------------------------------------------------
     const cliStarted = Date.now();
@@ -404,7 +392,7 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
     const cliBad: string[] = [];
     const savedRedisUrl = process.env.REDIS_URL;
     // A second guard: even if an argument list lost its --redis, the CLI would come here.
-    process.env.REDIS_URL = server.url;
+    process.env.REDIS_URL = redis.url;
     const cliNames: string[] = [];
     const cliIds: string[] = [];
     const word = (): string => {
@@ -447,7 +435,7 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
     for (let i = 0; i < 4; i++) {
       const name = `cli${i}`;
       const out = capture();
-      await main(['--redis', server.url, 'user', 'create', name, '--json'], out.output);
+      await main(['--redis', redis.url, 'user', 'create', name, '--json'], out.output);
       cliNames.push(name);
       cliIds.push(JSON.parse(out.stdout()).id);
     }
@@ -457,7 +445,7 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
       const out = capture();
       let code: number | string;
       try {
-        code = await main(['--redis', server.url, ...argv], out.output);
+        code = await main(['--redis', redis.url, ...argv], out.output);
       } catch (error) {
         code = `threw ${errorName(error)}: ${(error as Error)?.message}`;
       }
@@ -481,13 +469,13 @@ it(`fuzz: ${LIBRARY_CALLS} library calls and ${CLI_RUNS} CLI runs of generated i
     const cliMs = Date.now() - cliStarted;
 
     // ---- every key on the server is a documented one ----------------------------------
-    const keys = await raw.keys('*');
-    const types = await Promise.all(keys.map((key) => raw.type(key)));
+    const keys = await redis.raw.keys('*');
+    const types = await Promise.all(keys.map((key) => redis.raw.type(key)));
     const outside = keys.filter((key, i) => {
       const known = classifyKey(key, `${NAMESPACE}:`) ?? classifyKey(key, '');
       return !known || schemaType(known.kind) !== types[i];
     });
-    const cliState = await inspectNamespace(raw, '');
+    const cliState = await inspectNamespace(redis.raw, '');
 
     const crashList = crashes.count();
     const unexpectedByKind: Record<string, number> = {};

@@ -6,40 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, it } from 'node:test';
-import type { RedisClientType } from 'redis';
+import { it } from 'node:test';
 import { type Message, RedisCommandError, type RedisMessenger } from '../../src/index.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import {
-  bump,
-  errorName,
-  inspectNamespace,
-  messengerIn,
-  rawClient,
-  report,
-} from './support/faults.js';
+import { bump, errorName, inspectNamespace, messengerIn, report } from './support/faults.js';
+import { redisForThisFile } from './support/server.js';
 
 const TEXT = 'x'.repeat(1000);
 const IN_FLIGHT = 8;
 /** Sends tried after the first refusal: every one of them must be refused too. */
 const AFTER_FULL = 200;
 
-let server: RedisServer;
-let raw: RedisClientType;
-
-before(async () => {
-  server = await startRedisServer(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']);
-  raw = await rawClient(server.url);
-});
-after(async () => {
-  await raw?.close();
-  await server?.stop();
-});
+const redis = redisForThisFile(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']);
 
 it('maxmemory with noeviction: sends fail loudly, nothing stored is lost or half written', async (t) => {
   const started = Date.now();
   const namespace = `oom-${randomUUID()}`;
-  const m: RedisMessenger = await messengerIn(server.url, namespace);
+  const m: RedisMessenger = await messengerIn(redis.url, namespace);
   try {
     const [a, b] = [await m.createUser('a'), await m.createUser('b')];
     const acked = new Map<string, string>();
@@ -71,8 +53,8 @@ it('maxmemory with noeviction: sends fail loudly, nothing stored is lost or half
     );
     // Clearly over the limit now (it is lowered below what Redis holds): one send at a
     // time, every one is refused with the clear error, and none is stored.
-    const used = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))?.[1]);
-    await raw.configSet('maxmemory', String(used - 256 * 1024));
+    const used = Number(/used_memory:(\d+)/.exec(await redis.raw.info('memory'))?.[1]);
+    await redis.raw.configSet('maxmemory', String(used - 256 * 1024));
     const afterFullOneByOne = { refused: 0, accepted: 0 };
     for (let i = 0; i < 50; i++) {
       const text = `one by one ${i} ${TEXT}`;
@@ -100,14 +82,14 @@ it('maxmemory with noeviction: sends fail loudly, nothing stored is lost or half
       );
     }
     const [usernames, folded, userIndex, userKeys] = await Promise.all([
-      raw.hLen(`${namespace}:usernames`),
-      raw.hLen(`${namespace}:usernames_folded`),
-      raw.zCard(`${namespace}:user_index`),
-      raw.keys(`${namespace}:user:*`),
+      redis.raw.hLen(`${namespace}:usernames`),
+      redis.raw.hLen(`${namespace}:usernames_folded`),
+      redis.raw.zCard(`${namespace}:user_index`),
+      redis.raw.keys(`${namespace}:user:*`),
     ]);
     const usersConsistent =
       usernames === folded && folded === userIndex && userIndex === userKeys.length;
-    const info = await raw.info('memory');
+    const info = await redis.raw.info('memory');
     const usedMemory = /used_memory_human:(\S+)/.exec(info)?.[1];
 
     // Every acknowledged message reads back, by paging the whole inbox (reads still work).
@@ -122,14 +104,14 @@ it('maxmemory with noeviction: sends fail loudly, nothing stored is lost or half
     const readTexts = new Map(read.map((message) => [message.id, message.text]));
     const lost = [...acked].filter(([id, text]) => readTexts.get(id) !== text).length;
     const unread = await m.unreadCount(b);
-    const state = await inspectNamespace(raw, `${namespace}:`);
+    const state = await inspectNamespace(redis.raw, `${namespace}:`);
     const clear = Object.keys(refusals).every(
       (key) => key.startsWith('RedisCommandError') && /OOM|memory/i.test(key),
     );
     const refusedTotal = Object.values(refusals).reduce((x, y) => x + y, 0);
 
     // Once memory is freed for it, sending works again.
-    await raw.configSet('maxmemory', '0');
+    await redis.raw.configSet('maxmemory', '0');
     const again = await m.sendMessage(a, b, 'after raising maxmemory').then(
       () => 'ok',
       (error: unknown) => errorName(error),

@@ -6,9 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { type RedisMessenger, RedisTimeoutError, RedisUnavailableError } from '../../src/index.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import {
   bump,
   errorName,
@@ -19,6 +18,7 @@ import {
   report,
   sleep,
 } from './support/faults.js';
+import { redisForThisFile } from './support/server.js';
 
 const TIMEOUT_MS = 1000;
 /** Allowed beyond the timeout: timers and the event loop of a busy 2-core machine. */
@@ -26,15 +26,7 @@ const MARGIN_MS = 250;
 const PAUSE_MS = 3000;
 const WORKERS = 16;
 
-let server: RedisServer;
-
-before(async () => {
-  server = await startRedisServer();
-});
-after(async () => {
-  server?.signal('SIGCONT');
-  await server?.stop();
-});
+const redis = redisForThisFile();
 
 interface Call {
   op: string;
@@ -46,8 +38,8 @@ interface Call {
 it('a Redis paused for 3 s under load: every call settles within its timeout; work resumes', async (t) => {
   const namespace = `pause-${randomUUID()}`;
   const messengers: RedisMessenger[] = await Promise.all([
-    messengerIn(server.url, namespace, { commandTimeoutMs: TIMEOUT_MS }),
-    messengerIn(server.url, namespace, { commandTimeoutMs: TIMEOUT_MS }),
+    messengerIn(redis.url, namespace, { commandTimeoutMs: TIMEOUT_MS }),
+    messengerIn(redis.url, namespace, { commandTimeoutMs: TIMEOUT_MS }),
   ]);
   const tracker = new PendingTracker();
   const calls: Call[] = [];
@@ -93,9 +85,9 @@ it('a Redis paused for 3 s under load: every call settles within its timeout; wo
 
     await sleep(500);
     pausedAt = performance.now();
-    server.signal('SIGSTOP');
+    redis.server.signal('SIGSTOP');
     await sleep(PAUSE_MS);
-    server.signal('SIGCONT');
+    redis.server.signal('SIGCONT');
     resumedAt = performance.now();
     await sleep(1500);
     stop = true;
@@ -154,7 +146,7 @@ it('a Redis paused for 3 s under load: every call settles within its timeout; wo
       `calls slower than ${TIMEOUT_MS} + ${MARGIN_MS} ms`,
     );
   } finally {
-    server.signal('SIGCONT');
+    redis.server.signal('SIGCONT');
     stop = true;
     await Promise.race([Promise.all(workers), idle(5000)]);
     await Promise.all(messengers.map((m) => m.close()));

@@ -6,27 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, it } from 'node:test';
-import type { RedisClientType } from 'redis';
+import { it } from 'node:test';
 import { type RedisMessenger, UsernameTakenError } from '../../src/index.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { bump, errorName, messengerIn, rawClient, report } from './support/faults.js';
+import { bump, errorName, messengerIn, report } from './support/faults.js';
+import { redisForThisFile } from './support/server.js';
 
 const ROUNDS = 100;
 const CALLS = 200;
 const CONNECTIONS = 4;
 
-let server: RedisServer;
-let raw: RedisClientType;
-
-before(async () => {
-  server = await startRedisServer();
-  raw = await rawClient(server.url);
-});
-after(async () => {
-  await raw?.close();
-  await server?.stop();
-});
+const redis = redisForThisFile();
 
 /** ASCII letters and digits as their full-width forms (NFKC folds them back). */
 function fullWidth(text: string): string {
@@ -65,7 +54,7 @@ it(`${ROUNDS} rounds of ${CALLS} concurrent createUser over ${CONNECTIONS} conne
   for (let round = 0; round < ROUNDS; round++) {
     const namespace = `race-${round}-${randomUUID().slice(0, 8)}`;
     const messengers: RedisMessenger[] = await Promise.all(
-      Array.from({ length: CONNECTIONS }, () => messengerIn(server.url, namespace)),
+      Array.from({ length: CONNECTIONS }, () => messengerIn(redis.url, namespace)),
     );
     try {
       const names = variants(round);
@@ -84,10 +73,10 @@ it(`${ROUNDS} rounds of ${CALLS} concurrent createUser over ${CONNECTIONS} conne
       }
       const prefix = `${namespace}:`;
       const [usernames, folded, index, userKeys] = await Promise.all([
-        raw.hGetAll(`${prefix}usernames`),
-        raw.hGetAll(`${prefix}usernames_folded`),
-        raw.zRange(`${prefix}user_index`, 0, -1),
-        raw.keys(`${prefix}user:*`),
+        redis.raw.hGetAll(`${prefix}usernames`),
+        redis.raw.hGetAll(`${prefix}usernames_folded`),
+        redis.raw.zRange(`${prefix}user_index`, 0, -1),
+        redis.raw.keys(`${prefix}user:*`),
       ]);
       const winnerId = winners[0]?.status === 'fulfilled' ? winners[0].value : undefined;
       const ok =
@@ -121,7 +110,7 @@ it(`${ROUNDS} rounds of ${CALLS} concurrent createUser over ${CONNECTIONS} conne
 it('names that Unicode case folding makes equal are one name (capital sharp s)', async (t) => {
   // CaseFolding.txt folds both ß (U+00DF) and ẞ (U+1E9E) to "ss"; DESIGN.md promises
   // comparison "after NFKC normalisation and case folding".
-  const m = await messengerIn(server.url);
+  const m = await messengerIn(redis.url);
   try {
     await m.createUser('straße');
     const second = await m.createUser('STRAẞE').then(

@@ -3,13 +3,16 @@
  * message shows. It talks to a ChatScreen, so that a terminal, a pipe or a test can drive it.
  * @module
  */
-
-import { newMessageId } from '../../core/ids.js';
-import type { InboxSubscription } from '../../core/live.js';
-import type { RedisMessenger } from '../../core/messenger.js';
-import type { Message, User } from '../../core/types.js';
-import { MAX_PAGE_LIMIT } from '../../core/validate.js';
-import { isUnconfirmed, MessengerError } from '../../errors.js';
+import {
+  type InboxSubscription,
+  isUnconfirmed,
+  MAX_PAGE_LIMIT,
+  type Message,
+  MessengerError,
+  newMessageId,
+  type RedisMessenger,
+  type User,
+} from '../../index.js';
 import { INVOCATION } from '../connect.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';

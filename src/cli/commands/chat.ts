@@ -3,12 +3,12 @@
  * @module
  */
 import type { Command } from 'commander';
-import { UsernameNotFoundError } from '../../errors.js';
+import { UsernameNotFoundError } from '../../index.js';
 import { ChatSession } from '../chat/session.js';
 import { Terminal } from '../chat/terminal.js';
 import { INVOCATION, redisFlag, withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { CommandFailedError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 import { printable, shellWord } from '../output.js';
 import { resolveUser } from '../people.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';

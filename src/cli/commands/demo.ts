@@ -7,11 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import type { RedisMessenger } from '../../core/messenger.js';
-import type { User } from '../../core/types.js';
-import { UsernameTakenError } from '../../errors.js';
+import { type RedisMessenger, type User, UsernameTakenError } from '../../index.js';
 import { withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { printable } from '../output.js';
 import { NameBook } from '../people.js';
 import { messageLine, printTable } from '../present.js';

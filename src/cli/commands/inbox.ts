@@ -3,11 +3,11 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { MessagePage } from '../../core/types.js';
+import type { MessagePage } from '../../index.js';
 import { redisFlag, withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
-import { parseCursor, parseLimit } from '../options.js';
+import { LIMIT_RANGE, parseCursor, parseLimit } from '../options.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { conversationJson, messageJson, messageLine, printJson, printTable } from '../present.js';
@@ -28,7 +28,7 @@ function paging(options: PagingOptions) {
 
 function withPagingOptions(command: Command): Command {
   return command
-    .option('--limit <n>', 'how many messages (1-1000)', parseLimit, 20)
+    .option('--limit <n>', `how many messages (${LIMIT_RANGE})`, parseLimit, 20)
     .option('--before <id>', 'the messages just before this message id', parseCursor)
     .option('--after <id>', 'the messages just after this message id', parseCursor)
     .option('--json', 'print as JSON');
@@ -145,7 +145,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
   program
     .command('conversations <user>')
     .description('the people a user talks with, most recent first, with unread counts')
-    .option('--limit <n>', 'how many (1-1000)', parseLimit, 50)
+    .option('--limit <n>', `how many (${LIMIT_RANGE})`, parseLimit, 50)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger conversations alice')
     .action((name: string, options: { limit: number; json?: boolean }) =>

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { localServerStatus, stopLocalServer } from '../../redis/local-server.js';
-import type { CommandContext } from '../main.js';
+import { localServerStatus, stopLocalServer } from '../../index.js';
+import type { CommandContext } from '../context.js';
 import { printJson } from '../present.js';
 
 export function registerLocalRedis(program: Command, { output }: CommandContext): void {

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { printable } from '../output.js';
 import { printJson } from '../present.js';
 

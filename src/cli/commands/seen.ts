@@ -3,10 +3,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { validateId } from '../../core/validate.js';
+import { validateId } from '../../index.js';
 import { INVOCATION, withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 import { printable, shellWord } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson } from '../present.js';

@@ -3,11 +3,16 @@
  * @module
  */
 import type { Command } from 'commander';
-import { newMessageId } from '../../core/ids.js';
-import { DEFAULT_TEXT_MAX_LENGTH, validateText } from '../../core/validate.js';
-import { isUnconfirmed, MessengerError, ValidationError } from '../../errors.js';
+import {
+  DEFAULT_TEXT_MAX_LENGTH,
+  isUnconfirmed,
+  MessengerError,
+  newMessageId,
+  ValidationError,
+  validateText,
+} from '../../index.js';
 import { withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseId } from '../options.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';

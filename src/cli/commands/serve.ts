@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { withMessenger } from '../connect.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import type { CommandContext } from '../main.js';
 
 interface ServeOptions {
   port: string;

@@ -3,10 +3,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { validateUsername } from '../../core/validate.js';
+import { validateUsername } from '../../index.js';
 import { redisFlag, withMessenger } from '../connect.js';
-import type { CommandContext } from '../main.js';
-import { parseLimit, parseUserCursor } from '../options.js';
+import type { CommandContext } from '../context.js';
+import { LIMIT_RANGE, parseLimit, parseUserCursor } from '../options.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';
@@ -42,7 +42,7 @@ export function registerUser(program: Command, { output, globals }: CommandConte
   user
     .command('list')
     .description('list users in the order they were created')
-    .option('--limit <n>', 'how many (1-1000)', parseLimit, 50)
+    .option('--limit <n>', `how many (${LIMIT_RANGE})`, parseLimit, 50)
     .option('--after <id>', 'continue after this user id (from an earlier page)', parseUserCursor)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger user list --limit 20')

@@ -1,0 +1,13 @@
+/**
+ * What every command is given by `main`. It lives apart from main.ts, which imports every
+ * command: a command that imported main.ts for this type would make an import cycle.
+ * @module
+ */
+import type { GlobalOptions } from './connect.js';
+import type { Output } from './output.js';
+
+/** What every command gets: where to print, and the global options once parsed. */
+export interface CommandContext {
+  output: Output;
+  globals(): GlobalOptions;
+}
