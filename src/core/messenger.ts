@@ -36,6 +36,7 @@ import { newMessageId } from './ids.js';
 import { Keys, messageIdOfMember, messageMember } from './keys.js';
 import { InboxSubscription, type StampedPage, type SubscribeOptions } from './live.js';
 import { readIndexPage } from './pages.js';
+import { RateLimits } from './rate-limits.js';
 import {
   MESSAGE_FIELDS,
   messageFromHash,
@@ -173,6 +174,7 @@ export class RedisMessenger {
   /** The pub/sub connection(s) every subscription shares: opened with the first one. */
   #subscriber: Subscriber | undefined;
   #accounts: Accounts | undefined;
+  #rateLimits: RateLimits | undefined;
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
@@ -688,6 +690,16 @@ export class RedisMessenger {
       tellSessionEnded: (userId, session) => this.#tell(userId, sessionEndedBell(session)),
     });
     return this.#accounts;
+  }
+
+  /** Rate-limit counters in Redis, shared by every process on it (for a server in front). */
+  get rateLimits(): RateLimits {
+    this.#rateLimits ??= new RateLimits({
+      client: this.#client,
+      keys: this.#keys,
+      run: (operation) => this.#calls.run(operation),
+    });
+    return this.#rateLimits;
   }
 
   // ---- maintenance -------------------------------------------------------------------

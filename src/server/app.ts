@@ -11,6 +11,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyReply } from 'fastify';
 import type { RedisMessenger } from '../index.js';
 import { guard } from './auth/guard.js';
+import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
 import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
 import { HttpError, handleError } from './errors.js';
 import { CLOSE, liveRoute, type OpenSockets } from './live.js';
@@ -37,6 +38,12 @@ export interface ServerOptions {
   sessionIdleMs?: number;
   /** A session ends this long after sign-in, however it is used. @defaultValue 30 days */
   sessionAbsoluteMs?: number;
+  /**
+   * The rate limits (src/server/auth/rate-limits.ts): any of the numbers, the rest their
+   * defaults; or false for none at all (benchmarks on a trusted network).
+   * @defaultValue the defaults of RATE_LIMIT_DEFAULTS
+   */
+  rateLimits?: Partial<RateLimitOptions> | false;
   /** Fastify's logger (pino): true, false, or pino options. @defaultValue false */
   logger?: boolean | Record<string, unknown>;
 }
@@ -47,6 +54,10 @@ const BODY_LIMIT = 64 * 1024;
 /** Builds the server (routes, hooks, error handling); it is not listening yet. */
 export async function createServer(options: ServerOptions): Promise<Server> {
   const origins = new Set(options.origins.map(normalOrigin));
+  const rates =
+    options.rateLimits === false
+      ? null
+      : new RatePolicy(options.messenger.rateLimits, rateLimitSettings(options.rateLimits));
   const secure = origins.size > 0 && [...origins].every((origin) => origin.startsWith('https:'));
   const settings: Settings = {
     origins,
@@ -93,6 +104,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   };
   const context: Omit<ServerContext, 'app'> = {
     messenger: options.messenger,
+    rates,
     settings,
     setSessionCookie: (reply: FastifyReply, token: string) =>
       void reply.setCookie(settings.cookieName, token, cookieOptions),
@@ -125,6 +137,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           origins,
           cookieName: settings.cookieName,
           idleMs: settings.sessionIdleMs,
+          rates,
         }),
       );
       const scoped = { ...context, app: api as Server };
