@@ -21,10 +21,13 @@ import type { GlobalOptions } from './connect.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
 import { parseClusterOption, parseNamespace } from './options.js';
 import { createOutput, type Output } from './output.js';
+import type { Input } from './read-password.js';
 
 /** What every command gets: where to print, and the global options once parsed. */
 export interface CommandContext {
   output: Output;
+  /** Standard input, or what a test gives (a password with --password-stdin). */
+  input: Input;
   globals(): GlobalOptions;
 }
 
@@ -37,7 +40,11 @@ const VERSION = (
 /** docs/cli.md as installed beside the code (the package ships it), for --help to point at. */
 const CLI_DOCS = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
 
-export async function main(argv: string[], output: Output = createOutput()): Promise<number> {
+export async function main(
+  argv: string[],
+  output: Output = createOutput(),
+  input: Input = process.stdin,
+): Promise<number> {
   const program = new Command('messenger')
     .description('A messenger whose datastore is Redis.')
     .option(
@@ -68,7 +75,11 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       // One line, as every other error: commander's own message, and where to look.
       outputError: (text, write) => write(`${text.trimEnd()} (see --help)\n`),
     });
-  const context: CommandContext = { output, globals: () => program.opts<GlobalOptions>() };
+  const context: CommandContext = {
+    output,
+    input,
+    globals: () => program.opts<GlobalOptions>(),
+  };
   registerUser(program, context);
   registerSend(program, context);
   registerReading(program, context);
