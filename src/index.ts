@@ -13,6 +13,13 @@ export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';
 export { type MessengerOptions, RedisMessenger, type SendOptions } from './core/messenger.js';
+export type {
+  BucketLimit,
+  LockoutLimit,
+  RateLimits,
+  RateSubject,
+  WindowLimit,
+} from './core/rate-limits.js';
 export type { ReindexProgress, ReindexReport } from './core/reindex.js';
 export type {
   ConversationSummary,

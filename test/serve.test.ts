@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { after, before, it } from 'node:test';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -20,10 +21,31 @@ after(async () => {
 });
 
 function serve(...args: string[]): ChildProcessWithoutNullStreams {
+  return serveWith({}, ...args);
+}
+
+function serveWith(env: Record<string, string>, ...args: string[]): ChildProcessWithoutNullStreams {
   return spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, ...args],
-    { env: { ...process.env, NO_COLOR: '1' } },
+    { env: { ...process.env, NO_COLOR: '1', ...env } },
+  );
+}
+
+/** The start-up line the server prints once it listens. */
+function startupLine(child: ChildProcessWithoutNullStreams): Promise<string> {
+  return within(
+    20_000,
+    new Promise<string>((resolve, reject) => {
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /^messenger serving on .*$/m.exec(seen);
+        if (match) resolve(match[0]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
+    }),
+    'the server to listen',
   );
 }
 
@@ -102,4 +124,45 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
   );
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--port must be a port number/);
+});
+
+it('rate limits come from flags and the environment; --no-rate-limits turns them off and says so', async () => {
+  const unlimited = serve('--port', '0', '--no-rate-limits');
+  // A namespace of its own: the other tests' registrations from this address count too.
+  const strict = serveWith(
+    { MESSENGER_REGISTRATIONS_PER_ADDRESS_PER_HOUR: '1' },
+    '--port',
+    '0',
+    '--namespace',
+    `strict-${randomUUID()}`,
+  );
+  try {
+    const [offLine, strictLine] = await Promise.all([startupLine(unlimited), startupLine(strict)]);
+    assert.match(offLine, /^messenger serving on http:\/\/127\.0\.0\.1:\d+ \(rate limits off\)$/);
+    assert.match(strictLine, /^messenger serving on http:\/\/127\.0\.0\.1:\d+$/);
+    const registerOn = (line: string) =>
+      fetch(`${line.split(' ')[3]}/api/v1/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          username: `r${randomUUID().slice(0, 8)}`,
+          password: 'a long enough password',
+        }),
+      });
+    for (let i = 0; i < 7; i++) assert.equal((await registerOn(offLine)).status, 201, 'no limit');
+    assert.equal((await registerOn(strictLine)).status, 201);
+    const refused = await registerOn(strictLine);
+    assert.equal(refused.status, 429, 'one registration an hour, from the environment');
+    assert.ok(Number(refused.headers.get('retry-after')) > 3500);
+  } finally {
+    unlimited.kill('SIGKILL');
+    strict.kill('SIGKILL');
+  }
+  const bad = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--send-burst', 'lots'],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--send-burst must be a whole number above 0/);
 });

@@ -5,9 +5,12 @@
  */
 import type { GlobalOptions } from './connect.js';
 import type { Output } from './output.js';
+import type { Input } from './read-password.js';
 
 /** What every command gets: where to print, and the global options once parsed. */
 export interface CommandContext {
   output: Output;
+  /** Standard input, or what a test gives (a password with --password-stdin). */
+  input: Input;
   globals(): GlobalOptions;
 }

@@ -22,6 +22,7 @@ import type { CommandContext } from './context.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
 import { parseClusterOption, parseNamespace } from './options.js';
 import { createOutput, type Output } from './output.js';
+import type { Input } from './read-password.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -32,7 +33,11 @@ const VERSION = (
 /** docs/cli.md as installed beside the code (the package ships it), for --help to point at. */
 const CLI_DOCS = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
 
-export async function main(argv: string[], output: Output = createOutput()): Promise<number> {
+export async function main(
+  argv: string[],
+  output: Output = createOutput(),
+  input: Input = process.stdin,
+): Promise<number> {
   const program = new Command('messenger')
     .description('A messenger whose datastore is Redis.')
     .option(
@@ -63,7 +68,11 @@ export async function main(argv: string[], output: Output = createOutput()): Pro
       // One line, as every other error: commander's own message, and where to look.
       outputError: (text, write) => write(`${text.trimEnd()} (see --help)\n`),
     });
-  const context: CommandContext = { output, globals: () => program.opts<GlobalOptions>() };
+  const context: CommandContext = {
+    output,
+    input,
+    globals: () => program.opts<GlobalOptions>(),
+  };
   registerUser(program, context);
   registerSend(program, context);
   registerReading(program, context);

@@ -131,6 +131,24 @@ export class Keys {
   }
 
   /**
+   * The state of one rate limit for one user (STRING counter, or HASH of a token bucket
+   * or a lockout: src/core/scripts/rate-*.lua say which fields), in the user's slot on a
+   * cluster. Expires by itself once it no longer limits anything.
+   */
+  userRateLimit(rule: string, userId: string): string {
+    return `${this.prefix}rate:${rule}:${this.#tag(userId)}`;
+  }
+
+  /**
+   * The state of one rate limit for a subject that is not a user id (an address, a
+   * username, or both), named by the SHA-256 (hex) of the subject: the text itself never
+   * becomes part of a key. Each such key sits in its own slot on a cluster.
+   */
+  rateLimit(rule: string, subjectHash: string): string {
+    return `${this.prefix}rate:${rule}:${subjectHash}`;
+  }
+
+  /**
    * ZSET (cluster only) of the messages from `senderId` that `userId` has not seen, scored
    * as in the inbox. On a cluster a mark is several steps in several slots; the counter
    * in `unread` is kept equal to this set's size, in the user's slot, so that a step cut

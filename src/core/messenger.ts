@@ -24,6 +24,7 @@ import { newMessageId } from './ids.js';
 import { type Keys, messageIdOfMember } from './keys.js';
 import { InboxSubscription, type SubscribeOptions } from './live.js';
 import { messagePageOf, readIndexPage, readMessagePage, type StampedMessagePage } from './pages.js';
+import { RateLimits } from './rate-limits.js';
 import { messageFromHash, parseTime, USER_FIELDS, userFromHash } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
@@ -142,6 +143,7 @@ export class RedisMessenger {
   readonly #calls: RedisCalls;
   readonly #subscriptions = new Set<InboxSubscription>();
   #accounts: Accounts | undefined;
+  #rateLimits: RateLimits | undefined;
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
@@ -591,6 +593,16 @@ export class RedisMessenger {
       tellSessionEnded: (userId, session) => this.#tell(userId, sessionEndedBell(session)),
     });
     return this.#accounts;
+  }
+
+  /** Rate-limit counters in Redis, shared by every process on it (for a server in front). */
+  get rateLimits(): RateLimits {
+    this.#rateLimits ??= new RateLimits({
+      client: this.#client,
+      keys: this.#keys,
+      run: (operation) => this.#calls.run(operation),
+    });
+    return this.#rateLimits;
   }
 
   // ---- maintenance -------------------------------------------------------------------

@@ -18,6 +18,9 @@ export const scripts = {
   markConversationSeen: LuaScript.fromFile(folder, 'mark-conversation-seen-2'),
   openSession: LuaScript.fromFile(folder, 'open-session-3'),
   touchSession: LuaScript.fromFile(folder, 'touch-session-1'),
+  rateWindow: LuaScript.fromFile(folder, 'rate-window-1'),
+  rateBucket: LuaScript.fromFile(folder, 'rate-bucket-1'),
+  rateLockout: LuaScript.fromFile(folder, 'rate-lockout-1'),
   // Cluster only: the steps of writes whose keys span hash slots (backend/cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),

@@ -5,12 +5,16 @@
  * it in tests, `listen()` it to serve (the CLI's `messenger serve`), or mount it.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import type { RedisMessenger } from '../index.js';
 import { guard } from './auth/guard.js';
+import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
 import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
 import { HttpError, handleError } from './errors.js';
 import { CLOSE, liveRoute, type OpenSockets } from './live.js';
@@ -18,6 +22,13 @@ import { accountRoutes } from './routes/accounts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 import { peopleRoutes } from './routes/people.js';
+import { ErrorShape } from './schemas.js';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -37,6 +48,12 @@ export interface ServerOptions {
   sessionIdleMs?: number;
   /** A session ends this long after sign-in, however it is used. @defaultValue 30 days */
   sessionAbsoluteMs?: number;
+  /**
+   * The rate limits (src/server/auth/rate-limits.ts): any of the numbers, the rest their
+   * defaults; or false for none at all (benchmarks on a trusted network).
+   * @defaultValue the defaults of RATE_LIMIT_DEFAULTS
+   */
+  rateLimits?: Partial<RateLimitOptions> | false;
   /** Fastify's logger (pino): true, false, or pino options. @defaultValue false */
   logger?: boolean | Record<string, unknown>;
 }
@@ -47,6 +64,10 @@ const BODY_LIMIT = 64 * 1024;
 /** Builds the server (routes, hooks, error handling); it is not listening yet. */
 export async function createServer(options: ServerOptions): Promise<Server> {
   const origins = new Set(options.origins.map(normalOrigin));
+  const rates =
+    options.rateLimits === false
+      ? null
+      : new RatePolicy(options.messenger.rateLimits, rateLimitSettings(options.rateLimits));
   const secure = origins.size > 0 && [...origins].every((origin) => origin.startsWith('https:'));
   const settings: Settings = {
     origins,
@@ -75,6 +96,43 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()));
     },
   });
+  // Every route answers errors in one shape (429 and 503 included): said once here, so
+  // that replies are serialized with it and the OpenAPI document shows it on every route.
+  app.addHook('onRoute', (route) => {
+    route.schema ??= {};
+    route.schema.response ??= {};
+    const response = route.schema.response as Record<string, unknown>;
+    response['4xx'] ??= ErrorShape;
+    response['5xx'] ??= ErrorShape;
+    if (route.config?.public) (route.schema as { security?: unknown[] }).security = [];
+    if (route.websocket) {
+      // @fastify/websocket hides its routes from the document; the live channel belongs in it.
+      Object.assign(route.schema, {
+        hide: false,
+        description:
+          'The live channel (WebSocket, JSON frames): hello with a cursor, replay, then push. docs/server.md describes the frames and close codes.',
+      });
+      response[101] ??= { description: 'switching to the WebSocket protocol' };
+    }
+  });
+  // The OpenAPI document is made from the same route schemas that validate requests.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'redis-messenger',
+        version: VERSION,
+        description: 'The HTTP API of redis-messenger (docs/server.md).',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'the token from login' },
+          cookie: { type: 'apiKey', in: 'cookie', name: settings.cookieName },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     handleError(
@@ -93,6 +151,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   };
   const context: Omit<ServerContext, 'app'> = {
     messenger: options.messenger,
+    rates,
     settings,
     setSessionCookie: (reply: FastifyReply, token: string) =>
       void reply.setCookie(settings.cookieName, token, cookieOptions),
@@ -101,20 +160,27 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     findUser: userFinder(options.messenger),
   };
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
-  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
-    try {
-      await options.messenger.listAllUsers({ limit: 1 });
-      return { ok: true };
-    } catch {
-      return reply
-        .status(503)
-        .header('retry-after', '1')
-        .send({
-          error: { code: 'unavailable', message: 'the messenger cannot reach its store' },
-        });
-    }
-  });
+  const Ok = { 200: Type.Object({ ok: Type.Boolean() }) };
+  app.get('/healthz', { config: { public: true }, schema: { response: Ok } }, async () => ({
+    ok: true,
+  }));
+  app.get(
+    '/readyz',
+    { config: { public: true }, schema: { response: { ...Ok, 503: ErrorShape } } },
+    async (_request, reply) => {
+      try {
+        await options.messenger.listAllUsers({ limit: 1 });
+        return { ok: true };
+      } catch {
+        return reply
+          .status(503)
+          .header('retry-after', '1')
+          .send({
+            error: { code: 'unavailable', message: 'the messenger cannot reach its store' },
+          });
+      }
+    },
+  );
 
   await app.register(
     async (api) => {
@@ -125,6 +191,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           origins,
           cookieName: settings.cookieName,
           idleMs: settings.sessionIdleMs,
+          rates,
         }),
       );
       const scoped = { ...context, app: api as Server };
@@ -133,6 +200,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       messageRoutes(scoped);
       conversationRoutes(scoped);
       liveRoute(scoped, sockets);
+      api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+        app.swagger(),
+      );
     },
     { prefix: '/api/v1' },
   );

@@ -14,6 +14,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import { type RedisMessenger, type User, ValidationError } from '../index.js';
+import type { RatePolicy } from './auth/rate-limits.js';
 import { HttpError } from './errors.js';
 
 export type Server = FastifyInstance<
@@ -37,6 +38,8 @@ export interface ServerContext {
   app: Server;
   messenger: RedisMessenger;
   settings: Settings;
+  /** The rate limits; null when they are off. */
+  rates: RatePolicy | null;
   setSessionCookie(reply: FastifyReply, token: string): void;
   clearSessionCookie(reply: FastifyReply): void;
   /** The user a path or a body names, by username or by id; 404 when there is none. */

@@ -27,13 +27,21 @@ export class HttpError extends Error {
     message: string,
     /** Seconds to wait before trying again (429, 503). */
     readonly retryAfter?: number,
+    /** The wait in milliseconds, for a 429's body (`retry_after_ms`, as Matrix has it). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
+  }
+
+  /** A 429: too many requests, and how long to wait before the next. */
+  static rateLimited(waitMs: number, message: string): HttpError {
+    const ms = Math.max(1, Math.ceil(waitMs));
+    return new HttpError(429, 'rate_limited', message, Math.ceil(ms / 1000), ms);
   }
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; retry_after_ms?: number };
 }
 
 /** The status, code and message for any error. */
@@ -77,7 +85,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
     request.log.error({ err: error }, 'request failed');
   }
   if (described.retryAfter !== undefined) reply.header('retry-after', String(described.retryAfter));
-  void reply.status(described.status).send({
-    error: { code: described.code, message: described.message },
-  } satisfies ErrorBody);
+  const body: ErrorBody = { error: { code: described.code, message: described.message } };
+  if (described.retryAfterMs !== undefined) body.error.retry_after_ms = described.retryAfterMs;
+  void reply.status(described.status).send(body);
 }

@@ -12,4 +12,10 @@
  * @module
  */
 export { createServer, type ServerOptions } from './app.js';
+export { hashPassword, PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from './auth/passwords.js';
+export {
+  RATE_LIMIT_DEFAULTS,
+  RATE_LIMIT_FLAGS,
+  type RateLimitOptions,
+} from './auth/rate-limits.js';
 export type { Server } from './context.js';

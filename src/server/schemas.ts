@@ -22,7 +22,12 @@ export const MessageShape = Type.Object({
 });
 
 export const ErrorShape = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    /** On a 429: how long to wait, in milliseconds (also `Retry-After`, in seconds). */
+    retry_after_ms: Type.Optional(Type.Integer()),
+  }),
 });
 
 export const SessionShape = Type.Object({

@@ -5,15 +5,43 @@
  * @module
  */
 import type { Command } from 'commander';
+// Only the options here: the server itself is loaded when serve runs (below).
+import {
+  RATE_LIMIT_DEFAULTS,
+  RATE_LIMIT_FLAGS,
+  type RateLimitOptions,
+} from '../../server/options.js';
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
 
-interface ServeOptions {
+type ServeOptions = {
   port: string;
   host: string;
   origin?: string[];
   trustProxy?: string;
+  /** False with --no-rate-limits. */
+  rateLimits: boolean;
+} & Partial<Record<keyof RateLimitOptions, string>>;
+
+type LimitName = keyof RateLimitOptions;
+const LIMIT_NAMES = Object.keys(RATE_LIMIT_DEFAULTS) as LimitName[];
+
+/** The rate limits given by flag or environment variable, checked. */
+function givenLimits(options: ServeOptions): Partial<RateLimitOptions> {
+  const given: Partial<RateLimitOptions> = {};
+  for (const name of LIMIT_NAMES) {
+    const text = options[name];
+    if (text === undefined) continue;
+    const value = Number(text);
+    const whole = name !== 'sendsPerSecond';
+    if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0) || (whole && !Number.isSafeInteger(value)))
+      throw new UsageError(
+        `--${RATE_LIMIT_FLAGS[name].flag} must be a ${whole ? 'whole ' : ''}number above 0, got ${JSON.stringify(text)}`,
+      );
+    given[name] = value;
+  }
+  return given;
 }
 
 /** How long requests in flight may take to finish after a stop signal. */
@@ -48,7 +76,7 @@ function checkedOrigins(origins: string[]): string[] {
 }
 
 export function registerServe(program: Command, { output, globals }: CommandContext): void {
-  program
+  const command = program
     .command('serve')
     .description('run the HTTP API, so that people use the messenger without the Redis password')
     .option(
@@ -70,6 +98,16 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       'proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For to believe (default: $TRUST_PROXY, else none)',
       process.env.TRUST_PROXY,
     )
+    .option('--no-rate-limits', 'turn every rate limit off (benchmarks on a trusted network)');
+  for (const name of LIMIT_NAMES) {
+    const { flag, env, what } = RATE_LIMIT_FLAGS[name];
+    command.option(
+      `--${flag} <n>`,
+      `rate limit: ${what} (default: $${env}, else ${RATE_LIMIT_DEFAULTS[name]})`,
+      process.env[env],
+    );
+  }
+  command
     .addHelpText(
       'after',
       '\nExamples:\n  $ messenger serve\n  $ messenger serve --port 8080 --host 0.0.0.0 --origin https://chat.example.com --trust-proxy 10.0.0.0/8\n\nMore: docs/server.md',
@@ -78,6 +116,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       const listenPort = port(options.port);
       const given = options.origin ?? listOf(process.env.MESSENGER_ORIGINS);
       const origins = checkedOrigins(given);
+      const rateLimits = options.rateLimits ? givenLimits(options) : false;
       return withMessenger(globals(), output, async (messenger, redis) => {
         // It stores accounts and messages: whoever starts it must know into which Redis.
         output.notice(`Using the Redis at ${redis.description}.`);
@@ -91,6 +130,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
           messenger,
           origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
           trustProxy: listOf(options.trustProxy),
+          rateLimits,
         });
         try {
           await server.listen({ port: listenPort, host: options.host });
@@ -107,7 +147,9 @@ export function registerServe(program: Command, { output, globals }: CommandCont
         }
         const address = server.server.address();
         const actualPort = typeof address === 'object' && address ? address.port : listenPort;
-        output.line(`messenger serving on ${ownUrl(actualPort)}`);
+        // Off is for benchmarks on a trusted network: never silently.
+        const limits = rateLimits === false ? ' (rate limits off)' : '';
+        output.line(`messenger serving on ${ownUrl(actualPort)}${limits}`);
         await new Promise<void>((resolve) => {
           const stop = () => {
             process.off('SIGTERM', stop);

@@ -6,15 +6,17 @@ import type { Command } from 'commander';
 import { validateUsername } from '../../index.js';
 import { redisFlag, withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
+import { UsageError } from '../handle-error.js';
 import { LIMIT_RANGE, parseLimit, parseUserCursor } from '../options.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
 import { printJson, printTable, userJson, userRows } from '../present.js';
+import { readPassword } from '../read-password.js';
 
-export function registerUser(program: Command, { output, globals }: CommandContext): void {
+export function registerUser(program: Command, { output, input, globals }: CommandContext): void {
   const user = program
     .command('user')
-    .description('create, list and show users')
+    .description('create, list and show users, and set their passwords')
     .addHelpText(
       'after',
       '\nExamples:\n  $ messenger user create alice\n  $ messenger user list --json',
@@ -73,6 +75,28 @@ export function registerUser(program: Command, { output, globals }: CommandConte
         const found = await resolveUser(messenger, name);
         if (options.json) printJson(output, userJson(found));
         else printTable(output, userRows([found]));
+      }),
+    );
+
+  user
+    .command('set-password <user>')
+    .description('set the password a user logs in to the server with (asked without echo, twice)')
+    .option('--password-stdin', 'read the password from standard input instead (for scripts)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger user set-password alice\n  $ printf %s "$PASSWORD" | messenger user set-password alice --password-stdin',
+    )
+    .action((name: string, options: { passwordStdin?: boolean }) =>
+      withMessenger(globals(), output, async (messenger) => {
+        const found = await resolveUser(messenger, name);
+        const password = await readPassword(input, output, Boolean(options.passwordStdin));
+        // The server's rules and hash, so that this password logs in as a registered one does.
+        // Loaded here: every other command would pay for loading the password hashing.
+        const { hashPassword, passwordProblem } = await import('../../server/index.js');
+        const problem = passwordProblem(password);
+        if (problem) throw new UsageError(problem);
+        await messenger.accounts.setPasswordHash(found.id, await hashPassword(password));
+        output.line(`password set for ${printable(found.username)}`);
       }),
     );
 }

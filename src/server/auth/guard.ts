@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisMessenger, Session, User } from '../../index.js';
 import { HttpError } from '../errors.js';
+import type { RatePolicy } from './rate-limits.js';
 import { readToken } from './tokens.js';
 
 /** The signed-in user of a request. */
@@ -28,6 +29,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without a session (register, login, health). */
     public?: boolean;
+    /** Sends a message: limited by the user's send bucket instead of their request window. */
+    sends?: boolean;
   }
 }
 
@@ -39,6 +42,8 @@ export interface GuardOptions {
   origins: ReadonlySet<string>;
   cookieName: string;
   idleMs: number;
+  /** The rate limits; null when they are off. */
+  rates: RatePolicy | null;
 }
 
 export function sameText(a: string, b: string): boolean {
@@ -89,23 +94,39 @@ export async function authenticate(
 
 /** The onRequest hook: every route but the public ones needs a session. */
 export function guard(options: GuardOptions) {
+  const { rates } = options;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const unsafe = !SAFE_METHODS.has(request.method);
     if (request.routeOptions.config.public) {
       // Logging someone in to an account of the attacker's is a forgery too.
       if (unsafe) checkOrigin(request, options.origins);
+      await rates?.anonymous(request.ip);
       return;
     }
-    const found = tokenOf(request, options.cookieName);
-    if (!found) throw new HttpError(401, 'unauthorized', 'log in first');
-    const { user, session } = await authenticate(options.messenger, found.token, options.idleMs);
-    if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+    const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
+    if (upgrade) await rates?.upgrade(request.ip);
+    let caller: Caller;
+    try {
+      const found = tokenOf(request, options.cookieName);
+      if (!found) throw new HttpError(401, 'unauthorized', 'log in first');
+      const signedIn = await authenticate(options.messenger, found.token, options.idleMs);
+      caller = { ...signedIn, via: found.via };
+    } catch (error) {
+      // Guessing tokens is a request without a session too: counted by address.
+      if (error instanceof HttpError && error.status === 401) await rates?.anonymous(request.ip);
+      throw error;
+    }
+    const { user, session, via } = caller;
+    if (upgrade) {
       // Browsers send the cookie with any site's WebSocket (CSWSH), and always an Origin.
       checkOrigin(request, options.origins);
-      if (found.via === 'cookie' && request.headers.origin === undefined)
+      if (via === 'cookie' && request.headers.origin === undefined)
         throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
+    } else if (rates) {
+      if (request.routeOptions.config.sends) await rates.send(user.id);
+      else await rates.request(user.id);
     }
-    if (found.via === 'cookie' && unsafe) {
+    if (via === 'cookie' && unsafe) {
       checkOrigin(request, options.origins);
       if (request.headers.origin === undefined)
         throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
@@ -113,7 +134,7 @@ export function guard(options: GuardOptions) {
       if (typeof csrf !== 'string' || !sameText(csrf, session.csrf))
         throw new HttpError(403, 'csrf', 'the X-CSRF-Token header is missing or wrong');
     }
-    request.caller = { user, session, via: found.via };
+    request.caller = caller;
   };
 }
 

@@ -22,6 +22,7 @@ export function accountRoutes({
   app,
   messenger,
   settings,
+  rates,
   setSessionCookie,
   clearSessionCookie,
 }: ServerContext): void {
@@ -45,6 +46,7 @@ export function accountRoutes({
     },
     async (request, reply) => {
       const { username, password } = request.body;
+      await rates?.register(request.ip);
       const problem = passwordProblem(password);
       if (problem) throw new HttpError(400, 'weak_password', problem);
       const hash = await hashPassword(password);
@@ -72,6 +74,7 @@ export function accountRoutes({
     async (request, reply) => {
       const { username, password } = request.body;
       const wrong = new HttpError(401, 'wrong_credentials', 'wrong username or password');
+      await rates?.beforeLogin(username, request.ip);
       let user = null;
       try {
         user = await messenger.findUserByUsername(username);
@@ -81,7 +84,11 @@ export function accountRoutes({
       const stored = user ? await messenger.accounts.passwordHash(user.id) : null;
       // Unknown name, no password yet, or a wrong one: the same answer after the same work.
       const { matches, rehash } = await checkPassword(stored, password);
-      if (!user || !matches) throw wrong;
+      if (!user || !matches) {
+        await rates?.loginFailed(username, request.ip);
+        throw wrong;
+      }
+      await rates?.loginSucceeded(username, request.ip);
       if (rehash) await messenger.accounts.setPasswordHash(user.id, await hashPassword(password));
       const token = await signIn(user.id, request.headers['user-agent']);
       setSessionCookie(reply, token);

@@ -34,6 +34,7 @@ export function messageRoutes({ app, messenger, findUser }: ServerContext): void
   app.put(
     '/messages/:id',
     {
+      config: { sends: true },
       schema: {
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         body: Outgoing,
@@ -50,7 +51,10 @@ export function messageRoutes({ app, messenger, findUser }: ServerContext): void
 
   app.post(
     '/messages',
-    { schema: { body: Outgoing, response: { 201: Sent, '4xx': ErrorShape } } },
+    {
+      config: { sends: true },
+      schema: { body: Outgoing, response: { 201: Sent, '4xx': ErrorShape } },
+    },
     async (request, reply) => {
       const { user } = callerOf(request);
       const sent = await send(user.id, request.body.to, request.body.text, randomUUID());

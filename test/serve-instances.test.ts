@@ -1,0 +1,158 @@
+/**
+ * Several `messenger serve` processes on one Redis (real processes, no sticky sessions):
+ * a message sent through one reaches a WebSocket client of the other; a logout on one
+ * closes the user's socket on the other with 4001 within a second; SIGTERM on one closes
+ * its sockets with 1001 and it exits 0.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { eventually, within } from './support/wait.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+let redis: RedisServer;
+const children: ChildProcessWithoutNullStreams[] = [];
+
+before(async () => {
+  redis = await startRedisServer();
+});
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await redis?.stop();
+});
+
+/** A `messenger serve` on the test's Redis, and the URL it printed once listening. */
+async function serve(
+  namespace: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/bin.ts',
+      'serve',
+      '--redis',
+      redis.url,
+      '--namespace',
+      namespace,
+      '--port',
+      '0',
+    ],
+    { env: { ...process.env, NO_COLOR: '1' } },
+  );
+  children.push(child);
+  const url = await within(
+    20_000,
+    new Promise<string>((resolve, reject) => {
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /messenger serving on (http:\/\/\S+)/.exec(seen);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
+    }),
+    'a server to listen',
+  );
+  return { child, url };
+}
+
+async function api(base: string, method: string, path: string, token?: string, body?: unknown) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields it expects
+  return { status: response.status, json: (await response.json().catch(() => null)) as any };
+}
+
+/** A live client on `base` that has said hello and is ready; records frames and its close. */
+async function live(base: string, token: string) {
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const frames: { type: string; message?: { text: string } }[] = [];
+  const closed: { code?: number; at?: number } = {};
+  socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+  socket.on('close', (code) => {
+    closed.code = code;
+    closed.at = Date.now();
+  });
+  await within(
+    5000,
+    new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    }),
+    'the socket to open',
+  );
+  socket.send(JSON.stringify({ type: 'hello', after: null }));
+  await eventually(() => frames.some((f) => f.type === 'ready'), 5000, 'ready');
+  return { socket, frames, closed };
+}
+
+it('two instances on one Redis: delivery across them, logout closing the other’s socket, SIGTERM with 1001', async () => {
+  const namespace = `instances-${randomUUID()}`;
+  const [one, two] = await Promise.all([serve(namespace), serve(namespace)]);
+  const account = async (base: string) => {
+    const username = `u${randomUUID().slice(0, 8)}`;
+    const reply = await api(base, 'POST', '/register', undefined, { username, password: PASSWORD });
+    assert.equal(reply.status, 201);
+    return { username, token: reply.json.token as string };
+  };
+  const alice = await account(one.url);
+  const bob = await account(two.url);
+
+  // Bob listens on the second instance; Alice sends through the first.
+  const bobOnTwo = await live(two.url, bob.token);
+  const sent = await api(one.url, 'POST', '/messages', alice.token, {
+    to: bob.username,
+    text: 'across',
+  });
+  assert.equal(sent.status, 201);
+  await eventually(
+    () => bobOnTwo.frames.some((f) => f.type === 'message' && f.message?.text === 'across'),
+    5000,
+    'the message on the other instance',
+  );
+
+  // Bob logs out through the first instance: his socket on the second closes within a second.
+  const loggedOutAt = Date.now();
+  assert.equal((await api(one.url, 'POST', '/logout', bob.token)).status, 204);
+  await eventually(() => bobOnTwo.closed.code !== undefined, 3000, 'the socket to close');
+  assert.equal(bobOnTwo.closed.code, 4001);
+  const took = (bobOnTwo.closed.at ?? Infinity) - loggedOutAt;
+  assert.ok(took < 1000, `closed ${took} ms after the logout`);
+
+  // SIGTERM on the second instance: its sockets close with 1001, it exits 0, the first goes on.
+  const again = await api(one.url, 'POST', '/login', undefined, {
+    username: bob.username,
+    password: PASSWORD,
+  });
+  assert.equal(again.status, 200);
+  const sockets = await Promise.all([live(two.url, again.json.token), live(two.url, alice.token)]);
+  const exited = new Promise<number | null>((resolve) =>
+    two.child.on('exit', (code) => resolve(code)),
+  );
+  two.child.kill('SIGTERM');
+  assert.equal(await within(10_000, exited, 'the second instance to stop'), 0);
+  for (const socket of sockets) {
+    await eventually(() => socket.closed.code !== undefined, 3000, 'a socket to close');
+    assert.equal(socket.closed.code, 1001);
+  }
+  assert.equal(
+    (await api(one.url, 'GET', '/me', alice.token)).status,
+    200,
+    'the first still serves',
+  );
+  one.child.kill('SIGTERM');
+});
