@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from 'redis';
 import { Keys, messageMember } from '../src/core/keys.js';
 import { scripts } from '../src/core/scripts.js';
 import {
@@ -23,6 +22,7 @@ import {
 import { nodeUrl, type RedisConnection } from '../src/redis/connect.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
+import { moveSlot as moveSlotOf } from './support/move-slot.js';
 import { type ClusterNode, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { freePort, startRedisServer } from './support/redis-server.js';
 import { eventually, sleep, within } from './support/wait.js';
@@ -512,46 +512,9 @@ describe('when a cluster node fails under a connected messenger', () => {
     return { m, keys, namespace, a: await m.createUser('a'), b: await m.createUser('b') };
   }
 
-  /**
-   * Moves a slot, with its keys, to another master, as resharding does. `meanwhile` runs
-   * while the old owner hands the slot over (e.g. to pause the new owner).
-   */
-  async function moveSlot(
-    slot: number,
-    meanwhile?: (to: ClusterNode) => Promise<void>,
-  ): Promise<void> {
-    const from = await durable.masterOf(slot);
-    const to = durable.nodes.find((node) => node.role === 'master' && node !== from);
-    assert.ok(to);
-    const ask = async (node: typeof from, ...command: string[]) => {
-      const client = createClient({ url: node.url });
-      await client.connect();
-      try {
-        return await client.sendCommand(command);
-      } finally {
-        client.destroy();
-      }
-    };
-    await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
-    await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
-    const keys = (await ask(
-      from,
-      'CLUSTER',
-      'GETKEYSINSLOT',
-      String(slot),
-      '1000',
-    )) as unknown as string[];
-    if (keys.length > 0) {
-      await ask(from, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys);
-    }
-    // The old owner last: that is when it ends the subscriptions of the slot's channels.
-    for (const node of durable.nodes.filter((n) => n !== from))
-      await ask(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
-    const moved = ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
-    await meanwhile?.(to);
-    await moved;
-    await durable.waitForStable();
-  }
+  const moveSlot = async (slot: number, meanwhile?: (to: ClusterNode) => Promise<void>) => {
+    await moveSlotOf(durable, slot, { meanwhile });
+  };
 
   it('closing a subscription does not wait for a move to a node that does not answer', async () => {
     const { m, keys, namespace, b } = await setUpOn({ commandTimeoutMs: 2000 });
@@ -605,18 +568,6 @@ describe('when a cluster node fails under a connected messenger', () => {
       const senders = [a];
       for (let i = 0; i < 5; i++) senders.push(await m.createUser(`sender${i}`));
       const slot = keySlot(keys.inbox(b));
-      const from = await durable.masterOf(slot);
-      const to = durable.nodes.find((node) => node.role === 'master' && node !== from);
-      assert.ok(to);
-      const ask = async (node: ClusterNode, ...command: string[]) => {
-        const client = createClient({ url: node.url });
-        await client.connect();
-        try {
-          return await client.sendCommand(command);
-        } finally {
-          client.destroy();
-        }
-      };
       const acknowledged: string[] = [];
       const failures: string[] = [];
       let sending = true;
@@ -634,33 +585,7 @@ describe('when a cluster node fails under a connected messenger', () => {
         }
       });
       await sleep(100);
-      await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
-      await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
-      await sleep(500);
-      const moving = (await ask(
-        from,
-        'CLUSTER',
-        'GETKEYSINSLOT',
-        String(slot),
-        '1000',
-      )) as unknown as string[];
-      if (moving.length > 0) {
-        await ask(
-          from,
-          'MIGRATE',
-          '127.0.0.1',
-          String(to.port),
-          '',
-          '0',
-          '5000',
-          'KEYS',
-          ...moving,
-        );
-      }
-      await sleep(500);
-      for (const node of durable.nodes.filter((n) => n !== from))
-        await ask(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
-      await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+      const to = await moveSlotOf(durable, slot, { pauseMs: 500 });
       await sleep(300);
       sending = false;
       await Promise.all(loops);

@@ -7,12 +7,19 @@ import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import type { ClusterNode, RedisCluster } from './redis-cluster.js';
 
-/** `meanwhile` runs while the old owner hands the slot over (e.g. to pause the new owner). */
+export interface MoveOptions {
+  /** Runs while the old owner hands the slot over (e.g. to pause the new owner). */
+  meanwhile?: (to: ClusterNode) => Promise<void>;
+  /** Waits this long after the slot starts migrating, and again once its keys moved: wider windows for what runs meanwhile. @defaultValue 0 */
+  pauseMs?: number;
+}
+
 export async function moveSlot(
   cluster: RedisCluster,
   slot: number,
-  meanwhile?: (to: ClusterNode) => Promise<void>,
-): Promise<void> {
+  { meanwhile, pauseMs = 0 }: MoveOptions = {},
+): Promise<ClusterNode> {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, pauseMs));
   const from = await cluster.masterOf(slot);
   const to = cluster.nodes.find((node) => node.role === 'master' && node !== from && node.alive);
   assert.ok(to, 'another master to move the slot to');
@@ -27,6 +34,7 @@ export async function moveSlot(
   };
   await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
   await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
+  await pause();
   for (;;) {
     const keys = (await ask(
       from,
@@ -38,6 +46,7 @@ export async function moveSlot(
     if (keys.length === 0) break;
     await ask(from, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys);
   }
+  await pause();
   // Masters only: replicas learn the new owner from their masters.
   for (const node of cluster.nodes.filter((n) => n !== from && n.alive && n.role === 'master'))
     await ask(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
@@ -45,4 +54,5 @@ export async function moveSlot(
   await meanwhile?.(to);
   await moved;
   await cluster.waitForStable();
+  return to;
 }

@@ -20,25 +20,15 @@
 ]]
 --#include time
 --#include doorbell
+--#include bad-data
 
 local member = 'message:' .. ARGV[1]
 local score = redis.call('ZSCORE', KEYS[2], member)
 if score then return {0, format_micros(micros_of(score))} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
--- A write to a key of the wrong type would fail after the writes before it: check first,
--- so that a refused send writes nothing.
-local wanted = {[2] = 'zset', [3] = 'zset', [4] = 'hash', [5] = 'zset'}
-for i, kind in pairs(wanted) do
-  local found = redis.call('TYPE', KEYS[i]).ok
-  if found ~= 'none' and found ~= kind then
-    return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
-  end
-end
--- HINCRBY below fails on a count that is not a whole number.
-local count = redis.call('HGET', KEYS[4], ARGV[2])
-if count and not string.match(count, '^%-?%d+$') then
-  return {-4, KEYS[4], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
-end
+local bad = wrong_type({[2] = 'zset', [3] = 'zset', [4] = 'hash', [5] = 'zset'})
+  or bad_count(KEYS[4], ARGV[2])
+if bad then return bad end
 
 -- Server time, moved past the newest entry of the inbox: the inbox only grows at its
 -- end, so a subscriber holding a cursor never misses a message.

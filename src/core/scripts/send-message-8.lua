@@ -32,20 +32,10 @@ if stored[1] then
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end
--- A script's writes are not undone when a later one fails (a key of the wrong type):
--- check first, so that a refused send writes nothing.
-local wanted = {[4] = 'zset', [5] = 'zset', [6] = 'zset', [7] = 'zset', [8] = 'hash'}
-for i, kind in pairs(wanted) do
-  local found = redis.call('TYPE', KEYS[i]).ok
-  if found ~= 'none' and found ~= kind then
-    return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
-  end
-end
--- HINCRBY below fails on a count that is not a whole number.
-local count = redis.call('HGET', KEYS[8], ARGV[2])
-if count and not string.match(count, '^%-?%d+$') then
-  return {-4, KEYS[8], 'holds a count for ' .. ARGV[2] .. ' that is not a whole number'}
-end
+--#include bad-data
+local bad = wrong_type({[4] = 'zset', [5] = 'zset', [6] = 'zset', [7] = 'zset', [8] = 'hash'})
+  or bad_count(KEYS[8], ARGV[2])
+if bad then return bad end
 
 --#include time
 --#include doorbell

@@ -1,0 +1,23 @@
+-- Included by the send scripts (`--#include bad-data`; src/redis/lua-script.ts). A
+-- script's writes are not undone when a later one fails on a key of the wrong type (bad
+-- data another program wrote): a send checks first, so that a refused send writes
+-- nothing. Each returns nil when all is well, else the reply {-4, key, problem}
+-- (Refusal.BadData in src/errors.ts).
+
+-- `wanted`: KEYS index -> the type the key must have if it exists ('zset' or 'hash').
+local function wrong_type(wanted)
+  for i, kind in pairs(wanted) do
+    local found = redis.call('TYPE', KEYS[i]).ok
+    if found ~= 'none' and found ~= kind then
+      return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
+    end
+  end
+end
+
+-- HINCRBY fails on a count that is not a whole number.
+local function bad_count(key, field)
+  local count = redis.call('HGET', key, field)
+  if count and not string.match(count, '^%-?%d+$') then
+    return {-4, key, 'holds a count for ' .. field .. ' that is not a whole number'}
+  end
+end
