@@ -5,11 +5,11 @@
  * its sockets with 1001 and it exits 0.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { WebSocket } from 'ws';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { api, liveClient, servingUrl, spawnServe } from './support/serve-process.js';
 import { eventually, within } from './support/wait.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -29,76 +29,12 @@ after(async () => {
 async function serve(
   namespace: string,
 ): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/bin.ts',
-      'serve',
-      '--redis',
-      redis.url,
-      '--namespace',
-      namespace,
-      '--port',
-      '0',
-    ],
-    { env: { ...process.env, NO_COLOR: '1' } },
-  );
+  const child = spawnServe(['--redis', redis.url, '--namespace', namespace, '--port', '0']);
   children.push(child);
-  const url = await within(
-    20_000,
-    new Promise<string>((resolve, reject) => {
-      let seen = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        const match = /messenger serving on (http:\/\/\S+)/.exec(seen);
-        if (match?.[1]) resolve(match[1]);
-      });
-      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
-    }),
-    'a server to listen',
-  );
-  return { child, url };
+  return { child, url: await servingUrl(child) };
 }
 
-async function api(base: string, method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields it expects
-  return { status: response.status, json: (await response.json().catch(() => null)) as any };
-}
-
-/** A live client on `base` that has said hello and is ready; records frames and its close. */
-async function live(base: string, token: string) {
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  const frames: { type: string; message?: { text: string } }[] = [];
-  const closed: { code?: number; at?: number } = {};
-  socket.on('message', (data) => frames.push(JSON.parse(String(data))));
-  socket.on('close', (code) => {
-    closed.code = code;
-    closed.at = Date.now();
-  });
-  await within(
-    5000,
-    new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    }),
-    'the socket to open',
-  );
-  socket.send(JSON.stringify({ type: 'hello', after: null }));
-  await eventually(() => frames.some((f) => f.type === 'ready'), 5000, 'ready');
-  return { socket, frames, closed };
-}
+const live = (base: string, token: string) => liveClient(base, token);
 
 it('two instances on one Redis: delivery across them, logout closing the other’s socket, SIGTERM with 1001', async () => {
   const namespace = `instances-${randomUUID()}`;

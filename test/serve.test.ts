@@ -4,11 +4,12 @@
  * line and exit code 1 or 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { after, before, it } from 'node:test';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { exitOf, servingUrl, spawnServe, startupLine } from './support/serve-process.js';
 import { within } from './support/wait.js';
 
 let redis: RedisServer;
@@ -25,52 +26,7 @@ function serve(...args: string[]): ChildProcessWithoutNullStreams {
 }
 
 function serveWith(env: Record<string, string>, ...args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, ...args],
-    { env: { ...process.env, NO_COLOR: '1', ...env } },
-  );
-}
-
-/** The start-up line the server prints once it listens. */
-function startupLine(child: ChildProcessWithoutNullStreams): Promise<string> {
-  return within(
-    20_000,
-    new Promise<string>((resolve, reject) => {
-      let seen = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        const match = /^messenger serving on .*$/m.exec(seen);
-        if (match) resolve(match[0]);
-      });
-      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
-    }),
-    'the server to listen',
-  );
-}
-
-/** The URL the server prints once it listens. */
-function servingUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
-  return within(
-    20_000,
-    new Promise<string>((resolve, reject) => {
-      let seen = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        const match = /messenger serving on (http:\/\/\S+)/.exec(seen);
-        if (match?.[1]) resolve(match[1]);
-      });
-      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
-    }),
-    'the server to listen',
-  );
-}
-
-function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
-  });
+  return spawnServe(['--redis', redis.url, ...args], env);
 }
 
 it('serves the API, and stops on SIGTERM with exit code 0', async () => {

@@ -11,7 +11,8 @@ import { WebSocket } from 'ws';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
 import { onEachBackend } from './support/backends.js';
-import { eventually, within } from './support/wait.js';
+import { liveClient, api as serverApi } from './support/serve-process.js';
+import { eventually } from './support/wait.js';
 
 const ORIGIN = 'http://chat.test';
 const PASSWORD = 'correct horse battery staple';
@@ -21,25 +22,8 @@ let messenger: RedisMessenger;
 let server: Server;
 let base: string;
 
-interface Frame {
-  type: string;
-  cursor?: string;
-  message?: { id: string; text: string; senderId: string };
-  [key: string]: unknown;
-}
-
-async function api(method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields it expects
-  return { status: response.status, json: (await response.json().catch(() => null)) as any };
-}
+const api = (method: string, path: string, token?: string, body?: unknown) =>
+  serverApi(base, method, path, token, body);
 
 async function register() {
   const username = `u${randomUUID().slice(0, 8)}`;
@@ -52,29 +36,8 @@ async function register() {
 }
 
 /** A connected live client that records every frame, and how it closed. */
-async function connect(token: string, after: string | null, headers: Record<string, string> = {}) {
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
-    headers: { authorization: `Bearer ${token}`, ...headers },
-  });
-  const frames: Frame[] = [];
-  const closed: { code?: number } = {};
-  socket.on('message', (data) => frames.push(JSON.parse(String(data))));
-  socket.on('close', (code) => {
-    closed.code = code;
-  });
-  await within(
-    5000,
-    new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    }),
-    'the socket to open',
-  );
-  socket.send(JSON.stringify({ type: 'hello', after }));
-  await eventually(() => frames.some((f) => f.type === 'ready'), 5000, 'ready');
-  const messages = () => frames.filter((f) => f.type === 'message');
-  return { socket, frames, closed, messages };
-}
+const connect = (token: string, after: string | null, headers: Record<string, string> = {}) =>
+  liveClient(base, token, after, headers);
 
 onEachBackend((backend) => {
   before(async () => {

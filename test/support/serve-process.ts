@@ -1,0 +1,107 @@
+/**
+ * `messenger serve` as a real process for tests, and what talks to a server: JSON calls
+ * and a live WebSocket client that records its frames.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { WebSocket } from 'ws';
+import { eventually, within } from './wait.js';
+
+/** Starts `messenger serve` with `args` (give it --redis a throwaway server's URL). */
+export function spawnServe(
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+}
+
+/** The start-up line the server prints once it listens ("messenger serving on <url>..."). */
+export function startupLine(child: ChildProcessWithoutNullStreams): Promise<string> {
+  return within(
+    20_000,
+    new Promise<string>((resolve, reject) => {
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /^messenger serving on .*$/m.exec(seen);
+        if (match) resolve(match[0]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
+    }),
+    'the server to listen',
+  );
+}
+
+/** The URL the server prints once it listens. */
+export async function servingUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
+  const line = await startupLine(child);
+  const url = /messenger serving on (http:\/\/\S+)/.exec(line)?.[1];
+  if (!url) throw new Error(`no URL in the start-up line: ${line}`);
+  return url;
+}
+
+export function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
+
+/** One JSON call of the API on `base` (http://host:port), as the signed-in `token`. */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields it expects
+  return { status: response.status, json: (await response.json().catch(() => null)) as any };
+}
+
+export interface LiveFrame {
+  type: string;
+  cursor?: string;
+  message?: { id: string; text: string; senderId: string };
+  [key: string]: unknown;
+}
+
+/** A live client on `base` that has said hello (from `after`) and is ready; records frames and its close. */
+export async function liveClient(
+  base: string,
+  token: string,
+  after: string | null = null,
+  headers: Record<string, string> = {},
+) {
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  });
+  const frames: LiveFrame[] = [];
+  const closed: { code?: number; at?: number } = {};
+  socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+  socket.on('close', (code) => {
+    closed.code = code;
+    closed.at = Date.now();
+  });
+  await within(
+    5000,
+    new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    }),
+    'the socket to open',
+  );
+  socket.send(JSON.stringify({ type: 'hello', after }));
+  await eventually(() => frames.some((f) => f.type === 'ready'), 5000, 'ready');
+  const messages = () => frames.filter((f) => f.type === 'message');
+  return { socket, frames, closed, messages };
+}
