@@ -122,3 +122,44 @@ it('rate limits come from flags and the environment; --no-rate-limits turns them
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--send-burst must be a whole number above 0/);
 });
+
+it('logs each request as JSON with a request id, and never a password, a token or a text', async () => {
+  const child = serve('--port', '0');
+  let logged = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    logged += chunk.toString();
+  });
+  try {
+    const url = await servingUrl(child);
+    const password = 'a password nobody should log';
+    const registered = await fetch(`${url}/api/v1/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'logged', password }),
+    });
+    const { token } = (await registered.json()) as { token: string };
+    await fetch(`${url}/api/v1/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'logged-to', password }),
+    });
+    const text = 'a text nobody should log';
+    const sent = await fetch(`${url}/api/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to: 'logged-to', text }),
+    });
+    assert.equal(sent.status, 201);
+    await fetch(`${url}/api/v1/me`, { headers: { cookie: `messenger_session=${token}` } });
+    child.kill('SIGTERM');
+    await within(10_000, exitOf(child), 'serve to stop');
+    const lines = logged.split('\n').filter((line) => line.startsWith('{'));
+    const requests = lines.map((line) => JSON.parse(line) as { reqId?: string; req?: unknown });
+    assert.ok(requests.filter((entry) => entry.reqId && entry.req).length >= 3, logged);
+    for (const secret of [password, token, token.slice(-20), text]) {
+      assert.ok(!logged.includes(secret), `the log holds ${secret}`);
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+});

@@ -131,6 +131,10 @@ export function registerServe(program: Command, { output, globals }: CommandCont
           origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
           trustProxy: listOf(options.trustProxy),
           rateLimits,
+          // One JSON line per request on standard error (pino, Fastify's own), with a
+          // request id. Its serializers log the method, URL, status and timing: never a
+          // header (so no token or cookie), a body (so no password or text).
+          logger: { level: process.env.LOG_LEVEL ?? 'info', stream: process.stderr },
         });
         try {
           await server.listen({ port: listenPort, host: options.host });
