@@ -77,3 +77,4 @@ export {
   resolveRedis,
   stopLocalServer,
 } from './redis/local-server.js';
+export { namedTarget, type Target, type TargetSource } from './redis/target.js';

@@ -7,13 +7,14 @@
  */
 import {
   describeCluster,
-  parseClusterNodes,
+  namedTarget,
   RedisMessenger,
   RedisRefusedError,
   RedisUnavailableError,
   type ResolvedRedis,
   redactUrl,
   resolveRedis,
+  type Target,
   ValidationError,
 } from '../index.js';
 import { CommandFailedError, UsageError } from './handle-error.js';
@@ -59,20 +60,30 @@ const ORIGIN_OF_FAILURE: Record<Source, string> = {
   '--cluster': 'check the nodes given with --cluster',
 };
 
-/** The cluster nodes to use, if a Redis Cluster is what the options and environment name. */
-function clusterNodes(options: GlobalOptions): { urls: string[]; source: Source } | undefined {
+/** The Redis the options or the environment name (the library's rule: namedTarget), or null. */
+function named(options: GlobalOptions): { target: Target; source: Source } | null {
   if (options.redis !== undefined && options.cluster !== undefined) {
     throw new UsageError('give --redis (one Redis) or --cluster (a Redis Cluster), not both');
   }
-  if (options.cluster) return { urls: options.cluster, source: '--cluster' };
-  const fromEnvironment = process.env.REDIS_CLUSTER;
-  if (options.redis !== undefined || !fromEnvironment) return undefined;
+  let chosen: ReturnType<typeof namedTarget>;
   try {
-    return { urls: parseClusterNodes(fromEnvironment), source: 'REDIS_CLUSTER' };
+    chosen = namedTarget({ url: options.redis, cluster: options.cluster });
   } catch (error) {
+    // Only REDIS_CLUSTER is parsed here (--cluster was parsed with the flags).
     if (error instanceof ValidationError) throw new UsageError(`REDIS_CLUSTER: ${error.message}`);
     throw error;
   }
+  if (!chosen) return null;
+  const given = chosen.source === 'given';
+  const source: Source =
+    chosen.target.kind === 'cluster'
+      ? given
+        ? '--cluster'
+        : 'REDIS_CLUSTER'
+      : given
+        ? 'given'
+        : 'REDIS_URL';
+  return { target: chosen.target, source };
 }
 
 async function openMessenger(
@@ -80,24 +91,22 @@ async function openMessenger(
   output: Output,
 ): Promise<[RedisMessenger, ChosenRedis]> {
   const { namespace } = options;
-  const cluster = clusterNodes(options);
-  let source: Source;
-  let target: string;
-  let connect: () => Promise<RedisMessenger>;
-  if (cluster) {
-    source = cluster.source;
-    target = describeCluster(cluster.urls);
-    connect = () => RedisMessenger.connect({ cluster: cluster.urls, namespace });
-  } else {
-    const chosen = await resolveRedis({
-      url: options.redis,
+  let chosen = named(options);
+  if (!chosen) {
+    // Nothing names one: a Redis answering on 127.0.0.1:6379, else our own local server.
+    const found = await resolveRedis({
+      env: {},
       onStarted: (message) => output.notice(message),
       stopCommand: `${INVOCATION} local-redis stop`,
     });
-    source = chosen.source;
-    target = redactUrl(chosen.url);
-    connect = () => RedisMessenger.connect({ url: chosen.url, namespace });
+    chosen = { target: { kind: 'standalone', url: found.url }, source: found.source };
   }
+  const { target: where, source } = chosen;
+  const target = where.kind === 'cluster' ? describeCluster(where.urls) : redactUrl(where.url);
+  const connect = () =>
+    RedisMessenger.connect(
+      where.kind === 'cluster' ? { cluster: where.urls, namespace } : { url: where.url, namespace },
+    );
   try {
     return [await connect(), { description: `${target} (${ORIGIN[source]})` }];
   } catch (error) {

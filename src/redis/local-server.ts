@@ -17,6 +17,7 @@ import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MessengerError, RedisServerNotInstalledError } from '../errors.js';
+import { namedTarget } from './target.js';
 
 /** How long a probe of a Redis the user may already run can take. */
 const PROBE_TIMEOUT_MS = 300;
@@ -473,9 +474,15 @@ export async function resolveRedisUrl(options: ResolveRedisUrlOptions = {}): Pro
 
 /** As `resolveRedisUrl`, also saying where the URL came from (for messages that name it). */
 export async function resolveRedis(options: ResolveRedisUrlOptions = {}): Promise<ResolvedRedis> {
-  if (options.url) return { url: options.url, source: 'given', started: false };
-  const fromEnv = (options.env ?? process.env).REDIS_URL;
-  if (fromEnv) return { url: fromEnv, source: 'REDIS_URL', started: false };
+  // One Redis named by the caller or REDIS_URL: the one rule for that, in ./target.ts.
+  const named = namedTarget(
+    { url: options.url },
+    { REDIS_URL: (options.env ?? process.env).REDIS_URL },
+  );
+  if (named?.target.kind === 'standalone') {
+    const source = named.source === 'given' ? 'given' : 'REDIS_URL';
+    return { url: named.target.url, source, started: false };
+  }
   const probeUrl = options.probeUrl ?? DEFAULT_PROBE_URL;
   if (await answers(probeUrl)) return { url: probeUrl, source: 'running', started: false };
   const local = await ensureLocalServer(options);
