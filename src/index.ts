@@ -12,7 +12,8 @@
 export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';
-export { type MessengerOptions, RedisMessenger, type SendOptions } from './core/messenger.js';
+export { RedisMessenger, type SendOptions } from './core/messenger.js';
+export type { MessengerOptions } from './core/options.js';
 export type {
   BucketLimit,
   LockoutLimit,

@@ -14,18 +14,19 @@ import {
   UsernameTakenError,
   ValidationError,
 } from '../errors.js';
-import { DEFAULT_REDIS_URL, type RedisConnection } from '../redis/connect.js';
-import { namedTarget } from '../redis/target.js';
+import type { RedisConnection } from '../redis/connect.js';
 import { Accounts } from './accounts.js';
 import { type Backend, openBackend } from './backend/index.js';
 import { RedisCalls } from './calls.js';
+import { conversationSummaries } from './conversations.js';
 import { seenBell, sessionEndedBell } from './doorbell.js';
 import { newMessageId } from './ids.js';
-import { type Keys, messageIdOfMember } from './keys.js';
+import type { Keys } from './keys.js';
 import { InboxSubscription, type SubscribeOptions } from './live.js';
+import { type MessengerOptions, type Settings, settingsOf } from './options.js';
 import { messagePageOf, readIndexPage, readMessagePage, type StampedMessagePage } from './pages.js';
 import { RateLimits } from './rate-limits.js';
-import { messageFromHash, parseTime, USER_FIELDS, userFromHash } from './records.js';
+import { parseTime, USER_FIELDS, userFromHash } from './records.js';
 import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
 import type {
@@ -38,67 +39,17 @@ import type {
   UserPage,
 } from './types.js';
 import {
-  DEFAULT_TEXT_MAX_LENGTH,
   foldUsername,
   isId,
   MAX_PAGE_LIMIT,
   type PageRequest,
   type Paging,
-  validateCount,
   validateId,
   validateLimit,
-  validateNamespace,
   validatePaging,
   validateText,
   validateUsername,
 } from './validate.js';
-
-/** How to reach Redis and how the messenger behaves. Every field is optional. */
-export interface MessengerOptions {
-  /**
-   * redis://host:port[/db] (a user and password go before the host), rediss:// for TLS,
-   * or unix:///path/to/socket.
-   * @defaultValue `process.env.REDIS_URL`, else `redis://127.0.0.1:6379` (unless
-   * `REDIS_CLUSTER` is set: see `cluster`)
-   */
-  url?: string;
-  /**
-   * Runs on a Redis Cluster instead: redis:// (or rediss://) URLs of some of its nodes,
-   * from which the rest are found. Credentials and TLS of the first URL apply to every
-   * node. Keys then carry hash tags (docs/schema.md); give `url` or `cluster`, not both.
-   * @defaultValue when neither is given: `process.env.REDIS_CLUSTER` (`host:port` or
-   * URLs, comma-separated) if set
-   */
-  cluster?: string[];
-  /**
-   * Prepended (with a colon) to every key and channel, so that several messengers, or
-   * tests, can share one Redis. Letters, digits and `_.-` only.
-   * @defaultValue none: the original program's exact key names
-   */
-  namespace?: string;
-  /** How long connecting may take before `connect` rejects. @defaultValue 5000 */
-  connectTimeoutMs?: number;
-  /** How long any one operation may wait for Redis before it rejects. @defaultValue 5000 */
-  commandTimeoutMs?: number;
-  /** The longest message text accepted, in characters. @defaultValue 4096 */
-  maxTextLength?: number;
-  /** Called with connection errors that the client recovers from by reconnecting. */
-  onConnectionError?: (error: Error) => void;
-  /**
-   * Before `sendMessage` resolves, wait until this many replicas have the message (Redis
-   * WAIT on every node the send wrote to). Redis replicates asynchronously: without it,
-   * a message acknowledged just before its master dies can be lost in the failover
-   * (docs/reliability.md measures how many, and what waiting costs).
-   * @defaultValue 0: acknowledge once the master has it
-   */
-  waitForReplicas?: number;
-  /**
-   * How long `sendMessage` waits for those replicas; then it rejects with
-   * NotReplicatedError (the message is stored; sending it again with its id is safe).
-   * @defaultValue 1000
-   */
-  replicaTimeoutMs?: number;
-}
 
 export interface SendOptions {
   /**
@@ -107,19 +58,6 @@ export interface SendOptions {
    */
   messageId?: string;
 }
-
-/** The options after validation, defaults filled in. */
-type Settings = Required<
-  Pick<
-    MessengerOptions,
-    | 'connectTimeoutMs'
-    | 'commandTimeoutMs'
-    | 'maxTextLength'
-    | 'waitForReplicas'
-    | 'replicaTimeoutMs'
-  >
-> &
-  Pick<MessengerOptions, 'onConnectionError'>;
 
 /**
  * A messenger on Redis.
@@ -164,43 +102,7 @@ export class RedisMessenger {
 
   /** Connects to Redis and returns a ready messenger; rejects with RedisUnavailableError. */
   static async connect(options: MessengerOptions = {}): Promise<RedisMessenger> {
-    const { namespace } = options;
-    const target = namedTarget(options ?? {})?.target ?? {
-      kind: 'standalone' as const,
-      url: DEFAULT_REDIS_URL,
-    };
-    if (namespace !== undefined) validateNamespace(namespace);
-    const settings = {
-      connectTimeoutMs: validateCount(
-        options.connectTimeoutMs,
-        'connectTimeoutMs',
-        'milliseconds',
-        5000,
-      ),
-      commandTimeoutMs: validateCount(
-        options.commandTimeoutMs,
-        'commandTimeoutMs',
-        'milliseconds',
-        5000,
-      ),
-      maxTextLength: validateCount(
-        options.maxTextLength,
-        'maxTextLength',
-        'characters',
-        DEFAULT_TEXT_MAX_LENGTH,
-      ),
-      onConnectionError: options.onConnectionError,
-      waitForReplicas:
-        options.waitForReplicas === 0
-          ? 0
-          : validateCount(options.waitForReplicas, 'waitForReplicas', 'replicas', 0),
-      replicaTimeoutMs: validateCount(
-        options.replicaTimeoutMs,
-        'replicaTimeoutMs',
-        'milliseconds',
-        1000,
-      ),
-    };
+    const { namespace, target, settings } = settingsOf(options);
     const backend = await openBackend(target, {
       namespace,
       connectTimeoutMs: settings.connectTimeoutMs,
@@ -423,39 +325,13 @@ export class RedisMessenger {
   ): Promise<ConversationSummary[]> {
     const id = validateId(userId, 'user id');
     const limit = validateLimit(options?.limit);
-    const keys = this.#keys;
-    const [, others, unread] = await this.#calls.run(() =>
-      Promise.all([
-        this.#requireUsers(id),
-        this.#client.zRange(keys.conversations(id), 0, limit - 1, { REV: true }),
-        this.#client.hGetAll(keys.unread(id)),
-      ]),
-    );
-    const [people, newest] = await this.#calls.run(() =>
-      Promise.all([
-        Promise.all(others.map((other) => this.#client.hGetAll(keys.user(other)))),
-        Promise.all(
-          others.map((other) => this.#client.zRange(keys.conversation(id, other), -1, -1)),
-        ),
-      ]),
-    );
-    const lastHashes = await this.#calls.run(() =>
-      Promise.all(
-        newest.map((members) =>
-          members[0] ? this.#client.hGetAll(keys.messageOfMember(members[0])) : Promise.resolve({}),
-        ),
-      ),
-    );
-    // Paired by position before anything is filtered out: a partner without a user hash
-    // (possible in the original program's data) is skipped together with their message.
-    return others.flatMap((other, i) => {
-      const person = userFromHash(people[i] ?? {}, other);
-      if (!person) return [];
-      const member = newest[i]?.[0];
-      const lastMessage = member
-        ? messageFromHash(lastHashes[i] ?? {}, messageIdOfMember(member))
-        : null;
-      return [{ with: person, lastMessage, unread: Number(unread[other] ?? 0) }];
+    return conversationSummaries({
+      client: this.#client,
+      keys: this.#keys,
+      run: (operation) => this.#calls.run(operation),
+      requireUser: () => this.#requireUsers(id),
+      userId: id,
+      limit,
     });
   }
 
