@@ -319,7 +319,8 @@ export class LiveSubscription {
   #dropped(why: Error, code?: number): void {
     if (this.#closed) return;
     this.#setConnected(false);
-    if (code === SESSION_ENDED || code === PROTOCOL) {
+    // An ended session (by close code, or as HTTP said during a catch-up) cannot come back.
+    if (code === SESSION_ENDED || code === PROTOCOL || why instanceof SessionEndedError) {
       this.#finish(why);
       return;
     }
