@@ -235,3 +235,74 @@ export function refusalError(
       return new MessengerError(`the write was refused (${refusal})`);
   }
 }
+
+// ---- a client of the server (src/client/) ------------------------------------------
+
+/** The server did not answer: nothing listens at its address, or the network is down, or it took too long. */
+export class ServerUnreachableError extends MessengerError {
+  override name = 'ServerUnreachableError';
+  constructor(
+    readonly url: string,
+    options?: { cause?: unknown; timeoutMs?: number },
+  ) {
+    super(
+      options?.timeoutMs === undefined
+        ? `cannot reach the server at ${url}: is it running, and is the address right?`
+        : `the server at ${url} did not answer within ${options.timeoutMs} ms`,
+      options,
+    );
+  }
+}
+
+/**
+ * The session is over (it expired, it was logged out here or elsewhere, or it was revoked),
+ * or there never was one: nothing but logging in again helps.
+ */
+export class SessionEndedError extends MessengerError {
+  override name = 'SessionEndedError';
+  constructor(options?: { cause?: unknown }) {
+    super('your session has ended (expired, logged out or revoked): log in again', options);
+  }
+}
+
+/** The server refused for now: too many requests. `retryAfterMs` says how long to wait. */
+export class RateLimitedError extends MessengerError {
+  override name = 'RateLimitedError';
+  constructor(
+    readonly retryAfterMs: number,
+    said = 'too many requests',
+  ) {
+    super(`${said.replace(/\.$/, '')}: try again in ${waitInWords(retryAfterMs)}`);
+  }
+}
+
+/** The server is up but cannot reach its store now (a 503). Trying again later may help. */
+export class ServerUnavailableError extends MessengerError {
+  override name = 'ServerUnavailableError';
+  constructor(readonly retryAfterMs: number) {
+    super(`the server cannot reach its store now: try again in ${waitInWords(retryAfterMs)}`);
+  }
+}
+
+/**
+ * The server refused a request for a reason no other error names (a wrong password, a
+ * contact that is not one, a refused origin...): `status` and `code` are the server's,
+ * the message is the server's own words.
+ */
+export class ServerRefusedError extends MessengerError {
+  override name = 'ServerRefusedError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    said: string,
+  ) {
+    super(said);
+  }
+}
+
+/** "3 s", "2 min": how long a person is asked to wait. */
+function waitInWords(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  return `${Math.ceil(seconds / 60)} min`;
+}

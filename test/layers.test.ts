@@ -78,7 +78,8 @@ const FORBIDDEN: [layer: string, mustNotImport: string[]][] = [
   ['src/redis/', ['src/core/', 'src/cli/', 'src/server/', 'src/client/', 'src/index.ts']],
   ['src/core/', ['src/cli/', 'src/server/', 'src/client/', 'src/index.ts']],
   ['src/server/', ['src/cli/']],
-  ['src/client/', ['src/cli/', 'src/server/']],
+  // The client runs in browsers: it uses the library's types and errors, never its Redis side.
+  ['src/client/', ['src/cli/', 'src/server/', 'src/core/', 'src/redis/']],
 ];
 
 /**
@@ -115,6 +116,21 @@ function layerViolations(graph: ImportGraph): string[] {
   return violations;
 }
 
+/**
+ * Imports of src/index.ts by src/client/ that are not `import type`: loading the entry
+ * would load node-redis, which a browser cannot (types are erased, and cost nothing).
+ */
+function clientValueImportsOfTheEntry(): string[] {
+  return sourceFiles(join(SRC, 'client')).flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    const imports = text.match(/^import\s[^;]*?from\s+'[^']+';/gms) ?? [];
+    return imports
+      .filter((statement) => /from\s+'\.\.\/index\.js'/.test(statement))
+      .filter((statement) => !/^import\s+type\s/.test(statement))
+      .map(() => relative(ROOT, file));
+  });
+}
+
 describe('the layers of src/', () => {
   const graph = importGraph();
 
@@ -137,6 +153,11 @@ describe('the layers of src/', () => {
 
   it('never imports an outer layer from an inner one', () => {
     assert.deepEqual(layerViolations(graph), []);
+  });
+
+  it('has the client import only types from the library entry (its errors from src/errors.ts)', () => {
+    assert.ok(graph.get('src/client/http.ts')?.includes('src/errors.ts'), 'the client is read');
+    assert.deepEqual(clientValueImportsOfTheEntry(), []);
   });
 
   it('lists no exception that is no longer needed', () => {

@@ -1,0 +1,155 @@
+/**
+ * One HTTP call of the API, and the one place where the server's answers become the
+ * library's errors (as src/server/errors.ts is the one place where errors become answers).
+ * Only `fetch`: it runs in Node 20 and in browsers.
+ * @module
+ */
+import {
+  CursorNotFoundError,
+  MessageIdConflictError,
+  RateLimitedError,
+  ServerRefusedError,
+  ServerUnavailableError,
+  ServerUnreachableError,
+  SessionEndedError,
+  UserNotFoundError,
+  UsernameNotFoundError,
+  UsernameTakenError,
+  ValidationError,
+} from '../errors.js';
+
+/** What a failed request was about, so that its error can name it as the library would. */
+export interface RequestSubject {
+  /** The user named in the path or body (a username or an id). */
+  user?: string;
+  /** The username being registered. */
+  username?: string;
+  messageId?: string;
+  /** The paging cursor sent (before or after). */
+  cursor?: string;
+}
+
+export interface Call {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Under `/api/v1/`, without a leading slash, query string included. */
+  path: string;
+  body?: unknown;
+  subject?: RequestSubject;
+}
+
+export interface Answer<T> {
+  status: number;
+  body: T;
+}
+
+export interface TransportOptions {
+  /** The server's address, e.g. `https://chat.example.com`. */
+  server: string;
+  token?: string;
+  /** How long one request may take before it counts as unreachable. */
+  requestTimeoutMs: number;
+  /** `fetch` to use (tests, or a runtime with its own). */
+  fetch: typeof fetch;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The API's base URL (`<server>/api/v1/`), whatever the server URL ends with. */
+export function apiBase(server: string): URL {
+  const base = new URL(server);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL('api/v1/', base);
+}
+
+export class Transport {
+  readonly #base: URL;
+  readonly #options: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.#base = apiBase(options.server);
+  }
+
+  get server(): string {
+    return this.#options.server;
+  }
+
+  get token(): string | undefined {
+    return this.#options.token;
+  }
+
+  /** The live channel's URL (ws: or wss:). */
+  get liveUrl(): string {
+    const url = new URL('live', this.#base);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url.href;
+  }
+
+  /** Sends the call once; a 2xx is its answer, anything else the matching error. */
+  async request<T>(call: Call): Promise<Answer<T>> {
+    const url = new URL(call.path, this.#base);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, {
+        method: call.method,
+        headers,
+        ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+        signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
+      });
+    } catch (error) {
+      const timedOut = (error as Error | undefined)?.name === 'TimeoutError';
+      throw new ServerUnreachableError(this.#options.server, {
+        cause: error,
+        ...(timedOut ? { timeoutMs: this.#options.requestTimeoutMs } : {}),
+      });
+    }
+    const text = await response.text().catch(() => '');
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = null; // not the API (a proxy's page): the status alone says what happened
+    }
+    if (response.ok) return { status: response.status, body: body as T };
+    throw errorOfAnswer(response.status, body, response.headers.get('retry-after'), call.subject);
+  }
+}
+
+/** The library's error for a refusal: `{error: {code, message}}` with its status. */
+export function errorOfAnswer(
+  status: number,
+  body: unknown,
+  retryAfter: string | null,
+  subject: RequestSubject = {},
+): Error {
+  const error = (
+    body as { error?: { code?: unknown; message?: unknown; retry_after_ms?: unknown } }
+  )?.error;
+  const code = typeof error?.code === 'string' ? error.code : `http_${status}`;
+  const said = typeof error?.message === 'string' ? error.message : `the server answered ${status}`;
+  const waitMs =
+    typeof error?.retry_after_ms === 'number'
+      ? error.retry_after_ms
+      : retryAfter && Number.isFinite(Number(retryAfter))
+        ? Number(retryAfter) * 1000
+        : 1000;
+  if (status === 401 && code !== 'wrong_credentials') return new SessionEndedError();
+  if (status === 429) return new RateLimitedError(waitMs, said);
+  if (status === 503) return new ServerUnavailableError(waitMs);
+  if (status === 400 && code === 'cursor_not_found')
+    return new CursorNotFoundError(subject.cursor ?? '');
+  if (status === 400) return new ValidationError(said);
+  if (status === 404 && code === 'user_not_found' && subject.user !== undefined) {
+    return UUID.test(subject.user)
+      ? new UserNotFoundError(subject.user)
+      : new UsernameNotFoundError(subject.user);
+  }
+  if (status === 409 && code === 'username_taken')
+    return new UsernameTakenError(subject.username ?? '');
+  if (status === 409 && code === 'message_id_conflict')
+    return new MessageIdConflictError(subject.messageId ?? '');
+  return new ServerRefusedError(status, code, said);
+}
