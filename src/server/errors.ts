@@ -7,6 +7,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  BadDataError,
   CursorNotFoundError,
   isUnconfirmed,
   MessageIdConflictError,
@@ -58,6 +59,10 @@ export function describeError(error: unknown): HttpError {
     return new HttpError(409, 'message_id_conflict', error.message);
   if (isUnconfirmed(error) || error instanceof RedisCommandError)
     return new HttpError(503, 'unavailable', 'the messenger cannot reach its store; try again', 1);
+  // Bad data in Redis is the operator's to see in the log, not the client's: its message
+  // names keys and holds what was stored.
+  if (error instanceof BadDataError)
+    return new HttpError(500, 'internal', 'something went wrong on the server');
   if (error instanceof MessengerError) return new HttpError(400, 'invalid', error.message);
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation)
@@ -82,6 +87,7 @@ export function describeError(error: unknown): HttpError {
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const described = describeError(error);
   if (described.status >= 500 && described.code === 'internal') {
+    // Logged with its name and message (BadDataError says which key), never shown.
     request.log.error({ err: error }, 'request failed');
   }
   if (described.retryAfter !== undefined) reply.header('retry-after', String(described.retryAfter));

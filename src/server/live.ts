@@ -16,7 +16,12 @@
  * @module
  */
 import type { WebSocket } from 'ws';
-import { CursorNotFoundError, type InboxSubscription, type Message } from '../index.js';
+import {
+  CursorNotFoundError,
+  type InboxSubscription,
+  type Message,
+  ValidationError,
+} from '../index.js';
 import { callerOf } from './auth/guard.js';
 import type { ServerContext } from './context.js';
 import { messageJson } from './schemas.js';
@@ -43,7 +48,7 @@ const RECHECK_EVERY_MS = 60_000;
 export type OpenSockets = Set<WebSocket>;
 
 export function liveRoute({ app, messenger, settings }: ServerContext, open: OpenSockets): void {
-  app.get('/live', { websocket: true }, (socket: WebSocket, request) => {
+  app.get('/live', { websocket: true, config: { live: true } }, (socket: WebSocket, request) => {
     const { user, session } = callerOf(request);
     open.add(socket);
     let subscription: InboxSubscription | undefined;
@@ -112,6 +117,12 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
         send({ type: 'reset' });
         subscription = await messenger.subscribe(user.id, deliver, options);
       }
+      // A session ended before this socket listened for the notice (a logout between the
+      // upgrade and the hello) must not go on: look once more, now that it listens.
+      const still = await messenger.accounts
+        .session(user.id, session.id, settings.sessionIdleMs)
+        .catch(() => session);
+      if (!still) close(CLOSE.sessionEnded, 'session ended: log in again');
       if (closed) await subscription.close();
       else send({ type: 'ready' });
     };
@@ -133,6 +144,10 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
       started = true;
       clearTimeout(helloLate);
       start(after).catch((error: unknown) => {
+        // A cursor that is no message id at all is the client's mistake: retrying it would
+        // fail the same way.
+        if (error instanceof ValidationError)
+          return close(CLOSE.protocol, error.message.slice(0, 120));
         request.log.warn({ err: error }, 'live channel could not start');
         close(1011, 'cannot reach the messenger now: reconnect later');
       });

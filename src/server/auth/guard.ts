@@ -31,6 +31,13 @@ declare module 'fastify' {
     public?: boolean;
     /** Sends a message: limited by the user's send bucket instead of their request window. */
     sends?: boolean;
+    /**
+     * The live channel (a WebSocket upgrade): limited by upgrades per address, and its
+     * Origin checked whatever the credential. Marked on the route, never read from the
+     * request's own headers: an `Upgrade` header on an ordinary request must not change
+     * which limits apply.
+     */
+    live?: boolean;
   }
 }
 
@@ -103,7 +110,7 @@ export function guard(options: GuardOptions) {
       await rates?.anonymous(request.ip);
       return;
     }
-    const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
+    const upgrade = request.routeOptions.config.live === true;
     if (upgrade) await rates?.upgrade(request.ip);
     let caller: Caller;
     try {
@@ -122,10 +129,8 @@ export function guard(options: GuardOptions) {
       checkOrigin(request, options.origins);
       if (via === 'cookie' && request.headers.origin === undefined)
         throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
-    } else if (rates) {
-      if (request.routeOptions.config.sends) await rates.send(user.id);
-      else await rates.request(user.id);
     }
+    // Before the limits are charged: a forged request must not spend the victim's.
     if (via === 'cookie' && unsafe) {
       checkOrigin(request, options.origins);
       if (request.headers.origin === undefined)
@@ -133,6 +138,10 @@ export function guard(options: GuardOptions) {
       const csrf = request.headers['x-csrf-token'];
       if (typeof csrf !== 'string' || !sameText(csrf, session.csrf))
         throw new HttpError(403, 'csrf', 'the X-CSRF-Token header is missing or wrong');
+    }
+    if (!upgrade && rates) {
+      if (request.routeOptions.config.sends) await rates.send(user.id);
+      else await rates.request(user.id);
     }
     request.caller = caller;
   };

@@ -6,6 +6,7 @@
  * @module
  */
 import { hash, verify } from '@node-rs/argon2';
+import { HttpError } from '../errors.js';
 
 /** NIST SP 800-63B, single factor: at least 15 characters; at most 256, against long-password floods. */
 export const PASSWORD_MIN = 15;
@@ -16,6 +17,12 @@ const CURRENT = '$argon2id$v=19$m=19456,t=2,p=1$';
 
 /** How many hashes may run at once (each holds 19 MiB while it runs). */
 const CONCURRENT_HASHES = 4;
+/**
+ * How many may wait for one: past that a login or registration is refused at once (503,
+ * try again), so that a flood of them cannot hold everyone else's for minutes, nor the
+ * server's memory.
+ */
+const WAITING_HASHES = 64;
 
 /** Why a password is refused, in a line a person understands; null when it is acceptable. */
 export function passwordProblem(password: unknown): string | null {
@@ -26,15 +33,20 @@ export function passwordProblem(password: unknown): string | null {
   return null;
 }
 
-/** Runs work at most `limit` at a time, the rest waiting in order. */
+/** Runs work at most `limit` at a time, at most `waiting` more waiting in order, refusing the rest. */
 class Gate {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly waiting: number,
+  ) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running >= this.limit) {
+      if (this.#waiting.length >= this.waiting)
+        throw new HttpError(503, 'busy', 'too many sign-ins at once: try again in a moment', 1);
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else this.#running++;
     try {
@@ -47,7 +59,7 @@ class Gate {
   }
 }
 
-const gate = new Gate(CONCURRENT_HASHES);
+const gate = new Gate(CONCURRENT_HASHES, WAITING_HASHES);
 /** Verified against when a name is unknown or has no password: the same work, no answer. */
 let dummy: Promise<string> | undefined;
 
@@ -68,9 +80,10 @@ export async function checkPassword(
   if (stored === null) {
     dummy ??= hashPassword('a password nobody has, for unknown names');
     const against = await dummy;
-    await gate.run(() => verify(against, password)).catch(() => false);
+    await gate.run(() => verify(against, password).catch(() => false));
     return { matches: false, rehash: false };
   }
-  const matches = await gate.run(() => verify(stored, password)).catch(() => false);
+  // A refusal of the gate (busy) goes to the caller; a malformed hash is no match.
+  const matches = await gate.run(() => verify(stored, password).catch(() => false));
   return { matches, rehash: matches && !stored.startsWith(CURRENT) };
 }

@@ -146,6 +146,28 @@ export function rateLimitSettings(given: Partial<RateLimitOptions> = {}): RateLi
   return settings;
 }
 
+/**
+ * What an address counts as: an IPv4 address as it is (an IPv4-mapped IPv6 address as its
+ * IPv4 one), an IPv6 address by its /64, the smallest network one subscriber is given: one
+ * host owns 2^64 addresses of it, and counting each apart would let it walk past every
+ * per-address limit.
+ */
+export function networkOf(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::')
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 function refuse(waitMs: number, message: string): never {
   throw HttpError.rateLimited(waitMs, message);
 }
@@ -182,20 +204,23 @@ export class RatePolicy {
   }
 
   /** A request without a session (public, or refused for its credentials). */
-  async anonymous(address: string): Promise<void> {
+  async anonymous(from: string): Promise<void> {
+    const address = networkOf(from);
     const limit = { limit: this.#settings.requestsPerAddressPerMinute, windowMs: MINUTE };
     const wait = await this.#limits.count('anonymous', { address }, limit);
     if (wait > 0) refuse(wait, 'too many requests from your address: wait, then try again');
   }
 
-  async register(address: string): Promise<void> {
+  async register(from: string): Promise<void> {
+    const address = networkOf(from);
     const limit = { limit: this.#settings.registrationsPerAddressPerHour, windowMs: HOUR };
     const wait = await this.#limits.count('register', { address }, limit);
     if (wait > 0) refuse(wait, 'too many registrations from your address: try again later');
   }
 
   /** Before a password is checked: refuses a blocked pair, a locked name or a flooding address. */
-  async beforeLogin(username: string, address: string): Promise<void> {
+  async beforeLogin(username: string, from: string): Promise<void> {
+    const address = networkOf(from);
     const limits = this.#limits;
     const [pair, addressWait, known] = await Promise.all([
       limits.lockout('login-pair', { username, address }, this.#pairLimit(), false),
@@ -209,7 +234,8 @@ export class RatePolicy {
     if (wait > 0) refuse(wait, 'too many failed logins: wait, then try again');
   }
 
-  async loginFailed(username: string, address: string): Promise<void> {
+  async loginFailed(username: string, from: string): Promise<void> {
+    const address = networkOf(from);
     const limits = this.#limits;
     const known = await limits.remembers('login-known', { username, address });
     await Promise.all([
@@ -220,7 +246,8 @@ export class RatePolicy {
     ]);
   }
 
-  async loginSucceeded(username: string, address: string): Promise<void> {
+  async loginSucceeded(username: string, from: string): Promise<void> {
+    const address = networkOf(from);
     const limits = this.#limits;
     await Promise.all([
       limits.reset('login-pair', { username, address }),
@@ -244,7 +271,8 @@ export class RatePolicy {
   }
 
   /** A live-channel upgrade. */
-  async upgrade(address: string): Promise<void> {
+  async upgrade(from: string): Promise<void> {
+    const address = networkOf(from);
     const limit = { limit: this.#settings.upgradesPerAddressPerMinute, windowMs: MINUTE };
     const wait = await this.#limits.count('upgrade', { address }, limit);
     if (wait > 0) refuse(wait, 'too many live connections from your address: wait a minute');
