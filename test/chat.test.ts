@@ -378,6 +378,9 @@ describe('messenger chat across a Redis restart', () => {
     await withChats(durable.url, ['dora'], async (chat) => {
       await ready(chat);
       await chat.command('/to erin', 'No messages yet. Say hello!\n');
+      // /to is done only once it has marked the conversation seen, after the history:
+      // lines are handled in order, so an answer to the next one says it is.
+      await chat.command('/history 1', 'No messages yet. Say hello!\n');
       durable.signal('SIGSTOP');
       try {
         chat.send('into the void');
@@ -422,6 +425,7 @@ describe('messenger chat across a Redis restart', () => {
     try {
       await ready(chat);
       await chat.command('/to gus', 'No messages yet. Say hello!\n');
+      await chat.command('/history 1', 'No messages yet. Say hello!\n'); // /to is done
       durable.signal('SIGKILL');
       chat.send('lost in the outage');
       await chat.waitFor('Not confirmed yet');
