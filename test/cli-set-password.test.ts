@@ -70,6 +70,36 @@ it('--password-stdin: the user created without a password can then log in', asyn
   assert.equal(await login(name, `${PASSWORD}\n`), 401, 'the trailing newline is not part of it');
 });
 
+it("a new password ends the user's sessions: a token from before no longer works", async () => {
+  const name = await newUser();
+  await run(Readable.from([`${PASSWORD}\n`]), 'user', 'set-password', name, '--password-stdin');
+  const signedIn = await server.inject({
+    method: 'POST',
+    url: '/api/v1/login',
+    payload: { username: name, password: PASSWORD },
+  });
+  const { token } = signedIn.json() as { token: string };
+  const me = () =>
+    server.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
+  assert.equal((await me()).statusCode, 200);
+  const again = await run(
+    Readable.from([`${PASSWORD} (new)\n`]),
+    'user',
+    'set-password',
+    name,
+    '--password-stdin',
+  );
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, `password set for ${name}; 1 session ended\n`);
+  assert.equal((await me()).statusCode, 401, 'the old session ended');
+  assert.equal(await login(name, PASSWORD), 401, 'the old password');
+  assert.equal(await login(name, `${PASSWORD} (new)`), 200);
+});
+
 it('refuses a password the server would refuse, and an unknown user; nothing changes', async () => {
   const name = await newUser();
   const short = await run(

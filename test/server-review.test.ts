@@ -198,3 +198,57 @@ it('a logout between the upgrade and the hello closes the socket (4001); a curso
   const good = await liveClient(base, carol.token, null);
   good.socket.close();
 });
+
+it('guesses for one name sent all at once wait for each other: most are refused, not checked', async () => {
+  const { server } = await serverWith({});
+  const alice = await register(server);
+  const replies = await Promise.all(
+    Array.from({ length: 40 }, () =>
+      server.inject({
+        method: 'POST',
+        url: '/api/v1/login',
+        remoteAddress: '203.0.113.9',
+        payload: { username: alice.username, password: 'a wrong password, guessed' },
+      }),
+    ),
+  );
+  const checked = replies.filter((r) => r.statusCode === 401).length;
+  const refused = replies.filter((r) => r.statusCode === 429).length;
+  assert.equal(checked + refused, 40);
+  assert.ok(checked <= 5, `${checked} guesses were checked at once`);
+});
+
+it('a user holds at most 5 live sockets on a server, and at most 50 sessions', async () => {
+  const { server } = await serverWith(false);
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const address = server.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const bob = await register(server);
+  const five = [];
+  for (let i = 0; i < 5; i++) five.push(await liveClient(base, bob.token));
+  const sixth = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
+    headers: { authorization: `Bearer ${bob.token}` },
+  });
+  const code = await within(
+    5000,
+    new Promise<number>((resolve) => sixth.on('close', (c) => resolve(c))),
+    'the sixth socket to be closed',
+  );
+  assert.equal(code, 4008);
+  for (const client of five) client.socket.close();
+
+  const tokens = [bob.token];
+  for (let i = 0; i < 51; i++) {
+    const reply = await server.inject({
+      method: 'POST',
+      url: '/api/v1/login',
+      payload: { username: bob.username, password: PASSWORD },
+    });
+    tokens.push(reply.json().token);
+  }
+  const newest = tokens.at(-1) as string;
+  const sessions = await api(base, 'GET', '/sessions', newest);
+  assert.equal(sessions.json.sessions.length, 50);
+  assert.equal((await api(base, 'GET', '/me', tokens[0])).status, 401, 'the oldest ended');
+  assert.equal((await api(base, 'GET', '/me', newest)).status, 200);
+});

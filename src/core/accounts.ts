@@ -38,6 +38,9 @@ const TOUCH_EVERY_MS = 60_000;
 
 const TOKEN_HASH = /^[0-9a-f]{64}$/;
 
+/** The most sessions a user keeps: signing in past that ends the oldest. */
+export const SESSIONS_PER_USER = 50;
+
 function checkTokenHash(tokenHash: string): string {
   if (typeof tokenHash !== 'string' || !TOKEN_HASH.test(tokenHash))
     throw new ValidationError('a session id is 64 hexadecimal digits');
@@ -101,6 +104,7 @@ export class Accounts {
           details.userAgent.slice(0, 256),
           details.csrf,
           keys.session(userId, ''),
+          String(SESSIONS_PER_USER),
         ],
       ),
     );
@@ -155,6 +159,25 @@ export class Accounts {
       const session = sessionOf(userId, hash, all[i] ?? {});
       return session && session.expiresAt.getTime() > now ? [session] : [];
     });
+  }
+
+  /**
+   * Ends every session of the user (a password reset: a thief's tokens must stop working
+   * too); returns how many there were. Their live connections are told.
+   */
+  async endAllSessions(userId: string): Promise<number> {
+    userId = validateId(userId, 'user id');
+    const { client, keys, run } = this.#parts;
+    const hashes = await run(() => client.zRange(keys.sessions(userId), 0, -1));
+    if (hashes.length === 0) return 0;
+    await run(() =>
+      Promise.all([
+        ...hashes.map((hash) => client.del(keys.session(userId, hash))),
+        client.zRem(keys.sessions(userId), hashes),
+      ]),
+    );
+    for (const hash of hashes) this.#parts.tellSessionEnded(userId, hash);
+    return hashes.length;
   }
 
   /** Ends a session; returns false when it had ended already. Its live connections are told. */

@@ -43,13 +43,27 @@ const HELLO_WITHIN_MS = 10_000;
 const PING_EVERY_MS = 25_000;
 /** The session is checked again this often (it may have expired). */
 const RECHECK_EVERY_MS = 60_000;
+/** Sockets one user may hold on one server: each is a subscription, timers and reads. */
+export const SOCKETS_PER_USER = 5;
 
 /** The sockets open now, so that a shutdown can close them with 1001. */
 export type OpenSockets = Set<WebSocket>;
 
 export function liveRoute({ app, messenger, settings }: ServerContext, open: OpenSockets): void {
+  /** The sockets each user holds here, to keep them to SOCKETS_PER_USER. */
+  const byUser = new Map<string, Set<WebSocket>>();
   app.get('/live', { websocket: true, config: { live: true } }, (socket: WebSocket, request) => {
     const { user, session } = callerOf(request);
+    const mine = byUser.get(user.id) ?? new Set<WebSocket>();
+    if (mine.size >= SOCKETS_PER_USER) {
+      socket.close(
+        CLOSE.rateLimited,
+        `at most ${SOCKETS_PER_USER} live connections per user: close one, then reconnect`,
+      );
+      return;
+    }
+    mine.add(socket);
+    byUser.set(user.id, mine);
     open.add(socket);
     let subscription: InboxSubscription | undefined;
     let started = false;
@@ -156,6 +170,8 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
     socket.on('close', () => {
       closed = true;
       open.delete(socket);
+      mine.delete(socket);
+      if (mine.size === 0 && byUser.get(user.id) === mine) byUser.delete(user.id);
       clearTimeout(helloLate);
       clearInterval(frameWindow);
       clearInterval(pinger);

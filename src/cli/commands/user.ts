@@ -96,7 +96,11 @@ export function registerUser(program: Command, { output, input, globals }: Comma
         const problem = passwordProblem(password);
         if (problem) throw new UsageError(problem);
         await messenger.accounts.setPasswordHash(found.id, await hashPassword(password));
-        output.line(`password set for ${printable(found.username)}`);
+        // Whoever held a session (perhaps the one the reset is for) must sign in again.
+        const ended = await messenger.accounts.endAllSessions(found.id);
+        output.line(
+          `password set for ${printable(found.username)}${ended > 0 ? `; ${ended} session${ended === 1 ? '' : 's'} ended` : ''}`,
+        );
       }),
     );
 }

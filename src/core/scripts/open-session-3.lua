@@ -1,6 +1,8 @@
 --[[
-  Opens a signed-in session for a user who exists, and forgets index entries of sessions
-  that have expired (at most 20 of the oldest, so the work per call stays bounded).
+  Opens a signed-in session for a user who exists, forgets index entries of sessions that
+  have expired (at most 20 of the oldest, so the work per call stays bounded), and ends
+  the oldest sessions past ARGV[8] (a user cannot pile up sessions without bound, nor
+  hide old ones behind a hundred new ones).
   All three keys share the user's slot.
 
   KEYS[1] user:<user>
@@ -13,6 +15,7 @@
   ARGV[5] the user agent (may be '')
   ARGV[6] the CSRF token of the session
   ARGV[7] the prefix of session keys: KEYS[2] without the token hash
+  ARGV[8] the most sessions a user keeps
   Returns: 1 opened; -1 no such user
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -25,4 +28,11 @@ for _, hash in ipairs(redis.call('ZRANGE', KEYS[3], 0, 19)) do
   if redis.call('EXISTS', ARGV[7] .. hash) == 0 then redis.call('ZREM', KEYS[3], hash) end
 end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[8])
+if over > 0 then
+  for _, hash in ipairs(redis.call('ZRANGE', KEYS[3], 0, over - 1)) do
+    redis.call('DEL', ARGV[7] .. hash)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1)
+end
 return 1

@@ -3,6 +3,7 @@
  * `POST register`, `POST login`, `POST logout`, `GET me`, `GET sessions`, `DELETE sessions/:id`.
  * @module
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { UsernameTakenError, ValidationError } from '../../index.js';
 import { callerOf } from '../auth/guard.js';
@@ -26,6 +27,8 @@ export function accountRoutes({
   setSessionCookie,
   clearSessionCookie,
 }: ServerContext): void {
+  /** Names (folded) with a login under way on this instance. */
+  const loginsUnderWay = new Set<string>();
   /** Opens a session for the user; the token goes in the reply and in the cookie. */
   const signIn = async (userId: string, userAgent: string | undefined) => {
     const token = newToken(userId);
@@ -74,27 +77,52 @@ export function accountRoutes({
     async (request, reply) => {
       const { username, password } = request.body;
       const wrong = new HttpError(401, 'wrong_credentials', 'wrong username or password');
-      await rates?.beforeLogin(username, request.ip);
-      let user = null;
+      // Failures are counted once a password has been checked: guesses sent all at once
+      // would each pass the lockout check before any of them counted. One at a time per
+      // name (on this instance) makes every guess wait for the count of the one before.
+      const name = username.normalize('NFKC').toLowerCase();
+      if (rates && loginsUnderWay.has(name))
+        throw HttpError.rateLimited(
+          1000,
+          'a login for this name is under way: try again in a moment',
+        );
+      loginsUnderWay.add(name);
       try {
-        user = await messenger.findUserByUsername(username);
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
+        return await signInWithPassword(request, reply, username, password, wrong);
+      } finally {
+        loginsUnderWay.delete(name);
       }
-      const stored = user ? await messenger.accounts.passwordHash(user.id) : null;
-      // Unknown name, no password yet, or a wrong one: the same answer after the same work.
-      const { matches, rehash } = await checkPassword(stored, password);
-      if (!user || !matches) {
-        await rates?.loginFailed(username, request.ip);
-        throw wrong;
-      }
-      await rates?.loginSucceeded(username, request.ip);
-      if (rehash) await messenger.accounts.setPasswordHash(user.id, await hashPassword(password));
-      const token = await signIn(user.id, request.headers['user-agent']);
-      setSessionCookie(reply, token);
-      return { user: userJson(user), token };
     },
   );
+
+  /** Checks a name and password and signs in: one at a time per name (above). */
+  async function signInWithPassword(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    username: string,
+    password: string,
+    wrong: HttpError,
+  ) {
+    await rates?.beforeLogin(username, request.ip);
+    let user = null;
+    try {
+      user = await messenger.findUserByUsername(username);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+    }
+    const stored = user ? await messenger.accounts.passwordHash(user.id) : null;
+    // Unknown name, no password yet, or a wrong one: the same answer after the same work.
+    const { matches, rehash } = await checkPassword(stored, password);
+    if (!user || !matches) {
+      await rates?.loginFailed(username, request.ip);
+      throw wrong;
+    }
+    await rates?.loginSucceeded(username, request.ip);
+    if (rehash) await messenger.accounts.setPasswordHash(user.id, await hashPassword(password));
+    const token = await signIn(user.id, request.headers['user-agent']);
+    setSessionCookie(reply, token);
+    return { user: userJson(user), token };
+  }
 
   app.post(
     '/logout',
