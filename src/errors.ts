@@ -95,7 +95,7 @@ export class RedisRefusedError extends MessengerError {
 const REFUSAL_ADVICE: Record<RefusalReason, string> = {
   'wrong-password': 'check the user name and password in the URL',
   'password-required':
-    'this Redis needs a password: redis://:password@host:port, or with a user redis://user:password@host:port',
+    'this Redis needs a password: put it in the URL before the host, after a colon (and a user name before the colon, if Redis has users)',
   'no-such-database': 'use a database number this Redis has, e.g. /0 at the end of the URL',
   'max-clients':
     'Redis has as many connections as its maxclients allows: try again once others close, or raise maxclients',
