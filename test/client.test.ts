@@ -128,6 +128,31 @@ onEachBackend((backend) => {
       await assert.rejects(MessengerClient.register(base, name(), 'short'), ValidationError);
     });
 
+    it('with the cookie (as a page is), sends the CSRF token the server wants on changes', async () => {
+      const alice = await signUp();
+      const bob = await signUp();
+      // What a browser adds by itself: the session cookie and the page's Origin.
+      const seen: { method: string; csrf: string | null }[] = [];
+      const browserFetch: typeof fetch = (input, init = {}) => {
+        const headers = new Headers(init.headers);
+        headers.set('cookie', `messenger_session=${alice.client.token}`);
+        headers.set('origin', 'http://chat.test');
+        seen.push({ method: init.method ?? 'GET', csrf: headers.get('x-csrf-token') });
+        return fetch(input, { ...init, headers });
+      };
+      const page = new MessengerClient({ server: base, fetch: browserFetch });
+      const sent = await page.send(bob.username, 'from the page');
+      assert.equal(sent.message.text, 'from the page');
+      assert.equal(await page.markConversationSeen(bob.username), 0);
+      const changes = seen.filter((call) => call.method !== 'GET');
+      assert.ok(changes.length >= 2);
+      assert.ok(
+        changes.every((call) => call.csrf),
+        'every change carried the CSRF token',
+      );
+      assert.equal(seen.filter((call) => call.method === 'GET').length, 1, 'read from /me once');
+    });
+
     it('names the server it cannot reach', async () => {
       const url = `http://127.0.0.1:${await freePort()}`;
       const client = new MessengerClient({ server: url, token: 'msg_x' });

@@ -61,9 +61,17 @@ export function apiBase(server: string): URL {
   return new URL('api/v1/', base);
 }
 
+const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+
 export class Transport {
   readonly #base: URL;
   readonly #options: TransportOptions;
+  /**
+   * With no token the session is the page's cookie, and the server wants the session's
+   * CSRF token in a header on every request that changes something: read from `GET me`
+   * once, and again if the server says it is wrong (a new session).
+   */
+  #csrf: Promise<string | undefined> | undefined;
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -87,9 +95,34 @@ export class Transport {
 
   /** Sends the call once; a 2xx is its answer, anything else the matching error. */
   async request<T>(call: Call): Promise<Answer<T>> {
+    if (this.#options.token || !UNSAFE.has(call.method)) return this.#send<T>(call);
+    try {
+      return await this.#send<T>(call, await this.#csrfToken());
+    } catch (error) {
+      if (!(error instanceof ServerRefusedError && error.code === 'csrf')) throw error;
+      this.#csrf = undefined;
+      return this.#send<T>(call, await this.#csrfToken());
+    }
+  }
+
+  #csrfToken(): Promise<string | undefined> {
+    this.#csrf ??= this.#send<{ csrfToken?: string }>({ method: 'GET', path: 'me' }).then(
+      (answer) => answer.body?.csrfToken,
+      (error: unknown) => {
+        this.#csrf = undefined;
+        // Not signed in (register, login): no token to send; the call says the rest.
+        if (error instanceof SessionEndedError) return undefined;
+        throw error;
+      },
+    );
+    return this.#csrf;
+  }
+
+  async #send<T>(call: Call, csrf?: string): Promise<Answer<T>> {
     const url = new URL(call.path, this.#base);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
+    if (csrf) headers['x-csrf-token'] = csrf;
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
