@@ -326,3 +326,42 @@ onEachBackend((backend) => {
     });
   });
 });
+
+onEachBackend((backend) => {
+  describe('subscribe with a signal', () => {
+    it('aborted during the first replay, it stops reading the inbox and closes', async () => {
+      const m = await backend().messenger();
+      try {
+        const [a, b] = await createUsers(m, 2);
+        const first = await m.sendMessage(a as string, b as string, 'the cursor');
+        for (let i = 0; i < 1000; i += 100) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, k) =>
+              m.sendMessage(a as string, b as string, `m${i + k}`),
+            ),
+          );
+        }
+        const gone = new AbortController();
+        let delivered = 0;
+        const subscription = await m.subscribe(
+          b as string,
+          () => {
+            if (++delivered === 10) gone.abort();
+          },
+          { after: first, signal: gone.signal },
+        );
+        assert.ok(delivered < 200, `${delivered} of 1,000 delivered after the abort`);
+        await m.sendMessage(a as string, b as string, 'after the abort');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.ok(delivered < 200, 'closed: nothing more');
+        await subscription.close(); // closed already: a no-op
+        await assert.rejects(
+          m.subscribe(b as string, () => {}, { signal: gone.signal }),
+          /aborted/,
+        );
+      } finally {
+        await m.close();
+      }
+    });
+  });
+});

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CursorNotFoundError } from '../errors.js';
+import { CursorNotFoundError, MessengerError } from '../errors.js';
 import type { RedisConnection } from '../redis/connect.js';
 import type { ChannelListener, Listening } from '../redis/subscriber.js';
 import { type Bell, parseBell, type SeenChange } from './doorbell.js';
@@ -37,6 +37,11 @@ export interface SubscribeOptions {
   onSeen?: (change: SeenChange) => void | Promise<void>;
   /** Called when one of the user's sessions ends (`accounts.endSession`), with its id. Live only. */
   onSessionEnded?: (sessionId: string) => void | Promise<void>;
+  /**
+   * Closes the subscription when aborted, even while `subscribe` is still delivering what
+   * came after `after` (a client that went away must not have its whole inbox read).
+   */
+  signal?: AbortSignal;
 }
 
 /** Where a subscription is: the last message delivered, and its timestamp as stored. */
@@ -103,6 +108,9 @@ export class InboxSubscription {
 
   static async start(parts: SubscriptionParts): Promise<InboxSubscription> {
     const subscription = new InboxSubscription(parts);
+    const { signal } = parts.options;
+    if (signal?.aborted) throw new MessengerError('the subscription was aborted before it began');
+    signal?.addEventListener('abort', () => void subscription.close(), { once: true });
     try {
       await subscription.#begin();
     } catch (error) {

@@ -454,7 +454,8 @@ export class RedisMessenger {
       await subscription.close();
       throw new MessengerError('this messenger is closed');
     }
-    this.#subscriptions.add(subscription);
+    // Aborted while it started: it closed itself, and is no longer the messenger's to close.
+    if (!options?.signal?.aborted) this.#subscriptions.add(subscription);
     return subscription;
   }
 

@@ -66,6 +66,8 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
     byUser.set(user.id, mine);
     open.add(socket);
     let subscription: InboxSubscription | undefined;
+    /** Aborted when the socket closes: stops a replay still under way. */
+    const gone = new AbortController();
     let started = false;
     let closed = false;
     let frames = 0;
@@ -120,6 +122,7 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
           if (ended === session.id) close(CLOSE.sessionEnded, 'session ended: log in again');
         },
         onError: (error: Error) => request.log.warn({ err: error }, 'live delivery recovered'),
+        signal: gone.signal,
       };
       try {
         subscription = await messenger.subscribe(user.id, deliver, {
@@ -158,6 +161,7 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
       started = true;
       clearTimeout(helloLate);
       start(after).catch((error: unknown) => {
+        if (closed) return; // gone meanwhile: nothing to tell
         // A cursor that is no message id at all is the client's mistake: retrying it would
         // fail the same way.
         if (error instanceof ValidationError)
@@ -169,6 +173,7 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
 
     socket.on('close', () => {
       closed = true;
+      gone.abort();
       open.delete(socket);
       mine.delete(socket);
       if (mine.size === 0 && byUser.get(user.id) === mine) byUser.delete(user.id);
