@@ -15,7 +15,7 @@ import { Keys } from '../src/core/keys.js';
 import { RedisMessenger as Messenger, type RedisMessenger } from '../src/index.js';
 import { createServer, hashPassword, type Server } from '../src/server/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { api, liveClient } from './support/serve-process.js';
+import { api, liveClient, openLive } from './support/serve-process.js';
 import { eventually, within } from './support/wait.js';
 
 const ORIGIN = 'http://chat.test';
@@ -162,38 +162,17 @@ it('a logout between the upgrade and the hello closes the socket (4001); a curso
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const bob = await register(server);
 
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
-    headers: { authorization: `Bearer ${bob.token}` },
-  });
-  const closed: { code?: number } = {};
-  socket.on('close', (code) => {
-    closed.code = code;
-  });
-  await within(
-    5000,
-    new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    }),
-    'the socket to open',
-  );
+  const socket = await openLive(base, bob.token);
   assert.equal((await api(base, 'POST', '/logout', bob.token)).status, 204);
-  socket.send(JSON.stringify({ type: 'hello', after: null }));
-  await eventually(() => closed.code !== undefined, 3000, 'the socket to close');
-  assert.equal(closed.code, 4001);
+  socket.hello(null);
+  await eventually(() => socket.closed.code !== undefined, 3000, 'the socket to close');
+  assert.equal(socket.closed.code, 4001);
 
   const carol = await register(server);
-  const bad = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
-    headers: { authorization: `Bearer ${carol.token}` },
-  });
-  const badClosed: { code?: number } = {};
-  bad.on('close', (code) => {
-    badClosed.code = code;
-  });
-  await new Promise<void>((resolve) => bad.once('open', () => resolve()));
-  bad.send(JSON.stringify({ type: 'hello', after: 'not-an-id' }));
-  await eventually(() => badClosed.code !== undefined, 3000, 'the socket to close');
-  assert.equal(badClosed.code, 4002);
+  const bad = await openLive(base, carol.token);
+  bad.hello('not-an-id');
+  await eventually(() => bad.closed.code !== undefined, 3000, 'the socket to close');
+  assert.equal(bad.closed.code, 4002);
   // A good hello still works for that user.
   const good = await liveClient(base, carol.token, null);
   good.socket.close();

@@ -75,13 +75,8 @@ export interface LiveFrame {
   [key: string]: unknown;
 }
 
-/** A live client on `base` that has said hello (from `after`) and is ready; records frames and its close. */
-export async function liveClient(
-  base: string,
-  token: string,
-  after: string | null = null,
-  headers: Record<string, string> = {},
-) {
+/** An open live socket on `base` (no hello sent yet); records its frames and how it closed. */
+export async function openLive(base: string, token: string, headers: Record<string, string> = {}) {
   const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
     headers: { authorization: `Bearer ${token}`, ...headers },
   });
@@ -100,7 +95,19 @@ export async function liveClient(
     }),
     'the socket to open',
   );
-  socket.send(JSON.stringify({ type: 'hello', after }));
+  const hello = (after: string | null) => socket.send(JSON.stringify({ type: 'hello', after }));
+  return { socket, frames, closed, hello };
+}
+
+/** A live client on `base` that has said hello (from `after`) and is ready; records frames and its close. */
+export async function liveClient(
+  base: string,
+  token: string,
+  after: string | null = null,
+  headers: Record<string, string> = {},
+) {
+  const { socket, frames, closed, hello } = await openLive(base, token, headers);
+  hello(after);
   await eventually(() => frames.some((f) => f.type === 'ready'), 5000, 'ready');
   const messages = () => frames.filter((f) => f.type === 'message');
   return { socket, frames, closed, messages };
