@@ -80,6 +80,41 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
   );
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--port must be a port number/);
+  // Believing every address would let any client pick its address for the rate limits.
+  for (const everyone of ['0.0.0.0/0', '10.0.0.1,::/0']) {
+    const trusting = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/bin.ts',
+        'serve',
+        '--redis',
+        redis.url,
+        '--trust-proxy',
+        everyone,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(trusting.status, 2, trusting.stderr);
+    assert.match(trusting.stderr, /would believe every address/);
+  }
+  const notAnAddress = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/bin.ts',
+      'serve',
+      '--redis',
+      redis.url,
+      '--trust-proxy',
+      'proxy.local',
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  assert.equal(notAnAddress.status, 2, notAnAddress.stderr);
+  assert.match(notAnAddress.stderr, /takes addresses or CIDR ranges/);
 });
 
 it('rate limits come from flags and the environment; --no-rate-limits turns them off and says so', async () => {

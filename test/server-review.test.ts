@@ -203,7 +203,7 @@ it('a user holds at most 5 live sockets on a server, and at most 50 sessions', a
   const address = server.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const bob = await register(server);
-  const five = [];
+  const five: Awaited<ReturnType<typeof liveClient>>[] = [];
   for (let i = 0; i < 5; i++) five.push(await liveClient(base, bob.token));
   const sixth = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live`, {
     headers: { authorization: `Bearer ${bob.token}` },
@@ -215,6 +215,13 @@ it('a user holds at most 5 live sockets on a server, and at most 50 sessions', a
   );
   assert.equal(code, 4008);
   for (const client of five) client.socket.close();
+  // A socket of the oldest session (the one from sign-up), once the five have gone.
+  await eventually(
+    () => five.every((client) => client.closed.code !== undefined),
+    5000,
+    'five closed',
+  );
+  const oldest = await liveClient(base, bob.token);
 
   const tokens = [bob.token];
   for (let i = 0; i < 51; i++) {
@@ -230,4 +237,6 @@ it('a user holds at most 5 live sockets on a server, and at most 50 sessions', a
   assert.equal(sessions.json.sessions.length, 50);
   assert.equal((await api(base, 'GET', '/me', tokens[0])).status, 401, 'the oldest ended');
   assert.equal((await api(base, 'GET', '/me', newest)).status, 200);
+  // Its socket is closed at once (not at the server's once-a-minute recheck).
+  await eventually(() => oldest.closed.code === 4001, 2000, 'its socket closed with 4001');
 });

@@ -109,6 +109,10 @@ export class Accounts {
       ),
     );
     if (reply === Refusal.FirstUserMissing) throw new UserNotFoundError(userId);
+    // Sessions past the cap ended to make room: their sockets must close now, not at
+    // the server's next recheck.
+    const ended = Array.isArray(reply) ? reply.slice(1) : [];
+    for (const old of ended) this.#parts.tellSessionEnded(userId, String(old));
     return {
       id: hash,
       userId,

@@ -4,6 +4,7 @@
  * seconds at most) and closes Redis.
  * @module
  */
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 // Only the options here: the server itself is loaded when serve runs (below).
 import {
@@ -75,6 +76,36 @@ function checkedOrigins(origins: string[]): string[] {
   });
 }
 
+/** proxy-addr's names for ranges (Fastify's trustProxy takes them too). */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * The proxies to believe, checked: addresses or CIDR ranges, never every address (that
+ * would let any client name its own address in X-Forwarded-For, and so escape every
+ * per-address rate limit).
+ */
+function checkedProxies(proxies: string[]): string[] {
+  for (const proxy of proxies) {
+    if (PROXY_RANGES.has(proxy)) continue;
+    const [address = '', bits, ...rest] = proxy.split('/');
+    const family = isIP(address);
+    const most = family === 6 ? 128 : 32;
+    const valid =
+      family !== 0 &&
+      rest.length === 0 &&
+      (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= most));
+    if (!valid)
+      throw new UsageError(
+        `--trust-proxy takes addresses or CIDR ranges like 10.0.0.0/8, got ${JSON.stringify(proxy)}`,
+      );
+    if (bits !== undefined && Number(bits) === 0)
+      throw new UsageError(
+        `--trust-proxy ${proxy} would believe every address, so any client could choose its own address for the rate limits: name your proxies' addresses`,
+      );
+  }
+  return proxies;
+}
+
 export function registerServe(program: Command, { output, globals }: CommandContext): void {
   const command = program
     .command('serve')
@@ -117,6 +148,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       const given = options.origin ?? listOf(process.env.MESSENGER_ORIGINS);
       const origins = checkedOrigins(given);
       const rateLimits = options.rateLimits ? givenLimits(options) : false;
+      const trustProxy = checkedProxies(listOf(options.trustProxy));
       return withMessenger(globals(), output, async (messenger, redis) => {
         // It stores accounts and messages: whoever starts it must know into which Redis.
         output.notice(`Using the Redis at ${redis.description}.`);
@@ -129,7 +161,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
         const server = await createServer({
           messenger,
           origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
-          trustProxy: listOf(options.trustProxy),
+          trustProxy,
           rateLimits,
           // One JSON line per request on standard error (pino, Fastify's own), with a
           // request id. Its serializers log the method, URL, status and timing: never a

@@ -16,7 +16,7 @@
   ARGV[6] the CSRF token of the session
   ARGV[7] the prefix of session keys: KEYS[2] without the token hash
   ARGV[8] the most sessions a user keeps
-  Returns: 1 opened; -1 no such user
+  Returns: {1, token hashes of the sessions it ended...} opened; -1 no such user
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local now = tonumber(ARGV[2])
@@ -28,11 +28,14 @@ for _, hash in ipairs(redis.call('ZRANGE', KEYS[3], 0, 19)) do
   if redis.call('EXISTS', ARGV[7] .. hash) == 0 then redis.call('ZREM', KEYS[3], hash) end
 end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+local opened = {1}
 local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[8])
 if over > 0 then
   for _, hash in ipairs(redis.call('ZRANGE', KEYS[3], 0, over - 1)) do
     redis.call('DEL', ARGV[7] .. hash)
+    -- The caller tells these sessions' live connections that they ended.
+    opened[#opened + 1] = hash
   end
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1)
 end
-return 1
+return opened
