@@ -14,10 +14,12 @@ import Fastify, { type FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { RedisMessenger } from '../index.js';
 import { guard } from './auth/guard.js';
+import { JwtIdentity, type JwtOptions } from './auth/jwt.js';
 import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
 import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
 import { HttpError, handleError } from './errors.js';
 import { CLOSE, liveRoute, type OpenSockets } from './live.js';
+import type { ServerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
@@ -54,6 +56,16 @@ export interface ServerOptions {
    * @defaultValue the defaults of RATE_LIMIT_DEFAULTS
    */
   rateLimits?: Partial<RateLimitOptions> | false;
+  /**
+   * Sign-in with JWTs from the app that owns the users (`POST /api/v1/login/jwt`).
+   * @defaultValue none: not accepted
+   */
+  jwt?: JwtOptions;
+  /**
+   * Where to count requests, sockets and messages (serve them with metricsListener, off
+   * the public port). @defaultValue none: nothing is counted
+   */
+  metrics?: ServerMetrics;
   /** Fastify's logger (pino): true, false, or pino options. @defaultValue false */
   logger?: boolean | Record<string, unknown>;
 }
@@ -88,6 +100,17 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);
   const sockets: OpenSockets = new Set();
+  const metrics = options.metrics ?? null;
+  if (metrics) {
+    metrics.countSockets(() => sockets.size);
+    app.addHook('onResponse', async (request, reply) => {
+      // The route's pattern, never the URL itself: its ids and names would make a series
+      // per message, and would tell the metrics' reader who talks to whom.
+      const route = request.routeOptions.url ?? '(no route)';
+      metrics.answered(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      if (reply.statusCode === 201 && /^\/api\/v1\/messages(\/:id)?$/.test(route)) metrics.sent();
+    });
+  }
   await app.register(websocket, {
     // ws accepts 100 MiB frames by default; a hello is a few dozen bytes.
     options: { maxPayload: 64 * 1024 },
@@ -151,6 +174,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   };
   const context: Omit<ServerContext, 'app'> = {
     messenger: options.messenger,
+    metrics,
+    jwt: options.jwt ? new JwtIdentity(options.jwt) : null,
     rates,
     settings,
     setSessionCookie: (reply: FastifyReply, token: string) =>

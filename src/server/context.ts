@@ -14,8 +14,10 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import { type RedisMessenger, type User, ValidationError } from '../index.js';
+import type { JwtIdentity } from './auth/jwt.js';
 import type { RatePolicy } from './auth/rate-limits.js';
 import { HttpError } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
 
 export type Server = FastifyInstance<
   RawServerDefault,
@@ -40,6 +42,10 @@ export interface ServerContext {
   settings: Settings;
   /** The rate limits; null when they are off. */
   rates: RatePolicy | null;
+  /** How JWTs of the app that owns the users are checked; null when they are not accepted. */
+  jwt: JwtIdentity | null;
+  /** Where to count what happens; null when nothing is counted. */
+  metrics: ServerMetrics | null;
   setSessionCookie(reply: FastifyReply, token: string): void;
   clearSessionCookie(reply: FastifyReply): void;
   /** The user a path or a body names, by username or by id; 404 when there is none. */

@@ -12,6 +12,7 @@
  * @module
  */
 export { createServer, type ServerOptions } from './app.js';
+export { HS256_MIN_BYTES, type JwtOptions } from './auth/jwt.js';
 export { hashPassword, PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from './auth/passwords.js';
 export {
   RATE_LIMIT_DEFAULTS,
@@ -19,3 +20,4 @@ export {
   type RateLimitOptions,
 } from './auth/rate-limits.js';
 export type { Server } from './context.js';
+export { metricsListener, ServerMetrics } from './metrics.js';

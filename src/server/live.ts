@@ -49,13 +49,17 @@ export const SOCKETS_PER_USER = 5;
 /** The sockets open now, so that a shutdown can close them with 1001. */
 export type OpenSockets = Set<WebSocket>;
 
-export function liveRoute({ app, messenger, settings }: ServerContext, open: OpenSockets): void {
+export function liveRoute(
+  { app, messenger, settings, metrics }: ServerContext,
+  open: OpenSockets,
+): void {
   /** The sockets each user holds here, to keep them to SOCKETS_PER_USER. */
   const byUser = new Map<string, Set<WebSocket>>();
   app.get('/live', { websocket: true, config: { live: true } }, (socket: WebSocket, request) => {
     const { user, session } = callerOf(request);
     const mine = byUser.get(user.id) ?? new Set<WebSocket>();
     if (mine.size >= SOCKETS_PER_USER) {
+      metrics?.refused('live');
       socket.close(
         CLOSE.rateLimited,
         `at most ${SOCKETS_PER_USER} live connections per user: close one, then reconnect`,
@@ -77,9 +81,10 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
+      if (code === CLOSE.rateLimited) metrics?.refused('live');
       socket.close(code, reason);
     };
-    const send = (frame: object) => {
+    const send = (frame: { type: string; [field: string]: unknown }) => {
       if (closed || socket.readyState !== socket.OPEN) return;
       if (socket.bufferedAmount > MAX_BUFFERED) {
         close(CLOSE.slowConsumer, 'not reading: reconnect and resume');
@@ -87,6 +92,7 @@ export function liveRoute({ app, messenger, settings }: ServerContext, open: Ope
       }
       quietSince = Date.now();
       socket.send(JSON.stringify(frame));
+      if (frame.type === 'message') metrics?.delivered();
     };
 
     const helloLate = setTimeout(() => close(CLOSE.protocol, 'say hello first'), HELLO_WITHIN_MS);

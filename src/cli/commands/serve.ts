@@ -4,6 +4,7 @@
  * seconds at most) and closes Redis.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 // Only the options here: the server itself is loaded when serve runs (below).
@@ -21,6 +22,11 @@ type ServeOptions = {
   host: string;
   origin?: string[];
   trustProxy?: string;
+  metricsPort?: string;
+  jwtKey?: string;
+  jwtAudience?: string;
+  jwtIssuer?: string;
+  jwtCreateUsers?: boolean;
   /** False with --no-rate-limits. */
   rateLimits: boolean;
 } & Partial<Record<keyof RateLimitOptions, string>>;
@@ -48,10 +54,10 @@ function givenLimits(options: ServeOptions): Partial<RateLimitOptions> {
 /** How long requests in flight may take to finish after a stop signal. */
 const DRAIN_MS = 5000;
 
-function port(text: string): number {
+function port(text: string, flag = '--port'): number {
   const value = Number(text);
   if (!/^\d{1,5}$/.test(text) || value < 0 || value > 65535)
-    throw new UsageError(`--port must be a port number (0 to 65535), got ${JSON.stringify(text)}`);
+    throw new UsageError(`${flag} must be a port number (0 to 65535), got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -74,6 +80,40 @@ function checkedOrigins(origins: string[]): string[] {
       throw new UsageError(`--origin must start with http:// or https://, got ${origin}`);
     return url.origin;
   });
+}
+
+/** What --jwt-key and its companions configure (JwtOptions), or undefined without a key. */
+function jwtOptions(options: ServeOptions) {
+  if (options.jwtKey === undefined) {
+    if (options.jwtAudience || options.jwtIssuer || options.jwtCreateUsers)
+      throw new UsageError('the --jwt-* options need --jwt-key <file> (or MESSENGER_JWT_KEY_FILE)');
+    return undefined;
+  }
+  if (!options.jwtAudience)
+    throw new UsageError(
+      '--jwt-key needs --jwt-audience <aud> (or MESSENGER_JWT_AUDIENCE): the aud every token must carry',
+    );
+  let key: Buffer;
+  try {
+    key = readFileSync(options.jwtKey);
+  } catch (error) {
+    throw new UsageError(
+      `cannot read the --jwt-key file ${options.jwtKey}: ${(error as NodeJS.ErrnoException).code}`,
+    );
+  }
+  const text = key.toString('utf8');
+  return {
+    // A PEM public key as text; a shared secret as its bytes, without a final newline.
+    key: text.includes('-----BEGIN') ? text : key.subarray(0, key.length - trailingNewline(key)),
+    audience: options.jwtAudience,
+    ...(options.jwtIssuer ? { issuer: options.jwtIssuer } : {}),
+    createUsers: options.jwtCreateUsers ?? false,
+  };
+}
+
+function trailingNewline(bytes: Buffer): number {
+  if (bytes.at(-1) !== 0x0a) return 0;
+  return bytes.at(-2) === 0x0d ? 2 : 1;
 }
 
 /** proxy-addr's names for ranges (Fastify's trustProxy takes them too). */
@@ -129,6 +169,31 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       'proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For to believe (default: $TRUST_PROXY, else none)',
       process.env.TRUST_PROXY,
     )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at /metrics on this port of --host, apart from the API (default: $METRICS_PORT, else off)',
+      process.env.METRICS_PORT,
+    )
+    .option(
+      '--jwt-key <file>',
+      'accept JWTs from the app that owns the users, checked with this key: a PEM public key (RS256, EdDSA) or a file holding the HS256 secret (default: $MESSENGER_JWT_KEY_FILE, else off)',
+      process.env.MESSENGER_JWT_KEY_FILE,
+    )
+    .option(
+      '--jwt-audience <aud>',
+      'the aud claim every JWT must carry (default: $MESSENGER_JWT_AUDIENCE)',
+      process.env.MESSENGER_JWT_AUDIENCE,
+    )
+    .option(
+      '--jwt-issuer <iss>',
+      'the iss claim every JWT must carry (default: $MESSENGER_JWT_ISSUER, else any)',
+      process.env.MESSENGER_JWT_ISSUER,
+    )
+    .option(
+      '--jwt-create-users',
+      'create the user a valid JWT names on first sight (default: $MESSENGER_JWT_CREATE_USERS=1, else no)',
+      process.env.MESSENGER_JWT_CREATE_USERS === '1',
+    )
     .option('--no-rate-limits', 'turn every rate limit off (benchmarks on a trusted network)');
   for (const name of LIMIT_NAMES) {
     const { flag, env, what } = RATE_LIMIT_FLAGS[name];
@@ -141,21 +206,36 @@ export function registerServe(program: Command, { output, globals }: CommandCont
   command
     .addHelpText(
       'after',
-      '\nExamples:\n  $ messenger serve\n  $ messenger serve --port 8080 --host 0.0.0.0 --origin https://chat.example.com --trust-proxy 10.0.0.0/8\n\nMore: docs/server.md',
+      '\nExamples:\n  $ messenger serve\n  $ messenger serve --port 8080 --host 0.0.0.0 --origin https://chat.example.com --trust-proxy 10.0.0.0/8\n  $ messenger serve --metrics-port 9464\n\nMore: docs/server.md',
     )
-    .action((options: ServeOptions) => {
+    .action(async (options: ServeOptions) => {
       const listenPort = port(options.port);
       const given = options.origin ?? listOf(process.env.MESSENGER_ORIGINS);
       const origins = checkedOrigins(given);
       const rateLimits = options.rateLimits ? givenLimits(options) : false;
       const trustProxy = checkedProxies(listOf(options.trustProxy));
+      const jwt = jwtOptions(options);
+      if (jwt) {
+        // A key that cannot check anything is the operator's to fix before anything starts.
+        const { JwtIdentity } = await import('../../server/auth/jwt.js');
+        try {
+          new JwtIdentity(jwt);
+        } catch (error) {
+          throw new UsageError(`--jwt-key ${options.jwtKey}: ${(error as Error).message}`);
+        }
+      }
+      const metricsPort =
+        options.metricsPort === undefined ? null : port(options.metricsPort, '--metrics-port');
       return withMessenger(globals(), output, async (messenger, redis) => {
         // It stores accounts and messages: whoever starts it must know into which Redis.
         output.notice(`Using the Redis at ${redis.description}.`);
         const ownUrl = (p: number) =>
           `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
         // Loaded here, not at the top: every other command would pay for loading Fastify.
-        const { createServer } = await import('../../server/index.js');
+        const { createServer, metricsListener, ServerMetrics } = await import(
+          '../../server/index.js'
+        );
+        const metrics = metricsPort === null ? undefined : new ServerMetrics();
         // With --port 0 the server's own origin is known only once it listens: then no
         // browser origin is allowed unless given (bearer tokens work as ever).
         const server = await createServer({
@@ -163,6 +243,8 @@ export function registerServe(program: Command, { output, globals }: CommandCont
           origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
           trustProxy,
           rateLimits,
+          metrics,
+          jwt,
           // One JSON line per request on standard error (pino, Fastify's own), with a
           // request id. Its serializers log the method, URL, status and timing: never a
           // header (so no token or cookie), a body (so no password or text).
@@ -183,6 +265,26 @@ export function registerServe(program: Command, { output, globals }: CommandCont
         }
         const address = server.server.address();
         const actualPort = typeof address === 'object' && address ? address.port : listenPort;
+        const scrape = metrics ? metricsListener(metrics) : null;
+        if (scrape && metricsPort !== null) {
+          try {
+            await new Promise<void>((resolve, reject) => {
+              scrape.once('error', reject);
+              scrape.listen(metricsPort, options.host, resolve);
+            });
+          } catch (error) {
+            await server.close();
+            if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+              throw new Error(
+                `port ${metricsPort} on ${options.host} is in use: choose another with --metrics-port`,
+              );
+            throw error;
+          }
+          const at = scrape.address();
+          output.notice(
+            `Metrics on ${ownUrl(typeof at === 'object' && at ? at.port : metricsPort)}/metrics`,
+          );
+        }
         // Off is for benchmarks on a trusted network: never silently.
         const limits = rateLimits === false ? ' (rate limits off)' : '';
         output.line(`messenger serving on ${ownUrl(actualPort)}${limits}`);
@@ -198,6 +300,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
         output.notice('stopping: finishing requests in flight');
         const late = setTimeout(() => server.server.closeAllConnections(), DRAIN_MS);
         await server.close();
+        if (scrape) await new Promise((resolve) => scrape.close(resolve));
         clearTimeout(late);
       });
     });

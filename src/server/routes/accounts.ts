@@ -1,12 +1,14 @@
 /**
  * Signing up, in and out, and the sessions of the signed-in user:
- * `POST register`, `POST login`, `POST logout`, `GET me`, `GET sessions`, `DELETE sessions/:id`.
+ * `POST register`, `POST login`, `POST login/jwt` (when configured), `POST logout`, `GET me`,
+ * `GET sessions`, `DELETE sessions/:id`.
  * @module
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { UsernameTakenError, ValidationError } from '../../index.js';
 import { callerOf } from '../auth/guard.js';
+import { JwtRefusedError } from '../auth/jwt.js';
 import { checkPassword, hashPassword, passwordProblem } from '../auth/passwords.js';
 import { newCsrfToken, newToken, tokenHash } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
@@ -24,6 +26,7 @@ export function accountRoutes({
   messenger,
   settings,
   rates,
+  jwt,
   setSessionCookie,
   clearSessionCookie,
 }: ServerContext): void {
@@ -122,6 +125,56 @@ export function accountRoutes({
     const token = await signIn(user.id, request.headers['user-agent']);
     setSessionCookie(reply, token);
     return { user: userJson(user), token };
+  }
+
+  if (jwt)
+    app.post(
+      '/login/jwt',
+      {
+        config: { public: true },
+        schema: {
+          description:
+            'Trades a JWT signed by the app that owns the users (its `sub` is the username) for a session. Only when the server is configured for it (docs/server.md).',
+          body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 8192 }) }),
+          response: { 200: SignedIn, '4xx': ErrorShape },
+        },
+      },
+      async (request, reply) => {
+        const refused = (why: string) => new HttpError(401, 'token_refused', why);
+        let username: string;
+        try {
+          username = await jwt.usernameOf(request.body.token);
+        } catch (error) {
+          if (error instanceof JwtRefusedError) throw refused(error.message);
+          throw error;
+        }
+        let user: Awaited<ReturnType<typeof messenger.findUserByUsername>>;
+        try {
+          user = await messenger.findUserByUsername(username);
+          if (!user && jwt.createsUsers) user = await addOrFind(username);
+        } catch (error) {
+          if (error instanceof ValidationError)
+            throw refused(`the token's sub is no username here: ${error.message}`);
+          throw error;
+        }
+        if (!user)
+          throw refused(
+            `no user is named ${JSON.stringify(username)} here, and this server creates none from tokens`,
+          );
+        const token = await signIn(user.id, request.headers['user-agent']);
+        setSessionCookie(reply, token);
+        return { user: userJson(user), token };
+      },
+    );
+
+  /** The user named, created now (with no password) or by a sign-in of the same moment. */
+  async function addOrFind(username: string) {
+    try {
+      return await messenger.addUser(username);
+    } catch (error) {
+      if (!(error instanceof UsernameTakenError)) throw error;
+      return await messenger.findUserByUsername(username);
+    }
   }
 
   app.post(
