@@ -63,7 +63,7 @@ export async function main(
     .option('--verbose', 'print stack traces with errors')
     .addHelpText(
       'after',
-      `\nOn Redis (operators):\n  $ messenger send alice bob "Hello, Bob!" --redis redis://127.0.0.1:6379\n\nThrough a server (anyone with an account):\n  $ messenger login alice --server https://chat.example.com\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat alice\n\nWhich one: --server, else --redis/--cluster, else $MESSENGER_SERVER, else the saved login, else Redis.\nMore: ${CLI_DOCS}`,
+      `\nExamples, on Redis (operators):\n  $ messenger send alice bob "Hello, Bob!" --redis redis://127.0.0.1:6379\n\nThrough a server (anyone with an account):\n  $ messenger login alice --server https://chat.example.com\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat alice\n\nWhich one: --server, else --redis/--cluster, else $MESSENGER_SERVER, else the saved login, else Redis.\nMore: ${CLI_DOCS}`,
     )
     .version(VERSION, '--version', 'print the version')
     .configureHelp({ showGlobalOptions: true })
@@ -72,7 +72,7 @@ export async function main(
       writeOut: (text) => output.line(text.trimEnd()),
       writeErr: (text) => output.notice(text.trimEnd()),
       // One line, as every other error: commander's own message, and where to look.
-      outputError: (text, write) => write(`${text.trimEnd()} (see --help)\n`),
+      outputError: (text, write) => write(`${text.trimEnd().replaceAll('\n', ' ')} (see --help)\n`),
     });
   let command: string | undefined;
   program.hook('preAction', (_program, action) => {
