@@ -51,8 +51,20 @@ export class ServerMessenger implements Messenger {
     return this.#client.findUserByUsername(username);
   }
 
-  listAllUsers(paging?: { limit?: number; after?: string }): Promise<UserPage> {
-    return this.#client.listAllUsers(paging);
+  /** As on Redis, up to 1000 at a time: API pages of 100, one after another. */
+  async listAllUsers(paging: { limit?: number; after?: string } = {}): Promise<UserPage> {
+    const limit = paging.limit ?? 50;
+    const users: User[] = [];
+    let after = paging.after;
+    for (;;) {
+      const part = Math.min(API_PAGE_LIMIT, limit - users.length);
+      const page = await this.#client.listAllUsers({ limit: part, ...(after ? { after } : {}) });
+      users.push(...page.users);
+      after = page.users.at(-1)?.id;
+      if (!page.hasMore || users.length >= limit || !after) {
+        return { users, hasMore: page.hasMore };
+      }
+    }
   }
 
   async sendMessage(
@@ -67,12 +79,12 @@ export class ServerMessenger implements Messenger {
 
   async listUserMessages(userId: string, paging?: Paging): Promise<MessagePage> {
     this.#asMe(userId);
-    return this.#client.listUserMessages(paging);
+    return longPage((part) => this.#client.listUserMessages(part), paging);
   }
 
   async listConversation(userId: string, otherId: string, paging?: Paging): Promise<MessagePage> {
     this.#asMe(userId);
-    return this.#client.listConversation(otherId, paging);
+    return longPage((part) => this.#client.listConversation(otherId, part), paging);
   }
 
   async listConversations(
@@ -153,4 +165,38 @@ export class ServerMessenger implements Messenger {
     });
     return live;
   }
+}
+
+/**
+ * A page of up to the library's limit (1000) from API pages of at most 100: read on from
+ * the first in the page's direction (older without a cursor or with `before`, newer with
+ * `after`), so that the commands page as they do on Redis.
+ */
+async function longPage(
+  read: (paging: Paging) => Promise<MessagePage>,
+  paging: Paging = {},
+): Promise<MessagePage> {
+  const limit = paging.limit ?? 20;
+  if (limit <= API_PAGE_LIMIT) return read(paging);
+  const forward = paging.after !== undefined;
+  const page = await read({ ...paging, limit: API_PAGE_LIMIT });
+  const messages = [...page.messages];
+  let { hasOlder, hasNewer } = page;
+  while (messages.length < limit && (forward ? hasNewer : hasOlder)) {
+    const cursor = forward ? messages.at(-1)?.id : messages[0]?.id;
+    if (!cursor) break;
+    const part = Math.min(API_PAGE_LIMIT, limit - messages.length);
+    const next = await read(
+      forward ? { limit: part, after: cursor } : { limit: part, before: cursor },
+    );
+    if (next.messages.length === 0) break;
+    if (forward) {
+      messages.push(...next.messages);
+      hasNewer = next.hasNewer;
+    } else {
+      messages.unshift(...next.messages);
+      hasOlder = next.hasOlder;
+    }
+  }
+  return { messages, hasOlder, hasNewer };
 }

@@ -7,8 +7,15 @@ import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Which Redis a chat uses: a URL (--redis), or cluster nodes (--cluster). */
-export type ChatRedis = string | { cluster: string };
+/**
+ * Which Redis a chat uses: a URL (--redis), or cluster nodes (--cluster); or a server it
+ * goes through (--server), signed in with a token (MESSENGER_TOKEN) and a config folder of
+ * its own (XDG_CONFIG_HOME: never the real one).
+ */
+export type ChatRedis =
+  | string
+  | { cluster: string }
+  | { server: string; token: string; config: string };
 
 /** The project folder (/work/main): chats run from there, as `npm run messenger` would. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,9 +42,18 @@ export class Chat {
 
   constructor(name: string, redis: ChatRedis, extra: string[] = []) {
     this.name = name;
-    const where = typeof redis === 'string' ? ['--redis', redis] : ['--cluster', redis.cluster];
+    const where =
+      typeof redis === 'string'
+        ? ['--redis', redis]
+        : 'cluster' in redis
+          ? ['--cluster', redis.cluster]
+          : ['--server', redis.server];
     const environment =
-      typeof redis === 'string' ? { REDIS_URL: redis } : { REDIS_CLUSTER: redis.cluster };
+      typeof redis === 'string'
+        ? { REDIS_URL: redis }
+        : 'cluster' in redis
+          ? { REDIS_CLUSTER: redis.cluster }
+          : { MESSENGER_TOKEN: redis.token, XDG_CONFIG_HOME: redis.config };
     this.child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli/bin.ts', 'chat', name, ...where, ...extra],
