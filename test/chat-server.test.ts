@@ -1,7 +1,7 @@
 /**
  * `messenger chat` through a server (--server, a token in MESSENGER_TOKEN), as real
  * processes on pipes: two chats live both ways with notices for other conversations, each
- * line once; a session revoked while the chat runs closes it with the "log in again"
+ * line once, then a session revoked while its chat runs closes it with the "log in again"
  * line; chatting as someone other than the signed-in user is a usage error. The
  * restarts, the switch between instances and the dropped network are in
  * test/faults/chat-server.test.ts.
@@ -63,7 +63,7 @@ function chatOf(person: Person, as = person.name): Chat {
 }
 
 describe('messenger chat through a server', () => {
-  it('two chats live both ways; another conversation as a notice; each line once', async () => {
+  it('two chats live both ways, other conversations as notices, each line once; a session revoked meanwhile closes its chat: exit 1, "log in again"', async () => {
     const [alice, bob, carol] = await Promise.all([signUp(base), signUp(base), signUp(base)]);
     const [a, b] = [chatOf(alice), chatOf(bob)];
     try {
@@ -118,36 +118,26 @@ describe('messenger chat through a server', () => {
       );
       assert.doesNotMatch(a.stdout + b.stdout, ANSI);
       assert.equal(a.stderr + b.stderr, '');
-      a.send('/quit');
       b.end();
-      assert.equal(await a.exitCode(), 0);
       assert.equal(await b.exitCode(), 0);
-    } finally {
-      a.kill();
-      b.kill();
-    }
-  });
 
-  it('a session revoked while the chat runs closes it: exit 1, "log in again"', async () => {
-    const alice = await signUp(base);
-    const chat = chatOf(alice);
-    try {
-      await ready(chat);
+      // The session revoked while the chat runs (a logout elsewhere): it closes the chat.
       const at = Date.now();
       assert.equal((await api(base, 'POST', '/logout', alice.token)).status, 204);
-      assert.equal(await chat.exitCode(5000), 1);
+      assert.equal(await a.exitCode(5000), 1);
       assert.ok(Date.now() - at < 5000);
-      const lines = chat.stderr.trimEnd().split('\n');
-      assert.equal(lines.length, 1, chat.stderr);
+      const lines = a.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, a.stderr);
       assert.match(
         lines[0] as string,
         new RegExp(
           `^error: your session at ${base} has ended \\(expired, logged out or revoked\\): log in again: .*login ${alice.name} --server ${base}$`,
         ),
       );
-      assert.doesNotMatch(chat.stdout, /reconnecting/);
+      assert.doesNotMatch(a.stdout, /reconnecting/);
     } finally {
-      chat.kill();
+      a.kill();
+      b.kill();
     }
   });
 
