@@ -15,7 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { main } from '../src/cli/main.js';
 import type { Input } from '../src/cli/read-password.js';
@@ -132,6 +132,23 @@ describe('login, register, logout, whoami', () => {
     assert.equal(json.server, base);
     assert.equal(json.user.username, alice);
     assert.equal(json.user.id, saved.user.id);
+  });
+
+  it('login on a terminal: the password asked once, not echoed', async () => {
+    const alice = await register();
+    rmSync(sessionFile());
+    const terminal = new PassThrough() as PassThrough & Input;
+    terminal.isTTY = true;
+    const modes: boolean[] = [];
+    terminal.setRawMode = (raw: boolean) => modes.push(raw);
+    const captured = capture();
+    const done = main(['login', alice, '--server', base], captured.output, terminal);
+    terminal.write(`${PASSWORD}\r`);
+    assert.equal(await done, 0, captured.stderr());
+    assert.deepEqual(modes, [true, false], 'raw mode (no echo) while typing, then back');
+    assert.equal(captured.stderr(), `Password of ${alice} at ${base} (not shown):\n`);
+    assert.ok(!(captured.stdout() + captured.stderr()).includes(PASSWORD), 'the password echoed');
+    assert.equal((await api(base, 'GET', '/me', savedToken())).status, 200);
   });
 
   it('login replaces the kept session (the old one ends); logout ends it and forgets it', async () => {
