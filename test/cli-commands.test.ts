@@ -886,7 +886,14 @@ onBothWays('bad input: one error line, the right exit code, nothing half-done', 
       '--id',
       'abc',
     );
-    await fails(2, /^error: (a user|you) cannot be (their|your) own contact/, 'contacts', 'add', bob, bob);
+    await fails(
+      2,
+      /^error: (a user|you) cannot be (their|your) own contact/,
+      'contacts',
+      'add',
+      bob,
+      bob,
+    );
   });
 
   it('seen leaves alone what the user did not receive', async () => {

@@ -284,8 +284,16 @@ describe('through a server: what is refused', () => {
     assert.deepEqual(JSON.parse(inbox.stdout).messages, []);
   });
 
-  it('--server with --redis: exit 2', async () => {
+  it('--server with --redis, or with --namespace: exit 2', async () => {
     await fails(2, /not both/, ['inbox', 'alice', '--server', base, '--redis', redis.url]);
+    await fails(2, /--namespace is for Redis/, [
+      'inbox',
+      'alice',
+      '--server',
+      base,
+      '--namespace',
+      'ns',
+    ]);
   });
 
   it('a saved login wins over REDIS_URL; --redis wins over a saved login', async () => {

@@ -58,6 +58,19 @@ export async function chooseServer(
   options: GlobalOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ChosenServer | null> {
+  const chosen = await namedServer(options, env);
+  if (chosen && options.namespace !== undefined) {
+    throw new UsageError(
+      `--namespace is for Redis, and this command goes through the server at ${chosen.url} (${SERVER_ORIGIN[chosen.source]}): leave it out, or give --redis`,
+    );
+  }
+  return chosen;
+}
+
+async function namedServer(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<ChosenServer | null> {
   if (options.server !== undefined && (options.redis !== undefined || options.cluster)) {
     throw new UsageError('give --server (a messenger server) or --redis/--cluster, not both');
   }

@@ -84,29 +84,27 @@ async function signIn(
 
 export function registerAccount(program: Command, context: CommandContext): void {
   const { output, globals } = context;
-  program
-    .command('login <username>')
-    .description('log in to a messenger server; later commands go through it as this user')
-    .option('--password-stdin', 'read the password from standard input (for scripts)')
-    .addHelpText(
-      'after',
+  for (const [verb, description, example] of [
+    [
+      'login',
+      'log in to a messenger server; later commands go through it as this user',
       '\nExamples:\n  $ messenger login alice --server https://chat.example.com\n  $ printf %s "$PASSWORD" | messenger login alice --server https://chat.example.com --password-stdin',
-    )
-    .action((username: string, options: { passwordStdin?: boolean }) =>
-      signIn(context, 'login', username, Boolean(options.passwordStdin)),
-    );
-
-  program
-    .command('register <username>')
-    .description('sign up on a messenger server (the password asked twice) and log in')
-    .option('--password-stdin', 'read the password from standard input (for scripts)')
-    .addHelpText(
-      'after',
+    ],
+    [
+      'register',
+      'sign up on a messenger server (the password asked twice) and log in',
       '\nExample:\n  $ messenger register alice --server https://chat.example.com',
-    )
-    .action((username: string, options: { passwordStdin?: boolean }) =>
-      signIn(context, 'register', username, Boolean(options.passwordStdin)),
-    );
+    ],
+  ] as const) {
+    program
+      .command(`${verb} <username>`)
+      .description(description)
+      .option('--password-stdin', 'read the password from standard input (for scripts)')
+      .addHelpText('after', example)
+      .action((username: string, options: { passwordStdin?: boolean }) =>
+        signIn(context, verb, username, Boolean(options.passwordStdin)),
+      );
+  }
 
   program
     .command('logout')
