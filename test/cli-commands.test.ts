@@ -5,6 +5,7 @@
  * with the same test bodies: on Redis, and through a server (`onBothWays`: --server, as
  * the user the command reads or sends as, logged in through the API).
  */
+import './support/config-home.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';

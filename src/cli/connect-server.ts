@@ -5,8 +5,7 @@
  * token: MESSENGER_TOKEN, else the saved login's when it is for that server.
  * @module
  */
-import { WebSocket } from 'ws';
-import { MessengerClient } from '../client/index.js';
+import type { MessengerClient } from '../client/index.js';
 import { SessionEndedError, type User } from '../index.js';
 import { type GlobalOptions, INVOCATION } from './globals.js';
 import { CommandFailedError, UsageError } from './handle-error.js';
@@ -99,20 +98,40 @@ export function refuseServer(options: GlobalOptions, env: NodeJS.ProcessEnv = pr
   );
 }
 
-/** The CLI's client settings: its timeouts, and Node's WebSocket (the ws package). */
-export const CLIENT_SETTINGS = {
-  WebSocket,
-  requestTimeoutMs: REQUEST_TIMEOUT_MS,
-  sendDeadlineMs: REQUEST_TIMEOUT_MS,
-};
+/**
+ * The client, and Node's WebSocket (the ws package), loaded only by a command that goes
+ * through a server: the commands on Redis start without them.
+ */
+async function clientParts() {
+  const [{ MessengerClient }, { WebSocket }] = await Promise.all([
+    import('../client/index.js'),
+    import('ws'),
+  ]);
+  const settings = {
+    WebSocket,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    sendDeadlineMs: REQUEST_TIMEOUT_MS,
+  };
+  return { MessengerClient, settings };
+}
 
-/** A client of `server` with the CLI's settings. */
-export function clientOf(server: string, token?: string): MessengerClient {
-  return new MessengerClient({
-    server,
-    ...(token !== undefined ? { token } : {}),
-    ...CLIENT_SETTINGS,
-  });
+/** A client of `server` with the CLI's timeouts and WebSocket. */
+export async function clientOf(server: string, token?: string): Promise<MessengerClient> {
+  const { MessengerClient, settings } = await clientParts();
+  return new MessengerClient({ server, ...(token !== undefined ? { token } : {}), ...settings });
+}
+
+/** Logs in or signs up on `server`: a client with the new session's token. */
+export async function signedInClient(
+  verb: 'login' | 'register',
+  server: string,
+  username: string,
+  password: string,
+): Promise<MessengerClient> {
+  const { MessengerClient, settings } = await clientParts();
+  return verb === 'login'
+    ? MessengerClient.login(server, username, password, settings)
+    : MessengerClient.register(server, username, password, settings);
 }
 
 /** `messenger login <name> --server <url>`: what to run when a session has ended. */
@@ -138,7 +157,7 @@ export async function openServerMessenger(
       `not logged in to ${chosen.url} (${SERVER_ORIGIN[chosen.source]}): ${loginCommand(chosen.url, savedName)} (or set MESSENGER_TOKEN)`,
     );
   }
-  const client = clientOf(chosen.url, token);
+  const client = await clientOf(chosen.url, token);
   let me: User;
   try {
     me = (await client.me()).user;

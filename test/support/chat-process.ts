@@ -3,6 +3,7 @@
  * driven line by line. Every chat started is killed by `killAllChats()` (call it in
  * `after`) should a test fail half-way.
  */
+import './config-home.js';
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ export type ChatRedis =
 /** The project folder (/work/main): chats run from there, as `npm run messenger` would. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WAIT_MS = 10_000;
+/** How long a chat process may take to start. */
+export const START_MS = 30_000;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes
 export const ANSI = /\u001b/;
 export const TIME = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
@@ -211,6 +214,7 @@ export async function withChats(
 
 /** Waits until the chat has started: it handles lines only once it is subscribed. */
 export async function ready(chat: Chat): Promise<void> {
-  await chat.waitFor(`You are ${chat.name}.`);
+  // Starting a process with tsx takes seconds, many on a loaded machine: more than a line.
+  await chat.waitFor(`You are ${chat.name}.`, 0, START_MS);
   await chat.command('/users', /Users: .*\n/);
 }

@@ -4,15 +4,15 @@
  * @module
  */
 import type { Command } from 'commander';
-import { MessengerClient } from '../../client/index.js';
+import type { MessengerClient } from '../../client/index.js';
 import { ServerRefusedError, SessionEndedError } from '../../index.js';
 import {
-  CLIENT_SETTINGS,
   chooseServer,
   clientOf,
   loginCommand,
   openServerMessenger,
   SERVER_ORIGIN,
+  signedInClient,
 } from '../connect-server.js';
 import type { CommandContext } from '../context.js';
 import { type GlobalOptions, INVOCATION } from '../globals.js';
@@ -52,10 +52,7 @@ async function signIn(
   });
   let client: MessengerClient;
   try {
-    client =
-      verb === 'login'
-        ? await MessengerClient.login(server, username, password, CLIENT_SETTINGS)
-        : await MessengerClient.register(server, username, password, CLIENT_SETTINGS);
+    client = await signedInClient(verb, server, username, password);
   } catch (error) {
     if (error instanceof ServerRefusedError && error.code === 'wrong_credentials') {
       throw new CommandFailedError(
@@ -74,9 +71,7 @@ async function signIn(
   });
   // The session this one replaces would stay valid on the server for weeks: end it.
   if (previous && previous.server === server && previous.token !== client.token) {
-    await clientOf(server, previous.token)
-      .logout()
-      .catch(() => {});
+    await (await clientOf(server, previous.token)).logout().catch(() => {});
   }
   const done = verb === 'login' ? 'logged in to' : 'registered and logged in to';
   output.line(`${done} ${server} as ${printable(user.username)} (the session is kept in ${file})`);
@@ -119,7 +114,7 @@ export function registerAccount(program: Command, context: CommandContext): void
         return;
       }
       try {
-        await clientOf(chosen.url, token).logout();
+        await (await clientOf(chosen.url, token)).logout();
       } catch (error) {
         // Ended already (expired, revoked): there is nothing left to end.
         if (!(error instanceof SessionEndedError)) throw error;
