@@ -2,7 +2,7 @@
  * `messenger chat` through a server (--server, a token in MESSENGER_TOKEN), as real
  * processes on pipes: two chats live both ways with notices for other conversations, each
  * line once, then a session revoked while its chat runs closes it with the "log in again"
- * line; chatting as someone other than the signed-in user is a usage error. The
+ * line. Chatting as another user than the signed-in one: test/cli-login.test.ts. The
  * restarts, the switch between instances and the dropped network are in
  * test/faults/chat-server.test.ts.
  */
@@ -15,15 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
-import {
-  ANSI,
-  Chat,
-  eventually,
-  killAllChats,
-  ready,
-  START_MS,
-  TIME,
-} from './support/chat-process.js';
+import { ANSI, Chat, eventually, killAllChats, ready, TIME } from './support/chat-process.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { api } from './support/serve-process.js';
 
@@ -146,20 +138,6 @@ describe('messenger chat through a server', () => {
     } finally {
       a.kill();
       b.kill();
-    }
-  });
-
-  it('chatting as another user than the signed-in one: exit 2, one line', async () => {
-    const [alice, bob] = await Promise.all([signUp(base), signUp(base)]);
-    const chat = chatOf(alice, bob.name);
-    try {
-      assert.equal(await chat.exitCode(START_MS), 2);
-      assert.match(
-        chat.stderr,
-        new RegExp(`^error: you are logged in to ${base} as ${alice.name}: .*\\n$`),
-      );
-    } finally {
-      chat.kill();
     }
   });
 });

@@ -284,6 +284,15 @@ describe('through a server: what is refused', () => {
     assert.deepEqual(JSON.parse(inbox.stdout).messages, []);
   });
 
+  it('chatting as another user than the signed-in one: exit 2, before the terminal is touched', async () => {
+    const bob = await register();
+    const alice = await register();
+    await fails(2, new RegExp(`logged in to ${base} as ${alice}: .* as ${alice} only`), [
+      'chat',
+      bob,
+    ]);
+  });
+
   it('--server with --redis, or with --namespace: exit 2', async () => {
     await fails(2, /not both/, ['inbox', 'alice', '--server', base, '--redis', redis.url]);
     await fails(2, /--namespace is for Redis/, [

@@ -144,6 +144,8 @@ export interface Connection {
   me?: User;
   /** On Redis: the messenger itself, for what only an operator may do (chat --create). */
   redis?: RedisMessenger;
+  /** Throws a usage error unless a command may act as this user (through a server: only as `me`). */
+  actAs(userId: string): void;
 }
 
 /**
@@ -158,11 +160,17 @@ export async function withPersonMessenger<T>(
 ): Promise<T> {
   const server = await chooseServer(options);
   if (!server) {
-    return withMessenger(options, output, (redis) => work(redis, { label: 'Redis', redis }));
+    return withMessenger(options, output, (redis) =>
+      work(redis, { label: 'Redis', redis, actAs: () => {} }),
+    );
   }
   const messenger = await openServerMessenger(server);
   try {
-    return await work(messenger, { label: 'the server', me: messenger.me });
+    return await work(messenger, {
+      label: 'the server',
+      me: messenger.me,
+      actAs: (userId) => messenger.actAs(userId),
+    });
   } catch (error) {
     throw sessionEndedLine(error, server.url, messenger.me.username);
   }

@@ -36,7 +36,8 @@ export class ServerMessenger implements Messenger {
     return this.#me;
   }
 
-  #asMe(userId: string): void {
+  /** Throws the usage error unless `userId` is the signed-in user's. */
+  actAs(userId: string): void {
     if (userId === this.#me.id) return;
     throw new UsageError(
       `you are logged in to ${this.#client.server} as ${printable(this.#me.username)}: over a server, commands read and send as ${printable(this.#me.username)} only (name ${printable(this.#me.username)}, or log in as someone else)`,
@@ -73,17 +74,17 @@ export class ServerMessenger implements Messenger {
     text: string,
     options: { messageId?: string } = {},
   ): Promise<string> {
-    this.#asMe(senderId);
+    this.actAs(senderId);
     return this.#client.sendMessage(receiverId, text, options);
   }
 
   async listUserMessages(userId: string, paging?: Paging): Promise<MessagePage> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return longPage((part) => this.#client.listUserMessages(part), paging);
   }
 
   async listConversation(userId: string, otherId: string, paging?: Paging): Promise<MessagePage> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return longPage((part) => this.#client.listConversation(otherId, part), paging);
   }
 
@@ -91,7 +92,7 @@ export class ServerMessenger implements Messenger {
     userId: string,
     options?: { limit?: number },
   ): Promise<ConversationSummary[]> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.listConversations(options);
   }
 
@@ -100,7 +101,7 @@ export class ServerMessenger implements Messenger {
    * read backwards a page at a time until that many are found (as the library does).
    */
   async listUnreadMessages(userId: string, options: { limit?: number } = {}): Promise<Message[]> {
-    this.#asMe(userId);
+    this.actAs(userId);
     const wanted = Math.min(options.limit ?? 20, (await this.#client.unreadCount()).total);
     const unread: Message[] = [];
     let page: MessagePage | undefined;
@@ -116,32 +117,32 @@ export class ServerMessenger implements Messenger {
   }
 
   async markSeen(userId: string, messageIds: string[]): Promise<number> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.markSeen(messageIds);
   }
 
   async markConversationSeen(userId: string, otherId: string): Promise<number> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.markConversationSeen(otherId);
   }
 
   async unreadCount(userId: string): Promise<UnreadCount> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.unreadCount();
   }
 
   async addContact(userId: string, contactId: string): Promise<boolean> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.addContact(contactId);
   }
 
   async removeContact(userId: string, contactId: string): Promise<boolean> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.removeContact(contactId);
   }
 
   async listContacts(userId: string): Promise<User[]> {
-    this.#asMe(userId);
+    this.actAs(userId);
     return this.#client.listContacts();
   }
 
@@ -150,7 +151,7 @@ export class ServerMessenger implements Messenger {
     handler: (message: Message) => void | Promise<void>,
     options: LiveOptions = {},
   ): Promise<Live> {
-    this.#asMe(userId);
+    this.actAs(userId);
     const { after, onConnectionChange, onSent, onSeen, onReset, onError, onEnded } = options;
     const live = await this.#client.subscribe(handler, {
       ...(after !== undefined ? { after } : {}),

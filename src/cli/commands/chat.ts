@@ -42,6 +42,7 @@ export function registerChat(program: Command, { output, globals }: CommandConte
           output.notice(`Created the user ${printable(username)}.`);
           return { id, username, createdAt: new Date() };
         });
+        connection.actAs(me.id); // before the terminal is touched
         const terminal = new Terminal({ input: process.stdin, output: process.stdout });
         const session = new ChatSession(messenger, me, terminal, output, {
           redisFlag: redisFlag(globals()),
