@@ -28,7 +28,7 @@ export interface ChosenServer {
 export const SERVER_ORIGIN: Record<ChosenServer['source'], string> = {
   '--server': 'given with --server',
   MESSENGER_SERVER: 'the address in MESSENGER_SERVER',
-  login: `the server you logged in to; ${INVOCATION} whoami says more`,
+  login: 'the server you logged in to',
 };
 
 /**
