@@ -300,6 +300,24 @@ export class ServerRefusedError extends MessengerError {
   }
 }
 
+/**
+ * The server speaks an older API than this client needs (or gives no API version: it
+ * predates them, or it is not a redis-messenger server). Upgrading the server helps.
+ */
+export class ServerTooOldError extends MessengerError {
+  override name = 'ServerTooOldError';
+  constructor(
+    readonly url: string,
+    /** The API version the server gave, or null when it gave none. */
+    readonly apiVersion: number | null,
+    readonly needed: number,
+  ) {
+    super(
+      `the server at ${url} is too old for this client (${apiVersion === null ? 'it gives no API version' : `its API version is ${apiVersion}`}; this client needs ${needed} or later): upgrade the server, or check the address`,
+    );
+  }
+}
+
 /** "3 s", "2 min": how long a person is asked to wait. */
 function waitInWords(ms: number): string {
   const seconds = Math.max(1, Math.ceil(ms / 1000));

@@ -47,6 +47,7 @@ export {
   RedisUnavailableError,
   type RefusalReason,
   ServerRefusedError,
+  ServerTooOldError,
   ServerUnavailableError,
   ServerUnreachableError,
   SessionEndedError,

@@ -3,6 +3,7 @@
  * line is being typed appears above that line, and the line, wrapped over several rows,
  * stays exactly as it was typed. CI installs tmux (.ci/run).
  */
+import './support/config-home.js';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

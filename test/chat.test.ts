@@ -3,6 +3,7 @@
  * driven line by line, against throwaway Redis servers. Every chat is killed at the end
  * of its test, and again in `after` should a test fail half-way.
  */
+import './support/config-home.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

@@ -2,6 +2,7 @@
  * The CLI on a Redis Cluster: every command with --cluster (and REDIS_CLUSTER), and two
  * live chats talking through the cluster's sharded doorbells.
  */
+import './support/config-home.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../src/cli/main.js';

@@ -3,6 +3,7 @@
  * terminal that must not echo), then as a real process with `--password-stdin`; each
  * time the user can then log in to the server, and a refused password changes nothing.
  */
+import './support/config-home.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import './support/config-home.js';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';

@@ -15,25 +15,22 @@ import {
   redactUrl,
   resolveRedis,
   type Target,
+  type User,
   ValidationError,
 } from '../index.js';
+import {
+  chooseServer,
+  openServerMessenger,
+  refuseServer,
+  sessionEndedLine,
+} from './connect-server.js';
+import { type GlobalOptions, INVOCATION } from './globals.js';
 import { CommandFailedError, UsageError } from './handle-error.js';
+import type { Messenger } from './messenger.js';
 import type { Output } from './output.js';
 
-export interface GlobalOptions {
-  redis?: string;
-  /** Node URLs, parsed from --cluster. */
-  cluster?: string[];
-  /** Prefix of every key (RedisMessenger's `namespace`). */
-  namespace?: string;
-  verbose?: boolean;
-}
-
-/**
- * How this command is typed: from a checkout (run from the TypeScript sources) it is
- * `npm run messenger --`, installed it is `messenger`. For commands suggested in messages.
- */
-export const INVOCATION = import.meta.url.endsWith('.ts') ? 'npm run messenger --' : 'messenger';
+export type { GlobalOptions } from './globals.js';
+export { INVOCATION } from './globals.js';
 
 /** Which Redis a command uses, in words, and where that choice came from. */
 export interface ChosenRedis {
@@ -130,6 +127,7 @@ export async function withMessenger<T>(
   output: Output,
   work: (messenger: RedisMessenger, redis: ChosenRedis) => Promise<T>,
 ): Promise<T> {
+  refuseServer(options);
   const [messenger, redis] = await openMessenger(options, output);
   try {
     return await work(messenger, redis);
@@ -138,12 +136,53 @@ export async function withMessenger<T>(
   }
 }
 
+/** How a person's command reached the messenger. */
+export interface Connection {
+  /** `Redis` or `the server`, for messages such as "Lost the connection to Redis". */
+  label: string;
+  /** Through a server: the signed-in user, the only one its commands act as. */
+  me?: User;
+  /** On Redis: the messenger itself, for what only an operator may do (chat --create). */
+  redis?: RedisMessenger;
+  /** Throws a usage error unless a command may act as this user (through a server: only as `me`). */
+  actAs(userId: string): void;
+}
+
 /**
- * ` --redis <url>` or ` --cluster <nodes>` (and ` --namespace <ns>`) to repeat in a
+ * Runs a person's command (send, inbox, chat, ...) with a messenger: through a server when
+ * one is chosen (chooseServer: --server, MESSENGER_SERVER or a saved login), else on Redis.
+ * The command is the same code either way.
+ */
+export async function withPersonMessenger<T>(
+  options: GlobalOptions,
+  output: Output,
+  work: (messenger: Messenger, connection: Connection) => Promise<T>,
+): Promise<T> {
+  const server = await chooseServer(options);
+  if (!server) {
+    return withMessenger(options, output, (redis) =>
+      work(redis, { label: 'Redis', redis, actAs: () => {} }),
+    );
+  }
+  const messenger = await openServerMessenger(server);
+  try {
+    return await work(messenger, {
+      label: 'the server',
+      me: messenger.me,
+      actAs: (userId) => messenger.actAs(userId),
+    });
+  } catch (error) {
+    throw sessionEndedLine(error, server.url, messenger.me.username);
+  }
+}
+
+/**
+ * ` --server <url>`, ` --redis <url>` or ` --cluster <nodes>` (and ` --namespace <ns>`) to repeat in a
  * suggested command when one was given, with any password left out (the person who typed
  * it knows it; a log of the hint should not).
  */
 export function redisFlag(options: GlobalOptions): string {
+  if (options.server) return ` --server ${options.server}`;
   const namespace = options.namespace ? ` --namespace ${options.namespace}` : '';
   if (options.cluster) {
     return ` --cluster ${options.cluster.map(redactUrl).join(',')}${namespace}`;

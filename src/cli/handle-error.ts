@@ -8,11 +8,15 @@ import {
   MessengerError,
   RedisTimeoutError,
   RedisUnavailableError,
+  ServerTooOldError,
+  ServerUnreachableError,
+  SessionEndedError,
   UserNotFoundError,
   UsernameNotFoundError,
   UsernameTakenError,
   ValidationError,
 } from '../index.js';
+import { INVOCATION } from './globals.js';
 import type { Output } from './output.js';
 
 export const EXIT_OK = 0;
@@ -30,6 +34,39 @@ export class UsageError extends Error {
  */
 export class CommandFailedError extends MessengerError {
   override name = 'CommandFailedError';
+}
+
+/**
+ * Node's codes for a TLS certificate it refused (the server's is self-signed, expired, for
+ * another name, or from a CA this machine does not know).
+ */
+const CERTIFICATE_CODES =
+  /^(CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|ERR_SSL_)/;
+
+/** The code of a refused certificate somewhere in the error's causes, if there is one. */
+function refusedCertificate(error: unknown): string | undefined {
+  for (let at = error, depth = 0; at instanceof Error && depth < 5; depth++) {
+    const code = (at as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && CERTIFICATE_CODES.test(code)) return code;
+    at = at.cause;
+  }
+  return undefined;
+}
+
+/** The one line for an error of a server's client, or undefined for any other error. */
+function serverLine(error: MessengerError): string | undefined {
+  if (error instanceof ServerUnreachableError) {
+    const code = refusedCertificate(error);
+    if (code) {
+      return `the server at ${error.url} presented a TLS certificate this machine does not trust (${code}): check the address; for a private CA, point NODE_EXTRA_CA_CERTS at its certificate`;
+    }
+    return `${error.message} (check --server or MESSENGER_SERVER, or ${INVOCATION} whoami)`;
+  }
+  if (error instanceof SessionEndedError) {
+    return `${error.message}: ${INVOCATION} login <name> --server <url>`;
+  }
+  if (error instanceof ServerTooOldError) return error.message;
+  return undefined;
 }
 
 /** What to do next, for the errors where that is not obvious from the message. */
@@ -59,7 +96,7 @@ export function handleError(error: unknown, output: Output, verbose: boolean): n
     return EXIT_USAGE;
   }
   if (error instanceof MessengerError) {
-    output.notice(red(`error: ${error.message}${nextStep(error)}`));
+    output.notice(red(`error: ${serverLine(error) ?? `${error.message}${nextStep(error)}`}`));
     return error instanceof ValidationError ? EXIT_USAGE : EXIT_FAILURE;
   }
   const message = error instanceof Error ? error.message : String(error);

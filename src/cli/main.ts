@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerAccount } from './commands/account.js';
 import { registerChat } from './commands/chat.js';
 import { registerContacts } from './commands/contacts.js';
 import { registerDemo } from './commands/demo.js';
@@ -20,7 +21,7 @@ import { registerUser } from './commands/user.js';
 import type { GlobalOptions } from './connect.js';
 import type { CommandContext } from './context.js';
 import { EXIT_OK, EXIT_USAGE, handleError } from './handle-error.js';
-import { parseClusterOption, parseNamespace } from './options.js';
+import { parseClusterOption, parseNamespace, parseServer } from './options.js';
 import { createOutput, type Output } from './output.js';
 import type { Input } from './read-password.js';
 
@@ -50,6 +51,11 @@ export async function main(
       parseClusterOption,
     )
     .option(
+      '--server <url>',
+      'a messenger server to go through instead of Redis, as the user you logged in as (default: $MESSENGER_SERVER, else the server of `messenger login`)',
+      parseServer,
+    )
+    .option(
       '--namespace <name>',
       "prefix of every key, as the library's namespace option (default: none, the original program's key names)",
       parseNamespace,
@@ -57,7 +63,7 @@ export async function main(
     .option('--verbose', 'print stack traces with errors')
     .addHelpText(
       'after',
-      `\nExamples:\n  $ messenger demo\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat bob\n\nMore: ${CLI_DOCS}`,
+      `\nExamples, on Redis (operators):\n  $ messenger send alice bob "Hello, Bob!" --redis redis://127.0.0.1:6379\n\nThrough a server (anyone with an account):\n  $ messenger login alice --server https://chat.example.com\n  $ messenger send alice bob "Hello, Bob!"\n  $ messenger chat alice\n\nWhich one: --server, else --redis/--cluster, else $MESSENGER_SERVER, else the saved login, else Redis.\nMore: ${CLI_DOCS}`,
     )
     .version(VERSION, '--version', 'print the version')
     .configureHelp({ showGlobalOptions: true })
@@ -66,13 +72,22 @@ export async function main(
       writeOut: (text) => output.line(text.trimEnd()),
       writeErr: (text) => output.notice(text.trimEnd()),
       // One line, as every other error: commander's own message, and where to look.
-      outputError: (text, write) => write(`${text.trimEnd()} (see --help)\n`),
+      outputError: (text, write) => write(`${text.trimEnd().replaceAll('\n', ' ')} (see --help)\n`),
     });
+  let command: string | undefined;
+  program.hook('preAction', (_program, action) => {
+    const names: string[] = [];
+    for (let at: Command | null = action; at && at !== program; at = at.parent) {
+      names.unshift(at.name());
+    }
+    command = names.join(' ');
+  });
   const context: CommandContext = {
     output,
     input,
-    globals: () => program.opts<GlobalOptions>(),
+    globals: () => ({ ...program.opts<GlobalOptions>(), ...(command ? { command } : {}) }),
   };
+  registerAccount(program, context);
   registerUser(program, context);
   registerSend(program, context);
   registerReading(program, context);

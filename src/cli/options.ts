@@ -11,6 +11,7 @@ import {
   ValidationError,
   validateNamespace,
 } from '../index.js';
+import { normalServer } from './connect-server.js';
 
 /** The page sizes parseLimit takes, as --help shows them: the messenger's own bounds. */
 export const LIMIT_RANGE = `1-${MAX_PAGE_LIMIT}`;
@@ -47,6 +48,15 @@ export function parseClusterOption(value: string): string[] {
   } catch (error) {
     if (error instanceof ValidationError) throw new InvalidArgumentError(error.message);
     throw error;
+  }
+}
+
+/** --server: a messenger server's address, https:// (or http://). */
+export function parseServer(value: string): string {
+  try {
+    return normalServer(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
   }
 }
 

@@ -3,16 +3,14 @@
  * User, and ids back into names for printing.
  * @module
  */
-import {
-  isId,
-  type RedisMessenger,
-  type User,
-  UserNotFoundError,
-  UsernameNotFoundError,
-} from '../index.js';
+import { isId, type User, UserNotFoundError, UsernameNotFoundError } from '../index.js';
+import type { Messenger } from './messenger.js';
+
+/** What finding people takes: on Redis or through a server alike. */
+type Directory = Pick<Messenger, 'getUser' | 'findUserByUsername'>;
 
 /** The user with this id (if it looks like one) or this username; throws if neither. */
-export async function resolveUser(messenger: RedisMessenger, nameOrId: string): Promise<User> {
+export async function resolveUser(messenger: Directory, nameOrId: string): Promise<User> {
   if (isId(nameOrId, true)) {
     const user = await messenger.getUser(nameOrId);
     if (user) return user;
@@ -28,10 +26,10 @@ export async function resolveUser(messenger: RedisMessenger, nameOrId: string): 
 
 /** Usernames for ids, read once each and remembered. */
 export class NameBook {
-  readonly #messenger: RedisMessenger;
+  readonly #messenger: Directory;
   readonly #names = new Map<string, string>();
 
-  constructor(messenger: RedisMessenger, known: User[] = []) {
+  constructor(messenger: Directory, known: User[] = []) {
     this.#messenger = messenger;
     for (const user of known) this.#names.set(user.id, user.username);
   }

@@ -49,17 +49,20 @@ function askHidden(input: Input, output: Output, question: string): Promise<stri
   });
 }
 
-/** The password, from standard input or asked for twice on the terminal. */
+/** The password, from standard input or asked for on the terminal (twice for a new one). */
 export async function readPassword(
   input: Input,
   output: Output,
   fromStdin: boolean,
+  /** `question` to ask once (a login), instead of asking for a new password twice. */
+  ask: { question?: string } = {},
 ): Promise<string> {
   if (fromStdin) return readAll(input);
   if (!input.isTTY)
     throw new UsageError(
       'no terminal to ask for the password on: pipe it in with --password-stdin',
     );
+  if (ask.question) return askHidden(input, output, ask.question);
   const first = await askHidden(input, output, 'New password (not shown):');
   const again = await askHidden(input, output, 'The same again:');
   if (first !== again) throw new UsageError('the two passwords differ: nothing changed');

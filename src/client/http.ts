@@ -9,6 +9,7 @@ import {
   MessageIdConflictError,
   RateLimitedError,
   ServerRefusedError,
+  ServerTooOldError,
   ServerUnavailableError,
   ServerUnreachableError,
   SessionEndedError,
@@ -51,6 +52,13 @@ export interface TransportOptions {
   /** `fetch` to use (tests, or a runtime with its own). */
   fetch: typeof fetch;
 }
+
+/**
+ * The API version this client needs: the server sends its own in this header on every
+ * answer (src/server/app.ts). Checked on every answer, so it costs no extra request.
+ */
+export const NEEDED_API_VERSION = 1;
+const API_VERSION_HEADER = 'x-messenger-api';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -146,9 +154,24 @@ export class Transport {
     } catch {
       body = null; // not the API (a proxy's page): the status alone says what happened
     }
+    // A 5xx or a page that is not JSON may be a proxy's own: only the API's answers tell.
+    if (response.ok || (response.status < 500 && isApiError(body))) {
+      const version = Number(response.headers.get(API_VERSION_HEADER) ?? Number.NaN);
+      if (!(version >= NEEDED_API_VERSION)) {
+        throw new ServerTooOldError(
+          this.#options.server,
+          Number.isInteger(version) ? version : null,
+          NEEDED_API_VERSION,
+        );
+      }
+    }
     if (response.ok) return { status: response.status, body: body as T };
     throw errorOfAnswer(response.status, body, response.headers.get('retry-after'), call.subject);
   }
+}
+
+function isApiError(body: unknown): boolean {
+  return typeof (body as { error?: { code?: unknown } } | null)?.error?.code === 'string';
 }
 
 /** The library's error for a refusal: `{error: {code, message}}` with its status. */

@@ -18,6 +18,7 @@
 export {
   RateLimitedError,
   ServerRefusedError,
+  ServerTooOldError,
   ServerUnavailableError,
   ServerUnreachableError,
   SessionEndedError,

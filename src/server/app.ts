@@ -34,6 +34,13 @@ const VERSION = (
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * The API's version, sent as a header on every answer. Raised when the API gains what a
+ * client may depend on; a client that needs more says the server is too old.
+ */
+export const API_VERSION = 1;
+export const API_VERSION_HEADER = 'x-messenger-api';
+
 export interface ServerOptions {
   /** The messenger to serve, connected. The server does not close it. */
   messenger: RedisMessenger;
@@ -155,6 +162,10 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       },
       security: [{ bearer: [] }, { cookie: [] }],
     },
+  });
+  // Clients compare it with the version they need (src/client/http.ts): one header, no extra request.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header(API_VERSION_HEADER, String(API_VERSION));
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>

@@ -3,16 +3,26 @@
  * driven line by line. Every chat started is killed by `killAllChats()` (call it in
  * `after`) should a test fail half-way.
  */
+import './config-home.js';
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Which Redis a chat uses: a URL (--redis), or cluster nodes (--cluster). */
-export type ChatRedis = string | { cluster: string };
+/**
+ * Which Redis a chat uses: a URL (--redis), or cluster nodes (--cluster); or a server it
+ * goes through (--server), signed in with a token (MESSENGER_TOKEN) and a config folder of
+ * its own (XDG_CONFIG_HOME: never the real one).
+ */
+export type ChatRedis =
+  | string
+  | { cluster: string }
+  | { server: string; token: string; config: string };
 
 /** The project folder (/work/main): chats run from there, as `npm run messenger` would. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WAIT_MS = 10_000;
+/** How long a chat process may take to start. */
+export const START_MS = 30_000;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes
 export const ANSI = /\u001b/;
 export const TIME = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
@@ -35,9 +45,18 @@ export class Chat {
 
   constructor(name: string, redis: ChatRedis, extra: string[] = []) {
     this.name = name;
-    const where = typeof redis === 'string' ? ['--redis', redis] : ['--cluster', redis.cluster];
+    const where =
+      typeof redis === 'string'
+        ? ['--redis', redis]
+        : 'cluster' in redis
+          ? ['--cluster', redis.cluster]
+          : ['--server', redis.server];
     const environment =
-      typeof redis === 'string' ? { REDIS_URL: redis } : { REDIS_CLUSTER: redis.cluster };
+      typeof redis === 'string'
+        ? { REDIS_URL: redis }
+        : 'cluster' in redis
+          ? { REDIS_CLUSTER: redis.cluster }
+          : { MESSENGER_TOKEN: redis.token, XDG_CONFIG_HOME: redis.config };
     this.child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli/bin.ts', 'chat', name, ...where, ...extra],
@@ -195,6 +214,7 @@ export async function withChats(
 
 /** Waits until the chat has started: it handles lines only once it is subscribed. */
 export async function ready(chat: Chat): Promise<void> {
-  await chat.waitFor(`You are ${chat.name}.`);
+  // Starting a process with tsx takes seconds, many on a loaded machine: more than a line.
+  await chat.waitFor(`You are ${chat.name}.`, 0, START_MS);
   await chat.command('/users', /Users: .*\n/);
 }

@@ -4,21 +4,19 @@
  * @module
  */
 import {
-  type InboxSubscription,
-  isUnconfirmed,
   MAX_PAGE_LIMIT,
   type Message,
   MessengerError,
   newMessageId,
-  type RedisMessenger,
   type User,
 } from '../../index.js';
-import { INVOCATION } from '../connect.js';
+import { INVOCATION } from '../globals.js';
+import { type Live, type Messenger, mayStillBeSent } from '../messenger.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { messageLine } from '../present.js';
 
-/** A message typed in the chat, on its way to Redis. */
+/** A message typed in the chat, on its way to Redis (or the server). */
 interface Outgoing {
   to: User;
   text: string;
@@ -48,12 +46,12 @@ const HELP = [
 ];
 
 export class ChatSession {
-  readonly #messenger: RedisMessenger;
+  readonly #messenger: Messenger;
   readonly #me: User;
   readonly #screen: ChatScreen;
   readonly #output: Output;
   readonly #names: NameBook;
-  #subscription: InboxSubscription | undefined;
+  #subscription: Live | undefined;
   #peer: User | undefined;
   /** While /to reads a conversation's history: what arrives from that person meanwhile. */
   #opening: { peerId: string; arrived: Message[] } | undefined;
@@ -69,13 +67,23 @@ export class ChatSession {
   #failures = 0;
   /** Repeated in the command that resends a message (the person's --redis, --namespace). */
   readonly #redisFlag: string;
+  /** `Redis` or `the server`: what the chat's notices say it waits for. */
+  readonly #where: string;
+  readonly #onEnded: (() => void) | undefined;
+  #endedBy: Error | undefined;
 
   constructor(
-    messenger: RedisMessenger,
+    messenger: Messenger,
     me: User,
     screen: ChatScreen,
     output: Output,
-    options: { redisFlag?: string } = {},
+    options: {
+      redisFlag?: string;
+      /** `Redis` (the default) or `the server`. */
+      where?: string;
+      /** Live delivery ended for good (a server's session ended): the chat should stop. */
+      onEnded?: () => void;
+    } = {},
   ) {
     this.#messenger = messenger;
     this.#me = me;
@@ -83,6 +91,13 @@ export class ChatSession {
     this.#output = output;
     this.#names = new NameBook(messenger, [me]);
     this.#redisFlag = options.redisFlag ?? '';
+    this.#where = options.where ?? 'Redis';
+    this.#onEnded = options.onEnded;
+  }
+
+  /** Why live delivery ended for good (the session ended), if it did. */
+  get endedBy(): Error | undefined {
+    return this.#endedBy;
   }
 
   /** How many typed lines failed so far (a command refused, a message not sent). */
@@ -100,13 +115,29 @@ export class ChatSession {
       me.id,
       (message) => this.#arrived(message),
       {
+        // Said a moment later: a connection lost because the session ended is not
+        // "reconnecting" (onEnded comes just after the drop).
         onConnectionChange: (connected) =>
-          this.#screen.print(
-            connected
-              ? 'Reconnected to Redis; caught up.'
-              : 'Lost the connection to Redis; reconnecting…',
-          ),
+          setImmediate(() => {
+            if (this.#endedBy) return;
+            this.#screen.print(
+              connected
+                ? `Reconnected to ${this.#where}; caught up.`
+                : `Lost the connection to ${this.#where}; reconnecting…`,
+            );
+          }),
         onError: () => {}, // reconnects and retries on its own; the connection notice says enough
+        // Only a server says it: it could not prove nothing was missed.
+        onReset: () =>
+          this.#screen.print(
+            this.#output.colors.yellow(
+              'Some messages may have come while disconnected that are not shown here: /unread and /history show them.',
+            ),
+          ),
+        onEnded: (why) => {
+          this.#endedBy = why;
+          this.#onEnded?.();
+        },
       },
     );
     this.#screen.print(
@@ -134,7 +165,7 @@ export class ChatSession {
     if (sending) {
       const to = [...new Set(this.#outbox.map((m) => printable(m.to.username)))].join(', ');
       const what = this.#outbox.length === 1 ? 'your message' : 'your messages';
-      this.#screen.print(`Waiting for Redis to confirm ${what} to ${to}…`);
+      this.#screen.print(`Waiting for ${this.#where} to confirm ${what} to ${to}…`);
       await Promise.race([sending.done, new Promise((resolve) => setTimeout(resolve, 3000))]);
       sending.stop();
     }
@@ -152,8 +183,8 @@ export class ChatSession {
       const [first] = lost;
       const what =
         lost.length === 1 && first
-          ? `your message to ${printable(first.to.username)} was not confirmed by Redis and may not have been sent: "${preview(first.text, 60)}" (id ${first.messageId})`
-          : `${lost.length} of your messages were not confirmed by Redis and may not have been sent: ${lost.map((m) => `"${preview(m.text, 30)}" to ${printable(m.to.username)}`).join(', ')}`;
+          ? `your message to ${printable(first.to.username)} was not confirmed by ${this.#where} and may not have been sent: "${preview(first.text, 60)}" (id ${first.messageId})`
+          : `${lost.length} of your messages were not confirmed by ${this.#where} and may not have been sent: ${lost.map((m) => `"${preview(m.text, 30)}" to ${printable(m.to.username)}`).join(', ')}`;
       throw new MessengerError(
         `${what}; to send ${lost.length === 1 ? 'it' : 'them'} again, stored once: ${resend}`,
       );
@@ -265,7 +296,7 @@ export class ChatSession {
       await this.#deliver(message);
       this.#showSent(message);
     } catch (error) {
-      if (!isUnconfirmed(error)) throw new Error(`Not sent: ${(error as Error).message}`);
+      if (!mayStillBeSent(error)) throw new Error(`Not sent: ${(error as Error).message}`);
       this.#notConfirmed(message, error);
       this.#outbox.push(message);
       this.#sendOutbox();
@@ -281,7 +312,7 @@ export class ChatSession {
     message.tried = true;
     this.#screen.print(
       this.#output.colors.yellow(
-        `Not confirmed yet (${(error as Error).message}); retrying until Redis answers, and it is stored once.`,
+        `Not confirmed yet (${(error as Error).message}); retrying until ${this.#where} answers, and it is stored once.`,
       ),
     );
   }
@@ -327,7 +358,7 @@ export class ChatSession {
           this.#showSent(message);
           delay = 500;
         } catch (error) {
-          if (isUnconfirmed(error)) {
+          if (mayStillBeSent(error)) {
             if (!message.tried) this.#notConfirmed(message, error);
             delay = Math.min(delay * 2, 5000);
             continue;

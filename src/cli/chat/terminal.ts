@@ -26,6 +26,9 @@ export class Terminal implements ChatScreen {
   #closed = false;
   /** Whether run() is listening: before it, no prompt may be drawn (drawing one resumes input). */
   #running = false;
+  /** Ends run() after the lines already typed; set while it runs. */
+  #leave: (() => void) | undefined;
+  #stopRequested = false;
 
   constructor(streams: TerminalStreams) {
     this.#streams = streams;
@@ -67,6 +70,12 @@ export class Terminal implements ChatScreen {
     if (this.#interactive && !this.#closed && this.#running) this.#rl.prompt(true);
   }
 
+  /** Ends the chat as /quit would (from outside: the session ended). */
+  stop(): void {
+    this.#stopRequested = true;
+    this.#leave?.();
+  }
+
   /** Runs the chat until /quit, Ctrl-C, Ctrl-D or the end of the input. */
   async run(session: ChatSession): Promise<void> {
     const rl = this.#rl;
@@ -94,6 +103,8 @@ export class Terminal implements ChatScreen {
         else if (!done && this.#interactive) rl.prompt(true);
       });
     });
+    this.#leave = leave;
+    if (this.#stopRequested) leave();
     rl.on('SIGINT', leave); // Ctrl-C on a terminal
     rl.on('close', leave); // Ctrl-D, or the end of piped input
     process.on('SIGINT', leave); // Ctrl-C when the input is a pipe

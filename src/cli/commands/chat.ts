@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { UsernameNotFoundError } from '../../index.js';
 import { ChatSession } from '../chat/session.js';
 import { Terminal } from '../chat/terminal.js';
-import { INVOCATION, redisFlag, withMessenger } from '../connect.js';
+import { INVOCATION, redisFlag, withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { CommandFailedError } from '../handle-error.js';
 import { printable, shellWord } from '../output.js';
@@ -22,22 +22,33 @@ export function registerChat(program: Command, { output, globals }: CommandConte
       '\nExample:\n  $ messenger chat alice --create\n  > /to bob\n  to bob> Hello, Bob!',
     )
     .action((username: string, options: { create?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+      withPersonMessenger(globals(), output, async (messenger, connection) => {
         const me = await resolveUser(messenger, username).catch(async (error) => {
           if (!(error instanceof UsernameNotFoundError)) throw error;
+          if (!connection.redis) {
+            // Through a server nobody creates users but by signing up.
+            throw new CommandFailedError(
+              `${error.message}: through a server you chat as the user you logged in as (${INVOCATION} whoami); a new user signs up with ${INVOCATION} register <name>`,
+              { cause: error },
+            );
+          }
           if (!options.create) {
             throw new CommandFailedError(
               `${error.message}: to create it and chat, run ${INVOCATION} chat ${shellWord(printable(username))} --create${redisFlag(globals())} (${INVOCATION} user list shows everyone)`,
               { cause: error },
             );
           }
-          const id = await messenger.createUser(username);
+          const id = await connection.redis.createUser(username);
           output.notice(`Created the user ${printable(username)}.`);
           return { id, username, createdAt: new Date() };
         });
+        connection.actAs(me.id); // before the terminal is touched
         const terminal = new Terminal({ input: process.stdin, output: process.stdout });
         const session = new ChatSession(messenger, me, terminal, output, {
           redisFlag: redisFlag(globals()),
+          where: connection.label,
+          // The session ended (logged out, revoked, expired): nothing but a new login helps.
+          onEnded: () => terminal.stop(),
         });
         try {
           await session.start();
@@ -45,6 +56,7 @@ export function registerChat(program: Command, { output, globals }: CommandConte
         } finally {
           await session.close();
         }
+        if (session.endedBy) throw session.endedBy;
         // A script that drives the chat must learn that some of its lines failed.
         if (!terminal.interactive && session.failures > 0) {
           throw new CommandFailedError(

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { withMessenger } from '../connect.js';
+import { withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
@@ -24,7 +24,7 @@ export function registerContacts(program: Command, { output, globals }: CommandC
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger contacts list alice')
     .action((name: string, options: { json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+      withPersonMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const list = await messenger.listContacts(me.id);
         if (options.json) printJson(output, { contacts: list.map(userJson) });
@@ -43,7 +43,7 @@ export function registerContacts(program: Command, { output, globals }: CommandC
       .option('--json', 'print as JSON')
       .addHelpText('after', `\nExample:\n  $ messenger contacts ${verb} alice bob`)
       .action((name: string, contactName: string, options: { json?: boolean }) =>
-        withMessenger(globals(), output, async (messenger) => {
+        withPersonMessenger(globals(), output, async (messenger) => {
           const [me, contact] = await Promise.all([
             resolveUser(messenger, name),
             resolveUser(messenger, contactName),

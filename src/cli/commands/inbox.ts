@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { MessagePage } from '../../index.js';
-import { redisFlag, withMessenger } from '../connect.js';
+import { redisFlag, withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
 import { LIMIT_RANGE, parseCursor, parseLimit } from '../options.js';
@@ -83,7 +83,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
       if (options.unread && (request.before || request.after)) {
         throw new UsageError('--unread takes no --before or --after');
       }
-      return withMessenger(globals(), output, async (messenger) => {
+      return withPersonMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const names = new NameBook(messenger, [me]);
         let page: MessagePage;
@@ -125,7 +125,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
     .action((name: string, otherName: string, options: PagingOptions) => {
       const request = paging(options);
       if (name === otherName) throw new UsageError('a conversation is between two different users');
-      return withMessenger(globals(), output, async (messenger) => {
+      return withPersonMessenger(globals(), output, async (messenger) => {
         const [me, other] = await Promise.all([
           resolveUser(messenger, name),
           resolveUser(messenger, otherName),
@@ -149,7 +149,7 @@ export function registerReading(program: Command, { output, globals }: CommandCo
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger conversations alice')
     .action((name: string, options: { limit: number; json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+      withPersonMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const summaries = await messenger.listConversations(me.id, { limit: options.limit });
         const names = new NameBook(messenger, [me, ...summaries.map((s) => s.with)]);

@@ -5,10 +5,11 @@
  */
 import type { Command } from 'commander';
 import { localServerStatus, stopLocalServer } from '../../index.js';
+import { refuseServer } from '../connect-server.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../present.js';
 
-export function registerLocalRedis(program: Command, { output }: CommandContext): void {
+export function registerLocalRedis(program: Command, { output, globals }: CommandContext): void {
   const localRedis = program
     .command('local-redis')
     .description('the local redis-server the CLI starts when no Redis is configured')
@@ -22,6 +23,7 @@ export function registerLocalRedis(program: Command, { output }: CommandContext)
     .option('--json', 'print the status as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger local-redis status --json')
     .action(async (options: { json?: boolean }) => {
+      refuseServer(globals());
       const status = await localServerStatus();
       if (options.json) {
         printJson(output, status);
@@ -35,6 +37,7 @@ export function registerLocalRedis(program: Command, { output }: CommandContext)
     .description('stop the local server (its data stays)')
     .addHelpText('after', '\nExample:\n  $ messenger local-redis stop')
     .action(async () => {
+      refuseServer(globals());
       output.line((await stopLocalServer()) ? 'stopped' : 'it was not running');
     });
 }

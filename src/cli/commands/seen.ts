@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { validateId } from '../../index.js';
-import { INVOCATION, withMessenger } from '../connect.js';
+import { INVOCATION, withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
 import { printable, shellWord } from '../output.js';
@@ -30,7 +30,7 @@ export function registerSeen(program: Command, { output, globals }: CommandConte
         throw new UsageError('give either message ids or --from, not both');
       }
       for (const id of messageIds) validateId(id, 'message id');
-      return withMessenger(globals(), output, async (messenger) => {
+      return withPersonMessenger(globals(), output, async (messenger) => {
         const me = await resolveUser(messenger, name);
         const marked = options.from
           ? await messenger.markConversationSeen(

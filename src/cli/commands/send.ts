@@ -5,14 +5,14 @@
 import type { Command } from 'commander';
 import {
   DEFAULT_TEXT_MAX_LENGTH,
-  isUnconfirmed,
   MessengerError,
   newMessageId,
   ValidationError,
   validateText,
 } from '../../index.js';
-import { withMessenger } from '../connect.js';
+import { withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
+import { mayStillBeSent } from '../messenger.js';
 import { parseId } from '../options.js';
 import { printable } from '../output.js';
 import { resolveUser } from '../people.js';
@@ -33,7 +33,7 @@ export function registerSend(program: Command, { output, globals }: CommandConte
       // What can be judged without Redis is judged before connecting.
       validateText(text, DEFAULT_TEXT_MAX_LENGTH);
       if (from === to) throw new ValidationError('a user cannot send a message to themselves');
-      return withMessenger(globals(), output, async (messenger) => {
+      return withPersonMessenger(globals(), output, async (messenger) => {
         const [sender, receiver] = await Promise.all([
           resolveUser(messenger, from),
           resolveUser(messenger, to),
@@ -43,7 +43,7 @@ export function registerSend(program: Command, { output, globals }: CommandConte
         try {
           await messenger.sendMessage(sender.id, receiver.id, text, { messageId });
         } catch (error) {
-          if (!isUnconfirmed(error)) throw error;
+          if (!mayStillBeSent(error)) throw error;
           throw new MessengerError(
             `${(error as Error).message}; the message may have been stored: to retry without a duplicate, run the same command with --id ${messageId}`,
             { cause: error },

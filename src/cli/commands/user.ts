@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { validateUsername } from '../../index.js';
-import { redisFlag, withMessenger } from '../connect.js';
+import { redisFlag, withMessenger, withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
 import { LIMIT_RANGE, parseLimit, parseUserCursor } from '../options.js';
@@ -49,7 +49,7 @@ export function registerUser(program: Command, { output, input, globals }: Comma
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger user list --limit 20')
     .action((options: { limit: number; after?: string; json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+      withPersonMessenger(globals(), output, async (messenger) => {
         const page = await messenger.listAllUsers({ limit: options.limit, after: options.after });
         const next = page.hasMore ? (page.users.at(-1)?.id ?? null) : null;
         if (options.json) {
@@ -71,7 +71,7 @@ export function registerUser(program: Command, { output, input, globals }: Comma
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ messenger user show alice')
     .action((name: string, options: { json?: boolean }) =>
-      withMessenger(globals(), output, async (messenger) => {
+      withPersonMessenger(globals(), output, async (messenger) => {
         const found = await resolveUser(messenger, name);
         if (options.json) printJson(output, userJson(found));
         else printTable(output, userRows([found]));
