@@ -12,7 +12,7 @@
  * @module
  */
 export { createServer, type ServerOptions } from './app.js';
-export { HS256_MIN_BYTES, type JwtOptions } from './auth/jwt.js';
+export { HS256_MIN_BYTES, JwtIdentity, type JwtOptions } from './auth/jwt.js';
 export { hashPassword, PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from './auth/passwords.js';
 export {
   RATE_LIMIT_DEFAULTS,

@@ -217,7 +217,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       const jwt = jwtOptions(options);
       if (jwt) {
         // A key that cannot check anything is the operator's to fix before anything starts.
-        const { JwtIdentity } = await import('../../server/auth/jwt.js');
+        const { JwtIdentity } = await import('../../server/index.js');
         try {
           new JwtIdentity(jwt);
         } catch (error) {
