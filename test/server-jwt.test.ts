@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { SignJWT } from 'jose';
+import { MessengerClient, SessionEndedError } from '../src/client/index.js';
 import { RedisMessenger } from '../src/index.js';
 import { createServer, type JwtOptions, type Server } from '../src/server/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -83,6 +84,23 @@ it('a valid HS256 token of an existing user opens a session like a login', async
     headers: { authorization: `Bearer ${reply.json().token}` },
   });
   assert.equal(me.json().user.username, alice.username);
+});
+
+it('the API client trades a JWT for a session (MessengerClient.loginWithJwt)', async () => {
+  const { server, messenger } = await serverWith({ key: SECRET, audience: AUDIENCE });
+  const alice = await messenger.addUser(name());
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const address = server.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const client = await MessengerClient.loginWithJwt(
+    base,
+    await tokenFor(alice.username, SECRET, 'HS256'),
+  );
+  assert.equal((await client.me()).user.id, alice.id);
+  await assert.rejects(
+    MessengerClient.loginWithJwt(base, await tokenFor(alice.username, randomBytes(32), 'HS256')),
+    SessionEndedError,
+  );
 });
 
 it('unknown users are refused, or created on first sight when the app allows it', async () => {

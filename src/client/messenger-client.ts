@@ -129,6 +129,24 @@ export class MessengerClient {
     return MessengerClient.#signIn('login', server, username, password, options);
   }
 
+  /**
+   * Trades a JWT signed by the app that owns the users (its `sub` is the username) for a
+   * session, on a server configured for it (docs/server.md, "Bring your own identity").
+   */
+  static async loginWithJwt(
+    server: string,
+    jwt: string,
+    options: Omit<MessengerClientOptions, 'server' | 'token'> = {},
+  ): Promise<MessengerClient> {
+    const anonymous = new MessengerClient({ ...options, server });
+    const { body } = await anonymous.#call<{ user: UserJson; token: string }>({
+      method: 'POST',
+      path: 'login/jwt',
+      body: { token: jwt },
+    });
+    return new MessengerClient({ ...options, server, token: body.token });
+  }
+
   static async #signIn(
     route: 'register' | 'login',
     server: string,
