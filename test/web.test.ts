@@ -1,0 +1,250 @@
+/**
+ * The web page in a real browser (Debian's chromium, driven by playwright-core) against
+ * real `messenger serve` processes on a throwaway Redis: two people sign up, find each
+ * other and talk live both ways; a reload keeps the session and the history; unread
+ * badges and the title move, on a second tab too; a context that goes offline misses
+ * nothing and sends what was typed meanwhile once; hostile text stays text; two server
+ * instances; axe-core finds nothing serious. One browser for the whole file.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import {
+  launchBrowser,
+  newUsername,
+  sendText,
+  seriousViolations,
+  signUp,
+  startConversation,
+  startWebServer,
+  type WebServer,
+} from './support/browser.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+let redis: RedisServer;
+let browser: Browser;
+let server: WebServer;
+/** A second instance on the same Redis and namespace. */
+let second: WebServer;
+const namespace = `web-${randomUUID()}`;
+const contexts: BrowserContext[] = [];
+
+before(async () => {
+  redis = await startRedisServer();
+  [browser, server, second] = await Promise.all([
+    launchBrowser(),
+    startWebServer(redis.url, namespace),
+    startWebServer(redis.url, namespace),
+  ]);
+});
+after(async () => {
+  await Promise.all(contexts.map((context) => context.close().catch(() => {})));
+  await browser?.close();
+  await Promise.all([server?.stop(), second?.stop()]);
+  await redis?.stop();
+});
+
+/** A fresh browser profile with one page. */
+async function person(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  contexts.push(context);
+  return { context, page: await context.newPage() };
+}
+
+/** A page function (run in the browser) true once the tab's title is `title`. */
+function titleIs(title: string): string {
+  return `document.title === ${JSON.stringify(title)}`;
+}
+
+/** The texts of the open conversation's messages, in the order shown. */
+function shownTexts(page: Page): Promise<string[]> {
+  return page.locator('.messages .message .text').allTextContents();
+}
+
+/** A conversation list entry (a button named by the person, its preview, time and badge). */
+function entry(page: Page, username: string) {
+  return page.locator(`.conversation[data-user="${username}"]`);
+}
+
+/** Two people who have signed up, each on a page of their own, Alice with Bob's conversation open. */
+async function twoPeople() {
+  const alice = { ...(await person()), name: newUsername('alice') };
+  const bob = { ...(await person()), name: newUsername('bob') };
+  await Promise.all([
+    signUp(alice.page, server.url, alice.name),
+    signUp(bob.page, server.url, bob.name),
+  ]);
+  await startConversation(alice.page, bob.name);
+  return { alice, bob };
+}
+
+it('two people sign up, find each other and talk live both ways; a reload keeps the session and the history; badges and titles follow', async () => {
+  const { alice, bob } = await twoPeople();
+
+  await sendText(alice.page, 'Hello Bob 👋');
+  await alice.page.locator('.message[data-state="sent"]', { hasText: 'Hello Bob' }).waitFor();
+
+  // Bob has nothing open: a badge, the title's count, a notice.
+  await entry(bob.page, alice.name).locator('.badge', { hasText: '1' }).waitFor();
+  assert.equal(await bob.page.title(), '(1) Messenger');
+  await bob.page.getByRole('button', { name: `New message from ${alice.name}` }).waitFor();
+  assert.match((await bob.page.locator('#announcer').textContent()) ?? '', /Hello Bob/);
+
+  // Opening it reads it: the badge and the count go.
+  await entry(bob.page, alice.name).click();
+  assert.deepEqual(await shownTexts(bob.page), ['Hello Bob 👋']);
+  await bob.page.waitForFunction(titleIs('Messenger'));
+  assert.equal(await entry(bob.page, alice.name).locator('.badge').count(), 0);
+
+  // Bob answers with two lines (Shift+Enter), live to Alice, whose conversation is open.
+  const box = bob.page.locator('.composer textarea');
+  await box.fill('Hi Alice');
+  await box.press('Shift+Enter');
+  await box.pressSequentially('second line');
+  await box.press('Enter');
+  await alice.page.locator('.message.theirs', { hasText: 'second line' }).waitFor();
+  assert.deepEqual(await shownTexts(alice.page), ['Hello Bob 👋', 'Hi Alice\nsecond line']);
+  assert.equal(await alice.page.title(), 'Messenger');
+
+  // A second tab of Bob's, on the list: a new message counts on both, reading it on one clears both.
+  const bobTab = await bob.context.newPage();
+  await bobTab.goto(server.url);
+  await bobTab.getByText(`Signed in as ${bob.name}`).waitFor();
+  await bob.page.reload(); // Bob's first tab back on the list, nothing open
+  await bob.page.getByText(`Signed in as ${bob.name}`).waitFor();
+  await sendText(alice.page, 'third');
+  for (const tab of [bob.page, bobTab]) {
+    await entry(tab, alice.name).locator('.badge', { hasText: '1' }).waitFor();
+    await tab.waitForFunction(titleIs('(1) Messenger'));
+  }
+  await entry(bobTab, alice.name).click();
+  await bobTab.locator('.message', { hasText: 'third' }).waitFor();
+  await bob.page.waitForFunction(titleIs('Messenger'));
+  assert.equal(await entry(bob.page, alice.name).locator('.badge').count(), 0);
+
+  // The reload kept the session and the history (in order, each once).
+  await entry(bob.page, alice.name).click();
+  await bob.page.locator('.message', { hasText: 'third' }).waitFor();
+  assert.deepEqual(await shownTexts(bob.page), ['Hello Bob 👋', 'Hi Alice\nsecond line', 'third']);
+
+  // The session is an HttpOnly cookie: nothing a script can read, nothing in storage.
+  const cookies = await bob.context.cookies();
+  assert.equal(cookies.length, 1);
+  assert.equal(cookies[0]?.httpOnly, true);
+  assert.equal(cookies[0]?.sameSite, 'Lax');
+  assert.equal(await bob.page.evaluate('document.cookie'), '');
+  assert.equal(await bob.page.evaluate('localStorage.length + sessionStorage.length'), 0);
+
+  // Logging out shows the form again, and a reload does not sign back in.
+  await bobTab.getByRole('button', { name: 'Log out' }).click();
+  await bobTab.getByRole('button', { name: 'Log in' }).waitFor();
+  await bobTab.reload();
+  await bobTab.getByRole('button', { name: 'Log in' }).waitFor();
+});
+
+it('offline: three messages from the other side each show once, in order; one typed offline is sent once', async () => {
+  const { alice, bob } = await twoPeople();
+  await startConversation(bob.page, alice.name);
+
+  await bob.context.setOffline(true);
+  await bob.page.getByRole('status').filter({ hasText: 'Connection lost' }).waitFor();
+  for (const text of ['one', 'two', 'three']) {
+    await sendText(alice.page, text);
+    await alice.page.locator('.message[data-state="sent"]', { hasText: text }).waitFor();
+  }
+  await sendText(bob.page, 'typed offline');
+  await bob.page.locator('.message[data-state="pending"]', { hasText: 'typed offline' }).waitFor();
+  assert.deepEqual(await shownTexts(bob.page), ['typed offline']);
+
+  await bob.context.setOffline(false);
+  await bob.page
+    .getByRole('status')
+    .filter({ hasText: 'Back online' })
+    .waitFor({ timeout: 15_000 });
+  await bob.page
+    .locator('.message[data-state="sent"]', { hasText: 'typed offline' })
+    .waitFor({ timeout: 15_000 });
+  await bob.page.locator('.message', { hasText: 'three' }).waitFor();
+  const texts = await shownTexts(bob.page);
+  assert.deepEqual(
+    texts.filter((text) => text !== 'typed offline'),
+    ['one', 'two', 'three'],
+  );
+  assert.equal(texts.filter((text) => text === 'typed offline').length, 1);
+
+  // Alice received it once, live; and the server stored it once (her reloaded history).
+  await alice.page.locator('.message.theirs', { hasText: 'typed offline' }).waitFor();
+  await alice.page.reload();
+  await entry(alice.page, bob.name).click();
+  await alice.page.locator('.message', { hasText: 'typed offline' }).waitFor();
+  assert.deepEqual(
+    (await shownTexts(alice.page)).filter((text) => text === 'typed offline'),
+    ['typed offline'],
+  );
+});
+
+it('hostile text is shown as text and runs nothing', async () => {
+  const { alice, bob } = await twoPeople();
+  const payloads = [
+    '<img src=x onerror="window.__xss=1;alert(1)">',
+    '<script>window.__xss=2;alert(2)</script>',
+    '<a href="javascript:window.__xss=3">click me</a>',
+    'x'.repeat(4096),
+  ];
+  const dialogs: string[] = [];
+  for (const page of [alice.page, bob.page])
+    page.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  for (const text of payloads) await sendText(alice.page, text);
+  await alice.page
+    .locator('.message[data-state="sent"]')
+    .nth(payloads.length - 1)
+    .waitFor();
+  await entry(bob.page, alice.name).click();
+  for (const page of [alice.page, bob.page]) {
+    await page
+      .locator('.messages .message')
+      .nth(payloads.length - 1)
+      .waitFor();
+    assert.deepEqual(await shownTexts(page), payloads);
+    assert.equal(await page.locator('.messages img, .messages script, .messages a').count(), 0);
+    await page.locator('.messages .message', { hasText: 'click me' }).click();
+    assert.equal(await page.evaluate('window.__xss'), undefined);
+    // The 4,096-character word wraps inside the history: nothing scrolls sideways.
+    const overflow = await page.evaluate(
+      "(() => { const h = document.querySelector('.history'); return h.scrollWidth - h.clientWidth; })()",
+    );
+    assert.equal(overflow, 0);
+  }
+  assert.deepEqual(dialogs, []);
+});
+
+it('two server instances on one Redis: one person on each, live both ways', async () => {
+  const carol = { ...(await person()), name: newUsername('carol') };
+  const dave = { ...(await person()), name: newUsername('dave') };
+  await Promise.all([
+    signUp(carol.page, server.url, carol.name),
+    signUp(dave.page, second.url, dave.name),
+  ]);
+  await startConversation(carol.page, dave.name);
+  await startConversation(dave.page, carol.name);
+  await sendText(carol.page, 'from the first instance');
+  await dave.page.locator('.message.theirs', { hasText: 'from the first instance' }).waitFor();
+  await sendText(dave.page, 'from the second instance');
+  await carol.page.locator('.message.theirs', { hasText: 'from the second instance' }).waitFor();
+});
+
+it('axe-core finds no serious or critical violation on the sign-in page, the list and a conversation', async () => {
+  const { page } = await person();
+  await page.goto(server.url);
+  await page.getByRole('button', { name: 'Log in' }).waitFor();
+  assert.deepEqual(await seriousViolations(page), [], 'the sign-in page');
+
+  const { alice, bob } = await twoPeople();
+  await sendText(alice.page, 'a message for the accessibility check');
+  await entry(bob.page, alice.name).locator('.badge').waitFor();
+  assert.deepEqual(await seriousViolations(bob.page), [], 'the conversation list');
+  await entry(bob.page, alice.name).click();
+  await bob.page.locator('.message', { hasText: 'accessibility' }).waitFor();
+  assert.deepEqual(await seriousViolations(bob.page), [], 'a conversation');
+});
