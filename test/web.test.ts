@@ -21,6 +21,7 @@ import {
   type WebServer,
 } from './support/browser.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { sleep } from './support/wait.js';
 
 let redis: RedisServer;
 let browser: Browser;
@@ -29,15 +30,20 @@ let server: WebServer;
 let second: WebServer;
 const namespace = `web-${randomUUID()}`;
 const contexts: BrowserContext[] = [];
+/** Bounds every test: a browser test that hangs must fail, not stall `npm test`. */
+const TEST_MS = 90_000;
 
-before(async () => {
-  redis = await startRedisServer();
-  [browser, server, second] = await Promise.all([
-    launchBrowser(),
-    startWebServer(redis.url, namespace),
-    startWebServer(redis.url, namespace),
-  ]);
-});
+before(
+  async () => {
+    redis = await startRedisServer();
+    [browser, server, second] = await Promise.all([
+      launchBrowser(),
+      startWebServer(redis.url, namespace),
+      startWebServer(redis.url, namespace),
+    ]);
+  },
+  { timeout: TEST_MS },
+);
 after(async () => {
   await Promise.all(contexts.map((context) => context.close().catch(() => {})));
   await browser?.close();
@@ -52,9 +58,16 @@ async function person(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page: await context.newPage() };
 }
 
-/** A page function (run in the browser) true once the tab's title is `title`. */
-function titleIs(title: string): string {
-  return `document.title === ${JSON.stringify(title)}`;
+/**
+ * Waits for the tab's title, asking from here: a tab in the background gets no animation
+ * frames (waitForFunction's polling), and the CSP forbids the eval its timed polling uses.
+ */
+async function waitForTitle(page: Page, title: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while ((await page.title()) !== title) {
+    if (Date.now() > deadline) assert.equal(await page.title(), title, 'the tab title');
+    await sleep(25);
+  }
 }
 
 /** The texts of the open conversation's messages, in the order shown. */
@@ -79,7 +92,9 @@ async function twoPeople() {
   return { alice, bob };
 }
 
-it('two people sign up, find each other and talk live both ways; a reload keeps the session and the history; badges and titles follow', async () => {
+it('two people sign up, find each other and talk live both ways; a reload keeps the session and the history; badges and titles follow', {
+  timeout: TEST_MS,
+}, async () => {
   const { alice, bob } = await twoPeople();
 
   await sendText(alice.page, 'Hello Bob 👋');
@@ -94,7 +109,7 @@ it('two people sign up, find each other and talk live both ways; a reload keeps 
   // Opening it reads it: the badge and the count go.
   await entry(bob.page, alice.name).click();
   assert.deepEqual(await shownTexts(bob.page), ['Hello Bob 👋']);
-  await bob.page.waitForFunction(titleIs('Messenger'));
+  await waitForTitle(bob.page, 'Messenger');
   assert.equal(await entry(bob.page, alice.name).locator('.badge').count(), 0);
 
   // Bob answers with two lines (Shift+Enter), live to Alice, whose conversation is open.
@@ -116,11 +131,11 @@ it('two people sign up, find each other and talk live both ways; a reload keeps 
   await sendText(alice.page, 'third');
   for (const tab of [bob.page, bobTab]) {
     await entry(tab, alice.name).locator('.badge', { hasText: '1' }).waitFor();
-    await tab.waitForFunction(titleIs('(1) Messenger'));
+    await waitForTitle(tab, '(1) Messenger');
   }
   await entry(bobTab, alice.name).click();
   await bobTab.locator('.message', { hasText: 'third' }).waitFor();
-  await bob.page.waitForFunction(titleIs('Messenger'));
+  await waitForTitle(bob.page, 'Messenger');
   assert.equal(await entry(bob.page, alice.name).locator('.badge').count(), 0);
 
   // The reload kept the session and the history (in order, each once).
@@ -143,7 +158,9 @@ it('two people sign up, find each other and talk live both ways; a reload keeps 
   await bobTab.getByRole('button', { name: 'Log in' }).waitFor();
 });
 
-it('offline: three messages from the other side each show once, in order; one typed offline is sent once', async () => {
+it('offline: three messages from the other side each show once, in order; one typed offline is sent once', {
+  timeout: TEST_MS,
+}, async () => {
   const { alice, bob } = await twoPeople();
   await startConversation(bob.page, alice.name);
 
@@ -184,7 +201,7 @@ it('offline: three messages from the other side each show once, in order; one ty
   );
 });
 
-it('hostile text is shown as text and runs nothing', async () => {
+it('hostile text is shown as text and runs nothing', { timeout: TEST_MS }, async () => {
   const { alice, bob } = await twoPeople();
   const payloads = [
     '<img src=x onerror="window.__xss=1;alert(1)">',
@@ -219,7 +236,9 @@ it('hostile text is shown as text and runs nothing', async () => {
   assert.deepEqual(dialogs, []);
 });
 
-it('two server instances on one Redis: one person on each, live both ways', async () => {
+it('two server instances on one Redis: one person on each, live both ways', {
+  timeout: TEST_MS,
+}, async () => {
   const carol = { ...(await person()), name: newUsername('carol') };
   const dave = { ...(await person()), name: newUsername('dave') };
   await Promise.all([
@@ -234,7 +253,9 @@ it('two server instances on one Redis: one person on each, live both ways', asyn
   await carol.page.locator('.message.theirs', { hasText: 'from the second instance' }).waitFor();
 });
 
-it('axe-core finds no serious or critical violation on the sign-in page, the list and a conversation', async () => {
+it('axe-core finds no serious or critical violation on the sign-in page, the list and a conversation', {
+  timeout: TEST_MS,
+}, async () => {
   const { page } = await person();
   await page.goto(server.url);
   await page.getByRole('button', { name: 'Log in' }).waitFor();

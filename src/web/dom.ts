@@ -1,6 +1,7 @@
 /**
- * Making elements. Text only ever becomes a text node (never HTML): there is no way here
- * to set innerHTML, and test/web-page.test.ts checks that no file of the page uses it.
+ * Making elements. Text only ever becomes a text node, never markup: nothing here parses
+ * HTML, no attribute can hold script (`on*` handlers are refused), and
+ * test/web-page.test.ts checks that no file of the page, nor the bundle, has an HTML sink.
  * @module
  */
 
@@ -24,6 +25,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   const element = document.createElement(tag);
   if (props.class) element.className = props.class;
   for (const [name, value] of Object.entries(props.attrs ?? {})) {
+    if (/^on/i.test(name)) throw new Error(`no script in attributes: ${name}`);
     if (value === true) element.setAttribute(name, '');
     else if (typeof value === 'string') element.setAttribute(name, value);
   }

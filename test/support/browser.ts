@@ -70,10 +70,14 @@ export async function startWebServer(redisUrl: string, namespace: string): Promi
   return {
     url,
     child,
+    // SIGTERM drains for a few seconds at most; a server that does not stop by then is killed.
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = exitOf(child);
       child.kill('SIGTERM');
-      await exitOf(child);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
