@@ -42,11 +42,8 @@ try {
   await say(ada, bob, 'Yes! 12:30 at the usual place?');
   await say(bob, ada, 'Perfect. I’ll book a table 🍜');
   await say(ada, bob, 'Great, see you there.\nI’ll bring the photos from the trip.');
-  await say(
-    bob,
-    ada,
-    'مرحبا! And the longest word I know: Donaudampfschifffahrtsgesellschaftskapitän',
-  );
+  await say(bob, ada, 'مرحبا! إلى اللقاء غدًا');
+  await say(bob, ada, 'Also the longest word I know: Donaudampfschifffahrtsgesellschaftskapitän');
 
   mkdirSync(OUT, { recursive: true });
   for (const scheme of ['light', 'dark'] as const) {

@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   launchBrowser,
   newUsername,
+  PASSWORD,
   sendText,
   seriousViolations,
   signUp,
@@ -268,4 +269,42 @@ it('axe-core finds no serious or critical violation on the sign-in page, the lis
   await entry(bob.page, alice.name).click();
   await bob.page.locator('.message', { hasText: 'accessibility' }).waitFor();
   assert.deepEqual(await seriousViolations(bob.page), [], 'a conversation');
+});
+
+it('sign-in errors in words; a second browser is listed in Sessions and ended from the first, which signs it out', {
+  timeout: TEST_MS,
+}, async () => {
+  const first = await person();
+  const name = newUsername('erin');
+  await signUp(first.page, server.url, name);
+
+  const { page } = await person();
+  await page.goto(server.url);
+  const error = page.locator('#sign-in-error');
+  const attempt = async (username: string, password: string, button: 'Log in' | 'Sign up') => {
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: button }).click();
+  };
+  await attempt(name, 'not the password at all', 'Log in');
+  await error.filter({ hasText: 'Wrong username or password.' }).waitFor();
+  await attempt(name, PASSWORD, 'Sign up');
+  await error.filter({ hasText: 'That username is taken' }).waitFor();
+  await attempt(newUsername('frank'), 'short', 'Sign up');
+  await error.filter({ hasText: /15/ }).waitFor();
+  await attempt(name, PASSWORD, 'Log in');
+  await page.getByText(`Signed in as ${name}`).waitFor();
+
+  await first.page.getByRole('button', { name: 'Sessions' }).click();
+  const dialog = first.page.getByRole('dialog', { name: 'Your sessions' });
+  await dialog.getByRole('button', { name: 'End session' }).waitFor();
+  assert.equal(await dialog.locator('.sessions li').count(), 2);
+  assert.equal(await dialog.getByText('This browser').count(), 1);
+  await dialog.getByRole('button', { name: 'End session' }).click();
+  await dialog.getByText('Session ended.').waitFor();
+  assert.equal(await dialog.locator('.sessions li').count(), 1);
+
+  // The ended browser's live channel closes (4001): it is back at the form, told why.
+  await page.getByText('Your session has ended: log in again.').waitFor();
+  await page.getByRole('button', { name: 'Log in' }).waitFor();
 });

@@ -55,8 +55,9 @@ export function sessionsDialog(client: MessengerClient): {
                     click: async () => {
                       try {
                         await client.endSession(session.id);
-                        status.textContent = 'Session ended.';
                         await show();
+                        // After the list is drawn again: it no longer shows the one ended.
+                        status.textContent = 'Session ended.';
                       } catch (error) {
                         status.textContent = reasonOf(error, 'end the session');
                       }
