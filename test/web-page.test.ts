@@ -109,3 +109,27 @@ it('is safe by construction: no inline script or style in the HTML, no HTML pars
   assert.ok(bundle.length > 1000);
   assert.doesNotMatch(bundle, HTML_SINKS, 'the bundle served');
 });
+
+it('uses the API only through the client module: the page imports the client, the errors and the library types, nothing of the server side', async () => {
+  const folder = new URL('../src/web/', import.meta.url);
+  const outside: string[] = [];
+  const read = new Set<string>();
+  for (const name of readdirSync(folder).filter((file) => file.endsWith('.ts'))) {
+    const text = readFileSync(new URL(name, folder), 'utf8');
+    for (const [statement, from] of text.matchAll(/import\b[^;]*?from '([^']+)'/g)) {
+      read.add(from ?? '');
+      if (from?.startsWith('./')) continue;
+      const typeOnly = /^import type\b/.test(statement);
+      const allowed =
+        from === '../client/index.js' ||
+        from === '../errors.js' ||
+        (from === '../index.js' && typeOnly);
+      if (!allowed) outside.push(`${name}: ${statement.replace(/\s+/g, ' ')}`);
+    }
+  }
+  assert.ok(read.has('../client/index.js') && read.has('./dom.js'), 'the imports are read');
+  assert.deepEqual(outside, []);
+  // Nothing of Node or Redis got into the bundle.
+  const bundle = (await server.inject({ url: '/app.js' })).body;
+  assert.doesNotMatch(bundle, /"node:|require\(|createClient/);
+});
