@@ -81,13 +81,16 @@ function entry(page: Page, username: string) {
   return page.locator(`.conversation[data-user="${username}"]`);
 }
 
-/** Two people who have signed up, each on a page of their own, Alice with Bob's conversation open. */
-async function twoPeople() {
+/**
+ * Two people who have signed up, each on a page of their own (Bob on `bobsServer`),
+ * Alice with Bob's conversation open.
+ */
+async function twoPeople(bobsServer = server) {
   const alice = { ...(await person()), name: newUsername('alice') };
   const bob = { ...(await person()), name: newUsername('bob') };
   await Promise.all([
     signUp(alice.page, server.url, alice.name),
-    signUp(bob.page, server.url, bob.name),
+    signUp(bob.page, bobsServer.url, bob.name),
   ]);
   await startConversation(alice.page, bob.name);
   return { alice, bob };
@@ -235,18 +238,25 @@ it('hostile text is shown as text and runs nothing', { timeout: TEST_MS }, async
     assert.equal(overflow, 0);
   }
   assert.deepEqual(dialogs, []);
+
+  // One character too many: refused, said why, and discarded.
+  await sendText(alice.page, 'y'.repeat(4097));
+  const refused = alice.page.locator('.message[data-state="failed"]');
+  await refused
+    .filter({ hasText: 'Not sent: A message must be at most 4096 characters' })
+    .waitFor();
+  await refused.getByRole('button', { name: 'Retry' }).click();
+  await refused.filter({ hasText: 'Not sent' }).waitFor(); // refused again, the same way
+  await refused.getByRole('button', { name: 'Discard' }).click();
+  await refused.waitFor({ state: 'detached' });
+  assert.deepEqual(await shownTexts(alice.page), payloads);
 });
 
 it('two server instances on one Redis: one person on each, live both ways', {
   timeout: TEST_MS,
 }, async () => {
-  const carol = { ...(await person()), name: newUsername('carol') };
-  const dave = { ...(await person()), name: newUsername('dave') };
-  await Promise.all([
-    signUp(carol.page, server.url, carol.name),
-    signUp(dave.page, second.url, dave.name),
-  ]);
-  await startConversation(carol.page, dave.name);
+  // Carol on the first instance, Dave on the second.
+  const { alice: carol, bob: dave } = await twoPeople(second);
   await startConversation(dave.page, carol.name);
   await sendText(carol.page, 'from the first instance');
   await dave.page.locator('.message.theirs', { hasText: 'from the first instance' }).waitFor();

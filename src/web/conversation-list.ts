@@ -3,11 +3,10 @@ import type { ConversationSummary } from '../index.js';
 import { el, hiddenText, replaceChildren } from './dom.js';
 import { fullTime, listTime } from './times.js';
 
-export interface ListItem extends ConversationSummary {}
-
 /** Most recent first; conversations with no message yet (just started) on top. */
 export function byRecency(a: ConversationSummary, b: ConversationSummary): number {
-  const at = (summary: ConversationSummary) => summary.lastMessage?.sentAt.getTime() ?? Infinity;
+  const at = (summary: ConversationSummary) =>
+    summary.lastMessage?.sentAt.getTime() ?? Number.MAX_SAFE_INTEGER;
   return at(b) - at(a);
 }
 
