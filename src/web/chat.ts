@@ -30,6 +30,8 @@ export class Chat {
   /** The newest received message: where the live channel resumes. */
   #cursor: string | undefined;
   #live: LiveSubscription | undefined;
+  /** Going live again after the browser came back online is under way. */
+  #reliving = false;
   #view: ConversationView | undefined;
   #stopped = false;
   readonly #outbox: Outbox;
@@ -165,16 +167,22 @@ export class Chat {
 
   /** Back online: resume from the cursor at once rather than at the next backoff. */
   async #online(): Promise<void> {
-    while (!this.#stopped && !this.#live && navigator.onLine) {
-      try {
-        await this.#goLive();
-        this.#banner.back();
-        await this.#refresh();
-        return;
-      } catch (error) {
-        if (error instanceof SessionEndedError) return this.#sessionEnded();
-        await new Promise((resolve) => setTimeout(resolve, RELIVE_EVERY_MS));
+    if (this.#reliving) return; // one way back at a time, however many events say online
+    this.#reliving = true;
+    try {
+      while (!this.#stopped && !this.#live && navigator.onLine) {
+        try {
+          await this.#goLive();
+          this.#banner.back();
+          await this.#refresh();
+          return;
+        } catch (error) {
+          if (error instanceof SessionEndedError) return this.#sessionEnded();
+          await new Promise((resolve) => setTimeout(resolve, RELIVE_EVERY_MS));
+        }
       }
+    } finally {
+      this.#reliving = false;
     }
   }
 
