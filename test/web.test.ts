@@ -302,7 +302,14 @@ it('sign-in errors in words; a second browser is listed in Sessions and ended fr
   await error.filter({ hasText: 'That username is taken' }).waitFor();
   await attempt(newUsername('frank'), 'short', 'Sign up');
   await error.filter({ hasText: /15/ }).waitFor();
-  await attempt(name, PASSWORD, 'Log in');
+  // By keyboard alone: the name, Tab to the password, Enter logs in (the form's first button).
+  await page.getByLabel('Username').focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(name);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
   await page.getByText(`Signed in as ${name}`).waitFor();
 
   await first.page.getByRole('button', { name: 'Sessions' }).click();
