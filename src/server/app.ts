@@ -25,6 +25,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 import { peopleRoutes } from './routes/people.js';
 import { ErrorShape } from './schemas.js';
+import { webPage } from './web.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -217,6 +218,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       }
     },
   );
+
+  // The web page at `/` (src/web/): same origin as the API, so its cookie and CSRF apply.
+  webPage(app, { secure });
 
   await app.register(
     async (api) => {
