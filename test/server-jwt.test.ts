@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { MessengerClient, SessionEndedError } from '../src/client/index.js';
+import { MessengerClient, ServerRefusedError } from '../src/client/index.js';
 import { RedisMessenger } from '../src/index.js';
 import { createServer, type JwtOptions, type Server } from '../src/server/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -99,7 +99,10 @@ it('the API client trades a JWT for a session (MessengerClient.loginWithJwt)', a
   assert.equal((await client.me()).user.id, alice.id);
   await assert.rejects(
     MessengerClient.loginWithJwt(base, await tokenFor(alice.username, randomBytes(32), 'HS256')),
-    SessionEndedError,
+    (error: Error) =>
+      error instanceof ServerRefusedError &&
+      error.code === 'token_refused' &&
+      /not signed with the configured key/.test(error.message),
   );
 });
 

@@ -192,7 +192,9 @@ export function errorOfAnswer(
       : retryAfter && Number.isFinite(Number(retryAfter))
         ? Number(retryAfter) * 1000
         : 1000;
-  if (status === 401 && code !== 'wrong_credentials') return new SessionEndedError();
+  // A refused sign-in is no session that ended: its answer says what was wrong.
+  if (status === 401 && code !== 'wrong_credentials' && code !== 'token_refused')
+    return new SessionEndedError();
   if (status === 429) return new RateLimitedError(waitMs, said);
   if (status === 503) return new ServerUnavailableError(waitMs);
   if (status === 400 && code === 'cursor_not_found')
