@@ -9,7 +9,7 @@
 
 import { ErrorReply } from 'redis';
 import { BadDataError, MessengerError, Refusal } from '../../errors.js';
-import type { RedisCluster } from '../../redis/connect.js';
+import type { RoutedCommands } from '../../redis/routed-commands.js';
 import { sentBell } from '../doorbell.js';
 import { type Keys, messageMember } from '../keys.js';
 import { scripts } from '../scripts.js';
@@ -22,8 +22,9 @@ const WALK_PAGE = 100;
 const RECOUNT_ATTEMPTS = 5;
 
 export class ClusterWrites implements Writes {
+  /** `client` sends each command to the master serving its key (redis/slot-router.ts). */
   constructor(
-    private readonly client: RedisCluster,
+    private readonly client: RoutedCommands,
     private readonly keys: Keys,
   ) {}
 
@@ -312,7 +313,7 @@ function scoreTimestamp(score: number): string {
 
 /** A hash's fields on a cluster; all null when it is missing or not a hash (bad data). */
 export async function readHash(
-  client: RedisCluster,
+  client: RoutedCommands,
   key: string,
   fields: readonly string[],
 ): Promise<(string | null)[]> {
