@@ -48,7 +48,11 @@ async function recovers(call: () => Promise<unknown>, since: number): Promise<nu
 
 it('a silent connection to a master is replaced: sends, reads and live delivery recover within a few seconds', async (t) => {
   const namespace = `half-open-${randomUUID()}`;
-  const m = await RedisMessenger.connect({ cluster: [proxy.url], namespace, commandTimeoutMs: 1000 });
+  const m = await RedisMessenger.connect({
+    cluster: [proxy.url],
+    namespace,
+    commandTimeoutMs: 1000,
+  });
   try {
     const [a, b] = [await m.createUser('a'), await m.createUser('b')];
     const received: string[] = [];
@@ -62,10 +66,7 @@ it('a silent connection to a master is replaced: sends, reads and live delivery 
     proxy.silence();
     const silencedAt = Date.now();
     const messageId = randomUUID();
-    const sendMs = await recovers(
-      () => m.sendMessage(a, b, 'after', { messageId }),
-      silencedAt,
-    );
+    const sendMs = await recovers(() => m.sendMessage(a, b, 'after', { messageId }), silencedAt);
     const readMs = await recovers(() => m.unreadCount(b), silencedAt);
     await eventually(() => received.length === 2, 10_000, 'the message sent after the silence');
     const deliveredMs = Date.now() - silencedAt;
