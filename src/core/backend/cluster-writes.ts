@@ -258,8 +258,9 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * A send cut short after its delivery left the hash with a provisional timestamp
-   * (docs/schema.md): the inbox score is the message's time. The conversation step
+   * A send cut short after its delivery may have left the hash with step 1's timestamp,
+   * when the inbox raised its entry past a newer one (docs/schema.md): the inbox score is
+   * the message's time. The conversation step
    * appends, as the send would have.
    */
   indexReceived(
