@@ -47,15 +47,6 @@ export class RoutedCommands {
     return this.router.send(key, ['HMGET', key, ...fields]) as Promise<(string | null)[]>;
   }
 
-  zAdd(
-    key: string,
-    { score, value }: { score: number; value: string },
-    options?: { comparison: 'GT' },
-  ): Promise<number> {
-    const args = ['ZADD', key, ...(options ? [options.comparison] : []), String(score), value];
-    return this.router.send(key, args) as Promise<number>;
-  }
-
   zmScore(key: string, members: string[]): Promise<(string | null)[]> {
     return this.router.send(key, ['ZMSCORE', key, ...members]) as Promise<(string | null)[]>;
   }
