@@ -2,8 +2,8 @@
  * What a user's channel carries: the doorbell. It only says "look" (the inbox is the
  * mailbox, ./live.ts), and tells the user's other devices what the user did: a message
  * they sent, messages they marked seen, a session that ended. Published as JSON: a received message by the
- * send scripts (send-message-8.lua, deliver-message-4.lua; `kind` left out, as before),
- * a sent one by the send scripts or the cluster send's last step, a seen change by the
+ * send scripts (send-message-8.lua, deliver-message-5.lua; `kind` left out, as before),
+ * a sent one by send-message-8.lua or the cluster send's last step (note-sent-1.lua), a seen change by the
  * messenger after the write. Parsed here, field by field: it comes off the network.
  * @module
  */
@@ -111,24 +111,6 @@ export function parseBell(raw: string): Bell | null {
 /** The `signed-out` doorbell of a session. */
 export function sessionEndedBell(session: string): string {
   return JSON.stringify({ kind: 'signed-out', session });
-}
-
-/** The `sent` doorbell of a message (built here on a cluster, where no script rings it). */
-export function sentBell(message: {
-  id: string;
-  sender: string;
-  receiver: string;
-  text: string;
-  timestamp: string;
-}): string {
-  return JSON.stringify({
-    kind: 'sent',
-    id: message.id,
-    sender_id: message.sender,
-    receiver_id: message.receiver,
-    message: message.text,
-    timestamp: message.timestamp,
-  });
 }
 
 /** The `seen` doorbell of a change. */

@@ -23,7 +23,9 @@ export const scripts = {
   rateLockout: LuaScript.fromFile(folder, 'rate-lockout-1'),
   // Cluster only: the steps of writes whose keys span hash slots (backend/cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
+  checkSender: LuaScript.fromFile(folder, 'check-sender-2'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
+  noteSent: LuaScript.fromFile(folder, 'note-sent-1'),
   deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),
   addToConversation: LuaScript.fromFile(folder, 'add-to-conversation-1'),
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),

@@ -26,7 +26,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import { withDeadline } from './deadline.js';
-import { watchLiveness } from './liveness.js';
+import { watchClusterLiveness, watchLiveness } from './liveness.js';
 
 export type RedisClient = RedisClientType;
 export type RedisCluster = RedisClusterType;
@@ -260,6 +260,12 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
     if (cause instanceof RedisUnavailableError) throw cause;
     throw new RedisUnavailableError(target, { cause });
   }
+  // Its connection to each master is watched as one client's is (openClient).
+  watchClusterLiveness(cluster, (node) => {
+    options.onError?.(new Error(`a node of ${target} stopped answering: connecting again`));
+    node.destroy();
+    node.connect().catch(() => {});
+  });
   return cluster as unknown as RedisCluster;
 }
 

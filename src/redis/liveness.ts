@@ -51,3 +51,42 @@ export function watchLiveness(client: Watched, options: LivenessOptions): () => 
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** What a cluster client shows of its masters: each one's connection, once it has one. */
+export interface WatchedCluster {
+  readonly isOpen: boolean;
+  readonly masters: readonly {
+    client?: Watched & { destroy(): void; connect(): Promise<unknown> };
+  }[];
+}
+
+/**
+ * Watches a cluster client's connection to each master, as openClient does one
+ * client's: one that stops answering is replaced (a new socket for the same client, which
+ * the cluster client keeps using). Masters are looked for every `everyMs`, since the
+ * cluster client connects to a promoted replica on its own. Returns the function that
+ * stops it.
+ */
+export function watchClusterLiveness(
+  cluster: WatchedCluster,
+  stuck: (client: { destroy(): void; connect(): Promise<unknown> }) => void,
+  everyMs = 1000,
+): () => void {
+  const watched = new WeakSet<object>();
+  const stops: (() => void)[] = [];
+  const look = () => {
+    if (!cluster.isOpen) return stop();
+    for (const { client } of cluster.masters) {
+      if (!client || watched.has(client)) continue;
+      watched.add(client);
+      stops.push(watchLiveness(client, { everyMs, stuck: () => stuck(client) }));
+    }
+  };
+  const timer = setInterval(look, everyMs);
+  timer.unref();
+  const stop = () => {
+    clearInterval(timer);
+    for (const stopOne of stops.splice(0)) stopOne();
+  };
+  return stop;
+}

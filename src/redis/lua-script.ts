@@ -8,6 +8,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RedisConnection } from './connect.js';
 
+/** What runs a script: a node-redis client or cluster, or ./routed-commands.ts. */
+export interface ScriptRunner {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(source: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
 export class LuaScript {
   readonly sha: string;
 
@@ -37,7 +43,7 @@ export class LuaScript {
   }
 
   /** Runs the script; on a cluster, on the node serving `keys` (all in one slot). */
-  async run(client: RedisConnection, keys: string[], args: string[]): Promise<unknown> {
+  async run(client: ScriptRunner, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await client.evalSha(this.sha, { keys, arguments: args });
     } catch (error) {

@@ -4,8 +4,7 @@
  * connection it is sent on until that many replicas have every write sent on it before.
  * @module
  */
-import type { RedisClient, RedisCluster } from './connect.js';
-import { keySlot } from './key-slot.js';
+import type { RedisClient } from './connect.js';
 
 /** How long a mark (below) stays: long enough for any WAIT, short enough to leave nothing. */
 const MARK_TTL_MS = 60_000;
@@ -43,33 +42,29 @@ export async function waitOnServer(
 
 /**
  * On a Redis Cluster: waits until `replicas` replicas have the writes made so far to the
- * masters serving `keys`, or `timeoutMs` passes. Returns the fewest replicas any of those
+ * masters serving `keys`, or `timeoutMs` passes. `connectionFor` gives the connection to
+ * a key's master that the writes went through. Returns the fewest replicas any of those
  * masters reached.
  */
 export async function waitOnCluster(
-  cluster: RedisCluster,
+  connectionFor: (key: string) => Promise<RedisClient>,
   keys: string[],
   replicas: number,
   timeoutMs: number,
   options: WaitOptions = {},
 ): Promise<number> {
-  // One WAIT per node written to, on the connection the writes went through (the cluster
-  // client keeps one per node). Not through the cluster client itself: it sends WAIT to
-  // every master, so one shard without a replica would refuse every send.
-  // Per master, the first of the keys it serves (for its mark).
-  const masters = new Map<
-    string,
-    { master: ReturnType<typeof cluster.getSlotMaster>; key: string }
-  >();
+  // One WAIT per node written to, on the connection the writes went through. Not through
+  // the cluster client itself: it sends WAIT to every master, so one shard without a
+  // replica would refuse every send. Per connection, the first of the keys (for its mark).
+  const connections = new Map<RedisClient, string>();
   for (const key of keys) {
-    const master = cluster.getSlotMaster(keySlot(key));
-    if (!masters.has(master.address)) masters.set(master.address, { master, key });
+    const connection = await connectionFor(key);
+    if (!connections.has(connection)) connections.set(connection, key);
   }
   const reached = await Promise.all(
-    [...masters.values()].map(async ({ master, key }) => {
-      const node = await cluster.nodeClient(master);
-      return waitOnServer(node as RedisClient, replicas, timeoutMs, options.markFor?.(key));
-    }),
+    [...connections].map(([connection, key]) =>
+      waitOnServer(connection, replicas, timeoutMs, options.markFor?.(key)),
+    ),
   );
   return Math.min(...reached);
 }

@@ -9,8 +9,7 @@
 
 import { ErrorReply } from 'redis';
 import { BadDataError, MessengerError, Refusal } from '../../errors.js';
-import type { RedisCluster } from '../../redis/connect.js';
-import { sentBell } from '../doorbell.js';
+import type { RoutedCommands } from '../../redis/routed-commands.js';
 import { type Keys, messageMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
@@ -22,8 +21,9 @@ const WALK_PAGE = 100;
 const RECOUNT_ATTEMPTS = 5;
 
 export class ClusterWrites implements Writes {
+  /** `client` sends each command to the master serving its key (redis/slot-router.ts). */
   constructor(
-    private readonly client: RedisCluster,
+    private readonly client: RoutedCommands,
     private readonly keys: Keys,
   ) {}
 
@@ -44,10 +44,12 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * 1. the message hash (invisible: nothing indexes it), with, alongside, a check that the
-   * sender exists (users are never deleted, so it stays true); 2. in the receiver's slot,
-   * after checking the receiver exists: the inbox entry (now it is visible), unread count,
-   * receiver's recency and doorbell; 3. the hash's timestamp set to the inbox score; 4. the
+   * 1. the message hash (invisible: nothing indexes it), stamped with its node's time,
+   * with, alongside, a check that the sender exists (users are never deleted, so it stays
+   * true); 2. in the receiver's slot, after checking the receiver exists: the inbox entry
+   * (now it is visible) at the hash's time, raised past the inbox's newest if need be,
+   * unread count, receiver's recency and doorbell; 3. only if it was raised, the hash's
+   * timestamp set to the inbox score; 4. the
    * conversation entry, at the end of the conversation; 5. the sender's recency, and (the
    * first time) the sender's channel told what they sent. Steps 3 to 5 go out together: three round
    * trips in all. Every step is "create if missing" or "raise to", so a retry completes
@@ -62,30 +64,38 @@ export class ClusterWrites implements Writes {
   ): Promise<SendReply> {
     const { client, keys } = this;
     const conversation = keys.conversation(sender, receiver);
-    const [senderExists, [stored, seen], conversationType, recencyType] = await Promise.all([
-      client.exists(keys.user(sender)),
+    const [senderCheck, [stored, ...hash], conversationType] = await Promise.all([
+      // The sender exists, and their conversations (step 5) are a sorted set if anything.
+      scripts.checkSender.run(
+        client,
+        [keys.user(sender), keys.conversations(sender)],
+        [],
+      ) as Promise<number | [number, string, string]>,
       scripts.storeMessage.run(client, [keys.message(id)], [id, sender, receiver, text]) as Promise<
-        [number, string?]
+        [number, string?, string?]
       >,
-      // Steps 4 and 5 write these after the message is visible: a key of the wrong type
-      // there would leave a send that fails after delivery at every retry. Checked first.
+      // Step 4 writes it after the message is visible: a key of the wrong type there
+      // would leave a send that fails after delivery at every retry. Checked first.
       client.type(conversation),
-      client.type(keys.conversations(sender)),
     ]);
+    // Stored now: [timestamp]; stored before: [seen, timestamp].
+    const [seen, stamped = ''] = stored === 1 ? [undefined, hash[0]] : hash;
     const refuse = async (code: number): Promise<SendReply> => {
       if (stored === 1) await client.del(keys.message(id));
       return { code, timestamp: '', seen: false };
     };
     if (stored < 0) return { code: stored, timestamp: '', seen: false };
-    if (senderExists === 0) return refuse(Refusal.FirstUserMissing);
-    for (const [key, type] of [
-      [conversation, conversationType],
-      [keys.conversations(sender), recencyType],
-    ] as const) {
-      if (type !== 'none' && type !== 'zset') {
-        await refuse(0);
-        throw new BadDataError(key, `is a ${type}, not a sorted set; nothing was stored`);
-      }
+    if (senderCheck === 0) return refuse(Refusal.FirstUserMissing);
+    if (Array.isArray(senderCheck)) {
+      await refuse(0);
+      throw new BadDataError(senderCheck[1], `${senderCheck[2]}; nothing was stored`);
+    }
+    if (conversationType !== 'none' && conversationType !== 'zset') {
+      await refuse(0);
+      throw new BadDataError(
+        conversation,
+        `is a ${conversationType}, not a sorted set; nothing was stored`,
+      );
     }
     const [delivered, timestamp = '0', found] = (await scripts.deliverMessage.run(
       client,
@@ -96,26 +106,25 @@ export class ClusterWrites implements Writes {
         keys.unread(receiver),
         keys.unseen(receiver, sender),
       ],
-      [id, sender, receiver, text, keys.inboxChannel(receiver)],
+      [id, sender, receiver, text, keys.inboxChannel(receiver), stamped],
     )) as [number, string?, string?];
     if (delivered === Refusal.BadData) {
       await refuse(0);
       throw new BadDataError(timestamp, `${found}; nothing was stored`);
     }
     if (delivered < 0) return refuse(delivered);
-    const score = Number(timestamp);
-    const sentNow = delivered === 1;
     await Promise.all([
-      client.hSet(keys.message(id), 'timestamp', timestamp),
+      // Only when the inbox entry's score is not the hash's time (raised past the newest).
+      timestamp !== stamped && client.hSet(keys.message(id), 'timestamp', timestamp),
       // At the inbox score, raised past the conversation's newest entry if need be: a
       // reader paging the conversation forwards must never find it behind its cursor.
       scripts.addToConversation.run(client, [conversation], [messageMember(id), timestamp]),
-      client.zAdd(keys.conversations(sender), { score, value: receiver }, { comparison: 'GT' }),
-      sentNow &&
-        client.sPublish(
-          keys.inboxChannel(sender),
-          sentBell({ id, sender, receiver, text, timestamp }),
-        ),
+      // The sender's recency, and the first time, their channel told what they sent.
+      scripts.noteSent.run(
+        client,
+        [keys.conversations(sender)],
+        [receiver, timestamp, delivered === 1 ? keys.inboxChannel(sender) : '', id, sender, text],
+      ),
     ]);
     return { code: stored, timestamp, seen: seen === 'True' };
   }
@@ -249,8 +258,9 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * A send cut short after its delivery left the hash with a provisional timestamp
-   * (docs/schema.md): the inbox score is the message's time. The conversation step
+   * A send cut short after its delivery may have left the hash with step 1's timestamp,
+   * when the inbox raised its entry past a newer one (docs/schema.md): the inbox score is
+   * the message's time. The conversation step
    * appends, as the send would have.
    */
   indexReceived(
@@ -312,7 +322,7 @@ function scoreTimestamp(score: number): string {
 
 /** A hash's fields on a cluster; all null when it is missing or not a hash (bad data). */
 export async function readHash(
-  client: RedisCluster,
+  client: RoutedCommands,
   key: string,
   fields: readonly string[],
 ): Promise<(string | null)[]> {

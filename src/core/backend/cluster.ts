@@ -1,11 +1,16 @@
 /**
  * The backend on a Redis Cluster: hash-tagged keys, multi-key writes as ordered
- * single-slot steps, sharded pub/sub with one subscriber connection per master, scripts
- * loaded into every master, WAIT on each master a send wrote to.
+ * single-slot steps sent straight to each key's master on connections of the backend's
+ * own (redis/slot-router.ts: node-redis's cluster client costs several times the CPU per
+ * command), sharded pub/sub with one subscriber connection per master, scripts loaded
+ * into every master, WAIT on each master a send wrote to. Other reads go through the
+ * cluster client.
  * @module
  */
 import { closeClient, type RedisClient, type RedisCluster } from '../../redis/connect.js';
 import { waitOnCluster } from '../../redis/replicas.js';
+import { RoutedCommands } from '../../redis/routed-commands.js';
+import { SlotRouter } from '../../redis/slot-router.js';
 import { ShardedSubscriber, type Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
@@ -16,11 +21,15 @@ import type { Writes } from './writes.js';
 export class ClusterBackend implements Backend {
   readonly writes: Writes;
   readonly sends: Writes;
+  /** The commands of `writes`, and of `sends` (their own connections with waitForReplicas). */
+  readonly #routed: RoutedCommands;
+  readonly #routedSends: RoutedCommands;
   #subscriber: Subscriber | undefined;
 
   /**
    * `sendClient` is `client` unless sends wait for replicas; `likeUrl` a node URL (for
-   * credentials and TLS) and `connect` what opens a connection to one node.
+   * credentials and TLS); `connect` opens a connection to one node for the subscriber
+   * (which watches it itself), `connectWatched` one for commands (watched for silence).
    */
   constructor(
     readonly keys: Keys,
@@ -29,18 +38,23 @@ export class ClusterBackend implements Backend {
     readonly target: string,
     private readonly likeUrl: string,
     private readonly connect: (url: string) => Promise<RedisClient>,
+    connectWatched: (url: string) => Promise<RedisClient>,
   ) {
-    this.writes = new ClusterWrites(client, keys);
-    this.sends = sendClient === client ? this.writes : new ClusterWrites(sendClient, keys);
+    const route = (cluster: RedisCluster) =>
+      new RoutedCommands(new SlotRouter(cluster, likeUrl, connectWatched), cluster);
+    this.#routed = route(client);
+    this.#routedSends = sendClient === client ? this.#routed : route(sendClient);
+    this.writes = new ClusterWrites(this.#routed, keys);
+    this.sends = sendClient === client ? this.writes : new ClusterWrites(this.#routedSends, keys);
   }
 
   readHash(key: string, fields: readonly string[]): Promise<(string | null)[]> {
-    // The hashes live on several nodes: the typed command is routed by key.
-    return readHash(this.client, key, fields);
+    // The hashes live on several nodes: each is read from its own.
+    return readHash(this.#routed, key, fields);
   }
 
   publish(channel: string, message: string): Promise<unknown> {
-    return this.client.sPublish(channel, message);
+    return this.#routed.sPublish(channel, message);
   }
 
   subscriber(): Subscriber {
@@ -48,15 +62,18 @@ export class ClusterBackend implements Backend {
     return this.#subscriber;
   }
 
-  /** Into every master; a replica promoted later gets them on first use (NOSCRIPT, EVAL). */
+  /**
+   * Into every master, through the connections commands go on (opened now, so that a
+   * node that cannot be reached fails the connect); a replica promoted later gets them
+   * on first use (NOSCRIPT, EVAL).
+   */
   async loadScripts(): Promise<void> {
     const all = Object.values(scripts);
-    await Promise.all(
-      this.client.masters.map(async (master) => {
-        const node = await this.client.nodeClient(master);
-        await Promise.all(all.map((script) => script.load(node)));
-      }),
-    );
+    const [nodes] = await Promise.all([
+      this.#routed.router.connectAll(),
+      this.#routedSends.router.connectAll(),
+    ]);
+    await Promise.all(nodes.map((node) => Promise.all(all.map((script) => script.load(node)))));
   }
 
   waitForSend(
@@ -72,7 +89,8 @@ export class ClusterBackend implements Backend {
       keys.conversation(send.sender, send.receiver),
       keys.conversations(send.sender),
     ];
-    return waitOnCluster(this.sendClient, written, replicas, timeoutMs, {
+    const { router } = this.#routedSends;
+    return waitOnCluster((key) => router.connectionFor(key), written, replicas, timeoutMs, {
       markFor: send.retried ? (key) => keys.replicationMark(key) : undefined,
     });
   }
@@ -83,6 +101,9 @@ export class ClusterBackend implements Backend {
 
   async close(): Promise<void> {
     await this.#subscriber?.close();
-    await Promise.all([...new Set([this.client, this.sendClient])].map((c) => closeClient(c)));
+    await Promise.all([
+      ...[...new Set([this.#routed, this.#routedSends])].map((routed) => routed.router.close()),
+      ...[...new Set([this.client, this.sendClient])].map((c) => closeClient(c)),
+    ]);
   }
 }

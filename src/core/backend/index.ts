@@ -66,5 +66,6 @@ export async function openBackend(target: Target, options: BackendOptions): Prom
     describeCluster(target.urls),
     target.urls[0] as string,
     (url) => openClient({ url, connectTimeoutMs, onError, watch: false }),
+    (url) => openClient({ url, connectTimeoutMs, onError }),
   );
 }

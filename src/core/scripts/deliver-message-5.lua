@@ -15,6 +15,8 @@
   ARGV[3] receiver id
   ARGV[4] text
   ARGV[5] the receiver's doorbell channel (sharded)
+  ARGV[6] the message hash's timestamp ("seconds.micros", step 1's node's time); if it is
+          not a number, this node's time
   Returns: {1, timestamp} delivered now; {0, timestamp} delivered before; {-2} no such receiver;
            {-4, key, problem} a key holds what it should not (bad data): nothing written
 ]]
@@ -30,9 +32,11 @@ local bad = wrong_type({[2] = 'zset', [3] = 'zset', [4] = 'hash', [5] = 'zset'})
   or bad_count(KEYS[4], ARGV[2])
 if bad then return bad end
 
--- Server time, moved past the newest entry of the inbox: the inbox only grows at its
--- end, so a subscriber holding a cursor never misses a message.
-local micros = now_micros()
+-- The hash's time (a server's: the node that stored it), else this one's, moved past the
+-- newest entry of the inbox: the inbox only grows at its end, so a subscriber holding a
+-- cursor never misses a message. Taking the hash's spares the send a step when it needs
+-- no raise: the hash already says when the message was sent.
+local micros = tonumber(ARGV[6]) and micros_of(ARGV[6]) or now_micros()
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local previous = ''
 if last[2] then

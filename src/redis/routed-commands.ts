@@ -1,0 +1,70 @@
+/**
+ * The commands the cluster backend sends, under node-redis's names, sent as plain
+ * commands through a {@link SlotRouter} (each to the master serving its key). Only the
+ * forms in use are here; replies are Redis's own (a ZMSCORE score is a string).
+ * Transactions go through the cluster client (they are rare, and it pins them to a node).
+ * @module
+ */
+import type { RedisCluster } from './connect.js';
+import type { SlotRouter } from './slot-router.js';
+
+interface ScriptCall {
+  keys: string[];
+  arguments: string[];
+}
+
+export class RoutedCommands {
+  constructor(
+    readonly router: SlotRouter,
+    private readonly cluster: RedisCluster,
+  ) {}
+
+  evalSha(sha: string, { keys, arguments: args }: ScriptCall): Promise<unknown> {
+    return this.router.send(keys[0] ?? '', ['EVALSHA', sha, String(keys.length), ...keys, ...args]);
+  }
+
+  eval(source: string, { keys, arguments: args }: ScriptCall): Promise<unknown> {
+    return this.router.send(keys[0] ?? '', ['EVAL', source, String(keys.length), ...keys, ...args]);
+  }
+
+  exists(key: string): Promise<number> {
+    return this.router.send(key, ['EXISTS', key]) as Promise<number>;
+  }
+
+  type(key: string): Promise<string> {
+    return this.router.send(key, ['TYPE', key]) as Promise<string>;
+  }
+
+  del(key: string): Promise<number> {
+    return this.router.send(key, ['DEL', key]) as Promise<number>;
+  }
+
+  hSet(key: string, field: string, value: string): Promise<number> {
+    return this.router.send(key, ['HSET', key, field, value]) as Promise<number>;
+  }
+
+  hmGet(key: string, fields: string[]): Promise<(string | null)[]> {
+    return this.router.send(key, ['HMGET', key, ...fields]) as Promise<(string | null)[]>;
+  }
+
+  zmScore(key: string, members: string[]): Promise<(string | null)[]> {
+    return this.router.send(key, ['ZMSCORE', key, ...members]) as Promise<(string | null)[]>;
+  }
+
+  zCard(key: string): Promise<number> {
+    return this.router.send(key, ['ZCARD', key]) as Promise<number>;
+  }
+
+  zRange(key: string, start: number, stop: number): Promise<string[]> {
+    return this.router.send(key, ['ZRANGE', key, String(start), String(stop)]) as Promise<string[]>;
+  }
+
+  sPublish(channel: string, message: string): Promise<number> {
+    return this.router.send(channel, ['SPUBLISH', channel, message]) as Promise<number>;
+  }
+
+  /** A transaction, through the cluster client. */
+  multi(): ReturnType<RedisCluster['multi']> {
+    return this.cluster.multi();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * On a Redis Cluster, a connection that stops answering but stays open is noticed and
+ * replaced within a few seconds: the messenger's own connection to each master (its
+ * writes, redis/slot-router.ts), the cluster client's (its reads) and the subscriber's.
+ * The cluster's one master announces the port of a proxy in front of it, so that every
+ * connection to it, whoever opens it, crosses the proxy; then the proxy falls silent.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { createClient } from 'redis';
+import { isUnconfirmed, RedisMessenger } from '../src/index.js';
+import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { type SilentProxy, startSilentProxy } from './support/silent-proxy.js';
+import { eventually } from './support/wait.js';
+
+let cluster: RedisCluster;
+let proxy: SilentProxy;
+
+before(async () => {
+  cluster = await startRedisCluster({ masters: 1 });
+  const [node] = cluster.nodes;
+  if (!node) throw new Error('no node');
+  proxy = await startSilentProxy(node.port);
+  const admin = createClient({ url: node.url });
+  await admin.connect();
+  await admin.configSet('cluster-announce-port', new URL(proxy.url).port);
+  await admin.close();
+});
+after(async () => {
+  await proxy?.close();
+  await cluster?.stop();
+});
+
+/** Retries `call` while it fails unconfirmed (timeout, unavailable); how long it took. */
+async function recovers(call: () => Promise<unknown>, since: number): Promise<number> {
+  for (let failures = 0; ; failures++) {
+    try {
+      await call();
+      return Date.now() - since;
+    } catch (error) {
+      if (!isUnconfirmed(error)) throw error;
+      assert.ok(Date.now() - since < 10_000, `no recovery in 10 s (${failures} failed)`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+it('a silent connection to a master is replaced: sends, reads and live delivery recover within a few seconds', async (t) => {
+  const namespace = `half-open-${randomUUID()}`;
+  const m = await RedisMessenger.connect({
+    cluster: [proxy.url],
+    namespace,
+    commandTimeoutMs: 1000,
+  });
+  try {
+    const [a, b] = [await m.createUser('a'), await m.createUser('b')];
+    const received: string[] = [];
+    const changes: boolean[] = [];
+    await m.subscribe(b, (message) => void received.push(message.text), {
+      onConnectionChange: (connected) => changes.push(connected),
+    });
+    await m.sendMessage(a, b, 'before');
+    await eventually(() => received.length === 1, 5000, 'the first message');
+
+    proxy.silence();
+    const silencedAt = Date.now();
+    const messageId = randomUUID();
+    const sendMs = await recovers(() => m.sendMessage(a, b, 'after', { messageId }), silencedAt);
+    const readMs = await recovers(() => m.unreadCount(b), silencedAt);
+    await eventually(() => received.length === 2, 10_000, 'the message sent after the silence');
+    const deliveredMs = Date.now() - silencedAt;
+    t.diagnostic(
+      `cluster half-open: sends recovered ${sendMs} ms after the silence, reads ${readMs} ms, live delivery ${deliveredMs} ms; connection changes ${changes.join(',')}`,
+    );
+    assert.deepEqual(received, ['before', 'after']);
+    assert.deepEqual(await m.unreadCount(b), { total: 2, bySender: { [a]: 2 } });
+    assert.ok(changes.includes(false) && changes.at(-1) === true, `connection changes: ${changes}`);
+    assert.ok(sendMs < 8000, `sends recovered after ${sendMs} ms`);
+    assert.ok(readMs < 8000, `reads recovered after ${readMs} ms`);
+    assert.ok(deliveredMs < 8000, `live delivery recovered after ${deliveredMs} ms`);
+  } finally {
+    await m.close();
+  }
+});
