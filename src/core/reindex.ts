@@ -9,7 +9,9 @@
  * @module
  */
 import type { Backend } from './backend/index.js';
+import { messageMember } from './keys.js';
 import { indexSeedNames } from './seed-users.js';
+import type { Message } from './types.js';
 import { isId } from './validate.js';
 
 export interface ReindexProgress {
@@ -81,16 +83,60 @@ async function indexInbox(
         return;
       }
       writes.push(
-        backend.writes.indexReceived(userId, sender, {
+        ...conversationWrites(backend, userId, sender, {
           member,
           score,
           timestamp: timestamp ?? null,
         }),
-        client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
-        client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
       );
     });
     await Promise.all(writes);
     seen += entries.length;
   }
+}
+
+/**
+ * The writes that put one inbox entry into its conversation and both users' lists of
+ * conversations, each adding only what is missing (or raising to the newest), so that
+ * running them again, or after the send that stored them, changes nothing.
+ */
+function conversationWrites(
+  backend: Backend,
+  userId: string,
+  sender: string,
+  entry: { member: string; score: number; timestamp: string | null },
+): Promise<unknown>[] {
+  const { client, keys, writes } = backend;
+  const { score } = entry;
+  return [
+    writes.indexReceived(userId, sender, entry),
+    client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
+    client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
+  ];
+}
+
+/**
+ * Live, for a subscription on the original program's keys: adds the messages a catch-up
+ * found in `userId`'s inbox to their conversations, as `reindex` would. Only on one Redis,
+ * where a send's own entries are written in the same script as the inbox entry (on a
+ * cluster this could land between the steps of a send and place its conversation entry
+ * before the newest). The score is the hash's timestamp, which on one Redis is the inbox
+ * score (both programs write one value to both).
+ */
+export async function indexFoundMessages(
+  backend: Backend,
+  userId: string,
+  items: readonly { message: Message; timestamp: string }[],
+): Promise<void> {
+  const writes = items.flatMap(({ message, timestamp }) => {
+    const score = Number(timestamp);
+    const sender = message.senderId;
+    if (!isId(sender) || sender === userId || !Number.isFinite(score)) return [];
+    return conversationWrites(backend, userId, sender, {
+      member: messageMember(message.id),
+      score,
+      timestamp,
+    });
+  });
+  await Promise.all(writes);
 }
