@@ -405,11 +405,30 @@ export class ChatSession {
   /** Prints the last `limit` messages with `peer`; returns their ids. */
   async #showHistory(peer: User, limit: number): Promise<Set<string>> {
     const page = await this.#messenger.listConversation(this.#me.id, peer.id, { limit });
-    if (page.messages.length === 0) this.#screen.print('No messages yet. Say hello!');
+    if (page.messages.length === 0) this.#screen.print(await this.#emptyConversation(peer));
     for (const message of page.messages) {
       this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
     }
     return new Set(page.messages.map((m) => m.id));
+  }
+
+  /**
+   * Why a conversation shows nothing: it is new, or its messages were written by another
+   * program (the original), which fills no conversation index, and `reindex` would show
+   * them. Reads the newest page of both inboxes.
+   */
+  async #emptyConversation(peer: User): Promise<string> {
+    const me = this.#me.id;
+    const [mine, theirs] = await Promise.all([
+      this.#messenger.listUserMessages(me, { limit: 200 }),
+      this.#messenger.listUserMessages(peer.id, { limit: 200 }),
+    ]);
+    const between =
+      mine.messages.filter((m) => m.senderId === peer.id).length +
+      theirs.messages.filter((m) => m.senderId === me).length;
+    if (between === 0) return 'No messages yet. Say hello!';
+    const count = mine.hasOlder || theirs.hasOlder ? `at least ${between}` : String(between);
+    return `No messages in this conversation yet, but your inboxes hold ${count} between you that another program wrote: ${INVOCATION} reindex${this.#redisFlag} shows them here.`;
   }
 
   async #users(): Promise<void> {

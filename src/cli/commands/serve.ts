@@ -14,6 +14,7 @@ import {
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
+import { noticeLiveCoverage } from '../live-coverage.js';
 
 type ServeOptions = {
   port: string;
@@ -120,6 +121,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       return withMessenger(globals(), output, async (messenger, redis) => {
         // It stores accounts and messages: whoever starts it must know into which Redis.
         output.notice(`Using the Redis at ${redis.description}.`);
+        await noticeLiveCoverage(messenger, output, true);
         const ownUrl = (p: number) =>
           `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
         // Loaded here, not at the top: every other command would pay for loading Fastify.

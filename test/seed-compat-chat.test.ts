@@ -1,0 +1,85 @@
+/**
+ * `messenger chat` (real processes on pipes) beside the original program
+ * (test/support/seed-program.ts) on one Redis: the line that says its messages are not
+ * live when Redis keyspace notifications are off, the `/to` hint that `reindex` would show
+ * a conversation it wrote, and, with notifications on, its messages arriving live.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient, type RedisClientType } from 'redis';
+import { RedisMessenger } from '../src/index.js';
+import { killAllChats, ready, withChats } from './support/chat-process.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { SeedProgram } from './support/seed-program.js';
+
+let plain: RedisServer;
+let notifying: RedisServer;
+const clients: RedisClientType[] = [];
+
+before(async () => {
+  [plain, notifying] = await Promise.all([
+    startRedisServer(),
+    startRedisServer(['--notify-keyspace-events', 'KEA']),
+  ]);
+});
+after(async () => {
+  killAllChats();
+  await Promise.all(clients.map((client) => client.close()));
+  await Promise.all([plain?.stop(), notifying?.stop()]);
+});
+
+async function seedOn(server: RedisServer): Promise<SeedProgram> {
+  const client: RedisClientType = createClient({ url: server.url });
+  await client.connect();
+  clients.push(client);
+  return new SeedProgram(client);
+}
+
+describe('messenger chat beside the original program', () => {
+  it('says its messages are not live, and that reindex would show its conversation', async () => {
+    const seed = await seedOn(plain);
+    const alice = await seed.createUser('alice');
+    const bob = await seed.createUser('bob');
+    for (let i = 0; i < 185; i++) await seed.sendMessage(alice, bob, `m${i}`);
+
+    await withChats(plain.url, ['bob'], async (chat) => {
+      await ready(chat);
+      assert.match(chat.stderr, /The original program's are not live/);
+      assert.match(chat.stderr, /CONFIG SET notify-keyspace-events Kz \(now ""\)/);
+      assert.equal(chat.stderr.match(/Live: /g)?.length, 1, 'one line');
+      await chat.command(
+        '/to alice',
+        new RegExp(
+          `No messages in this conversation yet, but your inboxes hold 185 between you that another program wrote: .+ reindex --redis ${plain.url} shows them here\\.`,
+        ),
+      );
+    });
+
+    const messenger = await RedisMessenger.connect({ url: plain.url });
+    try {
+      await messenger.reindex();
+    } finally {
+      await messenger.close();
+    }
+    await withChats(plain.url, ['bob'], async (chat) => {
+      await ready(chat);
+      const since = chat.mark();
+      await chat.command('/to alice', /m184\n/);
+      assert.doesNotMatch(chat.stdout.slice(since), /No messages/);
+    });
+  });
+
+  it('with keyspace notifications on: says nothing more, and shows its messages live', async () => {
+    const seed = await seedOn(notifying);
+    const alice = await seed.createUser('alice');
+    const bob = await seed.createUser('bob');
+    await withChats(notifying.url, ['bob'], async (chat) => {
+      await ready(chat);
+      await chat.command('/to alice', 'No messages yet. Say hello!');
+      const since = chat.mark();
+      await seed.sendMessage(alice, bob, 'from the original, live');
+      await chat.waitFor('from the original, live', since, 5000);
+      assert.doesNotMatch(chat.stderr, /Live: /);
+    });
+  });
+});
