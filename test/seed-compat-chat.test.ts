@@ -11,6 +11,8 @@ import { RedisMessenger } from '../src/index.js';
 import { killAllChats, ready, withChats } from './support/chat-process.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { SeedProgram } from './support/seed-program.js';
+import { exitOf, spawnServe, startupLine } from './support/serve-process.js';
+import { eventually } from './support/wait.js';
 
 let plain: RedisServer;
 let notifying: RedisServer;
@@ -81,5 +83,23 @@ describe('messenger chat beside the original program', () => {
       await chat.waitFor('from the original, live', since, 5000);
       assert.doesNotMatch(chat.stderr, /Live: /);
     });
+  });
+
+  it('messenger serve says in its log what is live', async () => {
+    const child = spawnServe(['--redis', notifying.url, '--port', '0']);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      await startupLine(child);
+      // Printed before it listens, on standard error: a separate pipe, read separately.
+      const line =
+        /^Live: every message, the original program's too \(Redis keyspace notifications are on\)/m;
+      await eventually(() => line.test(stderr), 5000, 'the live line');
+    } finally {
+      child.kill('SIGTERM');
+      await exitOf(child);
+    }
   });
 });
