@@ -184,6 +184,30 @@ describe('keyspace notifications on (notify-keyspace-events Kz)', () => {
   });
 });
 
+describe('keyspace channels refused by an ACL', () => {
+  it('reports the refusal once and goes on with the doorbell alone', async () => {
+    await admin.sendCommand(
+      'ACL SETUSER doorbellonly on >pw ~* resetchannels &user_messages:* +@all -config'.split(' '),
+    );
+    const url = `redis://doorbellonly:pw@127.0.0.1:${notifying.port}`;
+    await withBoth(url, async (m) => {
+      const alice = await m.createUser('alice');
+      const bob = await m.createUser('bob');
+      const received: Message[] = [];
+      const errors: Error[] = [];
+      const subscription = await m.subscribe(bob, (message) => void received.push(message), {
+        onError: (error) => errors.push(error),
+      });
+      assert.equal(errors.length, 1, 'the refused keyspace channel, reported');
+      assert.match(errors[0]?.message ?? '', /NOPERM|permission/i);
+      const id = await m.sendMessage(alice, bob, 'rung as ever');
+      await eventually(() => received.length === 1, 3000, 'the message, at its doorbell');
+      assert.equal(received[0]?.id, id);
+      await subscription.close();
+    });
+  });
+});
+
 describe('keyspace notifications off (the default)', () => {
   it("says what is live and what needs reindex, and delivers the original's with the next doorbell", async () => {
     await withBoth(plain.url, async (m, seed, told) => {
