@@ -76,7 +76,9 @@ export type StampedMessage = StampedMessagePage['items'][number];
 /** A message of an index and its timestamp, or null when its hash cannot be read. */
 function stampedOf(member: string, hash: Record<string, string>): StampedMessage | null {
   const message = messageFromHash(hash, messageIdOfMember(member));
-  return message ? { message, timestamp: hash.timestamp ?? '0' } : null;
+  return message
+    ? { message, timestamp: hash.timestamp ?? '0', seenless: hash.seen === undefined }
+    : null;
 }
 
 /** The messages index members name, in their order; null for one that cannot be read. */
@@ -100,7 +102,15 @@ export async function readMessagesOf(
  * can page on past them.
  */
 export interface StampedMessagePage {
-  items: { message: Message; timestamp: string }[];
+  items: {
+    message: Message;
+    timestamp: string;
+    /**
+     * The hash has no `seen` field: written the original program's way (this library
+     * always writes one), so its conversation entries may be missing.
+     */
+    seenless: boolean;
+  }[];
   hasOlder: boolean;
   hasNewer: boolean;
   skipped: number;

@@ -10,8 +10,8 @@
  */
 import type { Backend } from './backend/index.js';
 import { messageMember } from './keys.js';
+import type { StampedMessage } from './pages.js';
 import { indexSeedNames } from './seed-users.js';
-import type { Message } from './types.js';
 import { isId } from './validate.js';
 
 export interface ReindexProgress {
@@ -106,10 +106,20 @@ function conversationWrites(
   sender: string,
   entry: { member: string; score: number; timestamp: string | null },
 ): Promise<unknown>[] {
-  const { client, keys, writes } = backend;
-  const { score } = entry;
   return [
-    writes.indexReceived(userId, sender, entry),
+    backend.writes.indexReceived(userId, sender, entry),
+    ...listingWrites(backend, userId, sender, entry.score),
+  ];
+}
+
+/** Both users' `user_conversations` entries for a message at `score` (raised, never lowered). */
+function listingWrites(
+  { client, keys }: Backend,
+  userId: string,
+  sender: string,
+  score: number,
+): Promise<unknown>[] {
+  return [
     client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
     client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
   ];
@@ -121,22 +131,32 @@ function conversationWrites(
  * where a send's own entries are written in the same script as the inbox entry (on a
  * cluster this could land between the steps of a send and place its conversation entry
  * before the newest). The score is the hash's timestamp, which on one Redis is the inbox
- * score (both programs write one value to both).
+ * score (both programs write one value to both). Only messages stored without a `seen`
+ * field, as the original stores them: this library's are indexed by their send. Two
+ * round trips at most: the conversation entries (`ZADD NX`), then both users' lists for
+ * those it added.
  */
 export async function indexFoundMessages(
   backend: Backend,
   userId: string,
-  items: readonly { message: Message; timestamp: string }[],
+  items: readonly StampedMessage[],
 ): Promise<void> {
-  const writes = items.flatMap(({ message, timestamp }) => {
+  const { client, keys } = backend;
+  const entries = items.flatMap(({ message, timestamp, seenless }) => {
+    // This library writes a message's conversation entries with it, and always a `seen`.
+    if (!seenless) return [];
     const score = Number(timestamp);
     const sender = message.senderId;
     if (!isId(sender) || sender === userId || !Number.isFinite(score)) return [];
-    return conversationWrites(backend, userId, sender, {
-      member: messageMember(message.id),
-      score,
-      timestamp,
-    });
+    return [{ sender, score, member: messageMember(message.id) }];
   });
-  await Promise.all(writes);
+  const added = await Promise.all(
+    entries.map(({ sender, score, member }) =>
+      client.zAdd(keys.conversation(userId, sender), { score, value: member }, { condition: 'NX' }),
+    ),
+  );
+  const fresh = entries.filter((_, i) => added[i] === 1);
+  await Promise.all(
+    fresh.flatMap(({ sender, score }) => listingWrites(backend, userId, sender, score)),
+  );
 }
