@@ -240,6 +240,41 @@ describe('keyspace notifications off (the default)', () => {
     });
   });
 
+  it("replays this library's messages with no write, and indexes the original's", async () => {
+    await withBoth(plain.url, async (m, seed) => {
+      const raw = createClient({ url: plain.url });
+      await raw.connect();
+      try {
+        const alice = await m.createUser('alice');
+        const bob = await m.createUser('bob');
+        const first = await m.sendMessage(alice, bob, 'first');
+        for (let i = 0; i < 30; i++) await m.sendMessage(alice, bob, `ours ${i}`);
+        const zAdds = async () =>
+          Number(/cmdstat_zadd:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+        const replay = async () => {
+          const received: Message[] = [];
+          const subscription = await m.subscribe(bob, (x) => void received.push(x), {
+            after: first,
+          });
+          await subscription.close();
+          return received;
+        };
+        let before = await zAdds();
+        assert.equal((await replay()).length, 30);
+        assert.equal((await zAdds()) - before, 0, 'ZADDs while replaying our own messages');
+
+        for (let i = 0; i < 5; i++) await seed.sendMessage(alice, bob, `theirs ${i}`);
+        before = await zAdds();
+        assert.equal((await replay()).length, 35);
+        // Each of the original's: its conversation, and both users' lists.
+        assert.equal((await zAdds()) - before, 5 * 3);
+        assert.equal((await m.listConversation(alice, bob, { limit: 50 })).messages.length, 36);
+      } finally {
+        await raw.close();
+      }
+    });
+  });
+
   it('keeps the flags already set in the command it suggests', async () => {
     const raw = createClient({ url: plain.url });
     await raw.connect();
