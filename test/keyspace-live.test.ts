@@ -5,6 +5,7 @@
  * subscriber adds for what it delivers. The original program is test/support/seed-program.ts.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type RedisClientType } from 'redis';
 import { type LiveCoverage, type Message, RedisMessenger } from '../src/index.js';
@@ -161,6 +162,62 @@ describe('keyspace notifications on (notify-keyspace-events Kz)', () => {
       } finally {
         await second.close();
       }
+    });
+  });
+
+  it('finds an entry stored behind the cursor at the moment a doorbell rings', async () => {
+    await withBoth(notifying.url, async (m) => {
+      const alice = await m.createUser('alice');
+      const bob = await m.createUser('bob');
+      const received: Message[] = [];
+      const subscription = await m.subscribe(bob, (message) => void received.push(message));
+      const cursorId = await m.sendMessage(alice, bob, 'the cursor');
+      await eventually(() => received.length === 1, 3000, 'the cursor message');
+      const cursorScore = Number(await admin.zScore(`user_messages:${bob}`, `message:${cursorId}`));
+      // In one transaction, so that the subscriber hears it all at once: the original's
+      // message scored just behind the cursor, then a message stored (and rung) as this
+      // library stores one, right after the cursor. The notifications come first, then the
+      // doorbell, which follows the cursor and is delivered as it is.
+      const late = randomUUID();
+      const next = randomUUID();
+      const nextStamp = (cursorScore + 0.001).toFixed(6);
+      await admin
+        .multi()
+        .hSet(`message:${late}`, {
+          message_id: late,
+          sender_id: alice,
+          receiver_id: bob,
+          message: 'late',
+          timestamp: String(cursorScore - 0.001),
+        })
+        .zAdd(`user_messages:${bob}`, { score: cursorScore - 0.001, value: `message:${late}` })
+        .hSet(`message:${next}`, {
+          message_id: next,
+          sender_id: alice,
+          receiver_id: bob,
+          message: 'next',
+          timestamp: nextStamp,
+          seen: 'False',
+        })
+        .zAdd(`user_messages:${bob}`, { score: Number(nextStamp), value: `message:${next}` })
+        .publish(
+          `user_messages:${bob}`,
+          JSON.stringify({
+            id: next,
+            sender_id: alice,
+            receiver_id: bob,
+            message: 'next',
+            timestamp: nextStamp,
+            previous: `message:${cursorId}`,
+          }),
+        )
+        .exec();
+      await eventually(() => received.length === 3, 3000, 'both messages');
+      assert.deepEqual(
+        received.map((x) => x.text),
+        ['the cursor', 'next', 'late'],
+      );
+      await subscription.close();
     });
   });
 

@@ -110,6 +110,8 @@ export class InboxSubscription {
   #cursor: Cursor | null = null;
   /** What was delivered just behind the cursor, where entries can land there (readLate). */
   #late: LateEntries | undefined;
+  /** A wake-up was left to the doorbell behind it: look behind the cursor after that one. */
+  #lookBehindDue = false;
   /** What waits for the handler, oldest first; at most QUEUE_LIMIT doorbells. */
   #queue: Task[] = [];
   /** The run that works through the queue, one task after another, while there is one. */
@@ -289,6 +291,12 @@ export class InboxSubscription {
     // Otherwise something was missed, or it was delivered already: the inbox says which.
     if (!bell || !follows) return this.#catchUp();
     await this.#deliver(bell.message, bell.timestamp);
+    if (this.#lookBehindDue) {
+      this.#lookBehindDue = false;
+      // The wake-up may have been for an entry stored behind the cursor at the same
+      // moment. Failing, a catch-up (which looks behind too) tries again.
+      await this.#lookBehind().catch(() => this.#enqueue({ kind: 'catch-up' }));
+    }
   }
 
   /**
@@ -303,7 +311,8 @@ export class InboxSubscription {
       const bell = parseBell(task.raw);
       return bell === null || bell.kind === 'received';
     });
-    if (!readsLater) await this.#catchUp();
+    if (readsLater) this.#lookBehindDue = this.#late !== undefined;
+    else await this.#catchUp();
   }
 
   /** A page of the inbox after the cursor (from the first message when null). */
@@ -342,6 +351,7 @@ export class InboxSubscription {
         // original program's two-step writes); stop rather than read it again forever.
         if (!page.hasNewer || page.items.length === 0) break;
       }
+      this.#lookBehindDue = false;
       await this.#lookBehind();
     } catch (error) {
       if (this.#closed) return;
