@@ -405,7 +405,9 @@ export class ChatSession {
   /** Prints the last `limit` messages with `peer`; returns their ids. */
   async #showHistory(peer: User, limit: number): Promise<Set<string>> {
     const page = await this.#messenger.listConversation(this.#me.id, peer.id, { limit });
-    if (page.messages.length === 0) this.#screen.print(await this.#emptyConversation(peer));
+    if (page.messages.length === 0) {
+      for (const line of await this.#emptyConversation(peer)) this.#screen.print(line);
+    }
     for (const message of page.messages) {
       this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
     }
@@ -415,9 +417,10 @@ export class ChatSession {
   /**
    * Why a conversation shows nothing: it is new, or its messages were written by another
    * program (the original), which fills no conversation index, and `reindex` would show
-   * them. Reads the newest page of both inboxes.
+   * them; then also what live delivery covers, when the original's messages are not
+   * live here. Reads the newest page of both inboxes.
    */
-  async #emptyConversation(peer: User): Promise<string> {
+  async #emptyConversation(peer: User): Promise<string[]> {
     const me = this.#me.id;
     const [mine, theirs] = await Promise.all([
       this.#messenger.listUserMessages(me, { limit: 200 }),
@@ -426,9 +429,12 @@ export class ChatSession {
     const between =
       mine.messages.filter((m) => m.senderId === peer.id).length +
       theirs.messages.filter((m) => m.senderId === me).length;
-    if (between === 0) return 'No messages yet. Say hello!';
+    if (between === 0) return ['No messages yet. Say hello!'];
     const count = mine.hasOlder || theirs.hasOlder ? `at least ${between}` : String(between);
-    return `No messages in this conversation yet, but your inboxes hold ${count} between you that another program wrote: ${INVOCATION} reindex${this.#redisFlag} shows them here.`;
+    const hint = `No messages in this conversation yet, but your inboxes hold ${count} between you that another program wrote: ${INVOCATION} reindex${this.#redisFlag} shows them here.`;
+    const coverage = await this.#messenger.liveCoverage();
+    const notLive = ['off', 'unknown'].includes(coverage.keyspaceNotifications);
+    return notLive ? [hint, coverage.summary] : [hint];
   }
 
   async #users(): Promise<void> {

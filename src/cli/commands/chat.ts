@@ -9,7 +9,6 @@ import { Terminal } from '../chat/terminal.js';
 import { INVOCATION, redisFlag, withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { CommandFailedError } from '../handle-error.js';
-import { noticeLiveCoverage } from '../live-coverage.js';
 import { printable, shellWord } from '../output.js';
 import { resolveUser } from '../people.js';
 
@@ -36,7 +35,6 @@ export function registerChat(program: Command, { output, globals }: CommandConte
           output.notice(`Created the user ${printable(username)}.`);
           return { id, username, createdAt: new Date() };
         });
-        await noticeLiveCoverage(messenger, output);
         const terminal = new Terminal({ input: process.stdin, output: process.stdout });
         const session = new ChatSession(messenger, me, terminal, output, {
           redisFlag: redisFlag(globals()),

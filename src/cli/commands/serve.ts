@@ -121,7 +121,6 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       return withMessenger(globals(), output, async (messenger, redis) => {
         // It stores accounts and messages: whoever starts it must know into which Redis.
         output.notice(`Using the Redis at ${redis.description}.`);
-        await noticeLiveCoverage(messenger, output, true);
         const ownUrl = (p: number) =>
           `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
         // Loaded here, not at the top: every other command would pay for loading Fastify.
@@ -151,6 +150,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
             throw new Error(`cannot listen on ${options.host}: not an address of this machine`);
           throw error;
         }
+        await noticeLiveCoverage(messenger, output);
         const address = server.server.address();
         const actualPort = typeof address === 'object' && address ? address.port : listenPort;
         // Off is for benchmarks on a trusted network: never silently.
