@@ -3,7 +3,7 @@
  * original program's messages need (`RedisMessenger.liveCoverage`): for a server's log.
  * @module
  */
-import type { RedisMessenger } from '../index.js';
+import { RedisMessenger } from '../index.js';
 import type { Output } from './output.js';
 
 /**
@@ -13,4 +13,12 @@ import type { Output } from './output.js';
 export async function noticeLiveCoverage(messenger: RedisMessenger, output: Output): Promise<void> {
   const { keyspaceNotifications, summary } = await messenger.liveCoverage();
   if (keyspaceNotifications !== 'not-needed') output.notice(summary);
+}
+
+/**
+ * The messenger when it is on Redis directly, else undefined: through a server a client
+ * reads only its own user's data, and the server's operator is the one who runs `reindex`.
+ */
+export function onRedis(messenger: object): RedisMessenger | undefined {
+  return messenger instanceof RedisMessenger ? messenger : undefined;
 }

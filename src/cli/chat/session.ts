@@ -14,6 +14,7 @@ import {
   type User,
 } from '../../index.js';
 import { INVOCATION } from '../connect.js';
+import { onRedis } from '../live-coverage.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { messageLine } from '../present.js';
@@ -418,21 +419,24 @@ export class ChatSession {
    * Why a conversation shows nothing: it is new, or its messages were written by another
    * program (the original), which fills no conversation index, and `reindex` would show
    * them; then also what live delivery covers, when the original's messages are not
-   * live here. Reads the newest page of both inboxes.
+   * live here. Reads the newest page of both inboxes, on Redis directly only.
    */
   async #emptyConversation(peer: User): Promise<string[]> {
+    const empty = ['No messages yet. Say hello!'];
+    const direct = onRedis(this.#messenger);
+    if (!direct) return empty;
     const me = this.#me.id;
     const [mine, theirs] = await Promise.all([
-      this.#messenger.listUserMessages(me, { limit: 200 }),
-      this.#messenger.listUserMessages(peer.id, { limit: 200 }),
+      direct.listUserMessages(me, { limit: 200 }),
+      direct.listUserMessages(peer.id, { limit: 200 }),
     ]);
     const between =
       mine.messages.filter((m) => m.senderId === peer.id).length +
       theirs.messages.filter((m) => m.senderId === me).length;
-    if (between === 0) return ['No messages yet. Say hello!'];
+    if (between === 0) return empty;
     const count = mine.hasOlder || theirs.hasOlder ? `at least ${between}` : String(between);
     const hint = `No messages in this conversation yet, but your inboxes hold ${count} between you that another program wrote: ${INVOCATION} reindex${this.#redisFlag} shows them here.`;
-    const coverage = await this.#messenger.liveCoverage();
+    const coverage = await direct.liveCoverage();
     const notLive = ['off', 'unknown'].includes(coverage.keyspaceNotifications);
     return notLive ? [hint, coverage.summary] : [hint];
   }
