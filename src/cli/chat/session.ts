@@ -14,10 +14,10 @@ import {
   type User,
 } from '../../index.js';
 import { INVOCATION } from '../connect.js';
-import { onRedis } from '../live-coverage.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { messageLine } from '../present.js';
+import { onRedis } from '../what-is-live.js';
 
 /** A message typed in the chat, on its way to Redis. */
 interface Outgoing {

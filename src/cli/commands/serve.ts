@@ -14,7 +14,7 @@ import {
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
-import { noticeLiveCoverage } from '../live-coverage.js';
+import { noticeLiveCoverage } from '../what-is-live.js';
 
 type ServeOptions = {
   port: string;
