@@ -12,6 +12,7 @@
 export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';
+export type { KeyspaceNotifications, LiveCoverage } from './core/live-coverage.js';
 export { RedisMessenger, type SendOptions } from './core/messenger.js';
 export type { MessengerOptions } from './core/options.js';
 export type {

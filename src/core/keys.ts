@@ -6,6 +6,7 @@
  * programs can share one Redis. Only validated UUIDs ever become part of a key.
  * @module
  */
+import { keyspaceChannel } from '../redis/keyspace-events.js';
 
 /** The member a message has in every sorted set that indexes it (the seed's "message_key"). */
 export function messageMember(messageId: string): string {
@@ -174,5 +175,13 @@ export class Keys {
    */
   inboxChannel(userId: string): string {
     return `${this.prefix}user_messages:${this.#tag(userId)}`;
+  }
+
+  /**
+   * Redis's keyspace channel of the user's inbox in database `db`: where Redis, when the
+   * operator turned on keyspace notifications, tells of every write to it, whoever wrote.
+   */
+  inboxWritesChannel(db: number, userId: string): string {
+    return keyspaceChannel(db, this.inbox(userId));
   }
 }

@@ -9,10 +9,12 @@
 
 import { CursorNotFoundError, MessengerError } from '../errors.js';
 import type { RedisConnection } from '../redis/connect.js';
+import { mayHaveAdded } from '../redis/keyspace-events.js';
 import type { ChannelListener, Listening } from '../redis/subscriber.js';
 import { type Bell, parseBell, type SeenChange } from './doorbell.js';
 import { messageIdOfMember, messageMember } from './keys.js';
-import type { StampedMessagePage } from './pages.js';
+import { LATE_MEMORY, LateEntries } from './late-entries.js';
+import type { StampedMessage, StampedMessagePage } from './pages.js';
 import type { Message } from './types.js';
 import type { PageRequest } from './validate.js';
 
@@ -54,6 +56,23 @@ export interface SubscriptionParts {
   client: RedisConnection;
   /** Starts listening to the user's channel on the messenger's shared subscriber. */
   listen: (listener: ChannelListener) => Promise<Listening>;
+  /**
+   * Starts listening to Redis's keyspace notifications of the inbox, where they are on:
+   * they tell of messages that programs which ring no doorbell (the original) store.
+   * `message` gets the event's name (`zadd`, ...); those that may add a member wake it up.
+   */
+  listenForWrites?: (listener: ChannelListener) => Promise<Listening>;
+  /**
+   * Adds messages a catch-up found to their conversations before they are delivered
+   * (what the original program stores has none); only where that cannot disturb a send.
+   */
+  indexFound?: (items: StampedMessage[]) => Promise<void>;
+  /**
+   * Given where entries can be stored behind the cursor (the original program's keys:
+   * ./late-entries.ts): reads the messages these inbox members name, null for one that
+   * cannot be read. After each catch-up the subscription then looks behind its cursor.
+   */
+  readLate?: (members: string[]) => Promise<(StampedMessage | null)[]>;
   inbox: string;
   handler: (message: Message) => void | Promise<void>;
   options: SubscribeOptions;
@@ -75,15 +94,24 @@ const RETRY_MAX_MS = 2000;
  */
 export const QUEUE_LIMIT = 256;
 
-/** What waits for the handler: a doorbell as published, or a catch-up from the cursor. */
-type Task = { kind: 'ring'; raw: string } | { kind: 'catch-up' };
+/**
+ * What waits for the handler: a doorbell as published, a catch-up from the cursor, or a
+ * wake-up (a keyspace notification: something was stored in the inbox, maybe with no
+ * doorbell).
+ */
+type Task = { kind: 'ring'; raw: string } | { kind: 'catch-up' } | { kind: 'wake' };
 
 /** A running subscription to a user's inbox. Stop it with `close()`. */
 export class InboxSubscription {
   readonly #parts: SubscriptionParts;
   #listening: Listening | undefined;
+  #listeningForWrites: Listening | undefined;
   /** The last message delivered, or null while nothing in the inbox precedes the next one. */
   #cursor: Cursor | null = null;
+  /** What was delivered just behind the cursor, where entries can land there (readLate). */
+  #late: LateEntries | undefined;
+  /** A wake-up was left to the doorbell behind it: look behind the cursor after that one. */
+  #lookBehindDue = false;
   /** What waits for the handler, oldest first; at most QUEUE_LIMIT doorbells. */
   #queue: Task[] = [];
   /** The run that works through the queue, one task after another, while there is one. */
@@ -137,6 +165,7 @@ export class InboxSubscription {
     clearTimeout(this.#retryTimer);
     this.#queue = [];
     if (this.#listening) await this.#listening.close().catch(() => {});
+    if (this.#listeningForWrites) await this.#listeningForWrites.close().catch(() => {});
     if (!this.#inTask) await this.#pumping;
     this.#parts.onClose(this);
   }
@@ -156,6 +185,8 @@ export class InboxSubscription {
         ? { id: messageIdOfMember(newest.value), timestamp: String(newest.score) }
         : null;
     }
+    if (this.#parts.readLate)
+      this.#late = new LateEntries(this.#cursor ? Number(this.#cursor.timestamp) : null);
     this.#listening = await run(() =>
       this.#parts.listen({
         message: (raw) => this.#enqueue({ kind: 'ring', raw }),
@@ -165,15 +196,42 @@ export class InboxSubscription {
         lost: () => this.#setConnected(false),
       }),
     );
+    await this.#listenForWrites();
     this.#enqueue({ kind: 'catch-up' });
     await this.#firstCatchUp.promise;
+  }
+
+  /**
+   * Listens to the inbox's keyspace notifications, where the messenger uses them. A
+   * refusal (an ACL that allows only some channels) is reported, and the doorbell alone
+   * goes on: the subscription works as it would with notifications off.
+   */
+  async #listenForWrites(): Promise<void> {
+    const { listenForWrites, run } = this.#parts;
+    if (!listenForWrites) return;
+    try {
+      this.#listeningForWrites = await run(() =>
+        listenForWrites({
+          message: (event) => {
+            if (mayHaveAdded(event)) this.#enqueue({ kind: 'wake' });
+          },
+          // Same connection as the doorbell's: its own ready and lost say nothing more.
+          ready: () => {},
+          lost: () => {},
+        }),
+      );
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   #enqueue(task: Task): void {
     if (this.#closed) return;
     const queue = this.#queue;
-    // One catch-up waiting reads everything up to the end: a second one adds nothing.
-    if (task.kind === 'catch-up' && queue.some((t) => t.kind === 'catch-up')) return;
+    // One catch-up (or wake-up) waiting reads everything up to the end: a second one adds
+    // nothing.
+    if (task.kind !== 'ring' && queue.some((t) => t.kind === 'catch-up' || t.kind === task.kind))
+      return;
     // The handler is far behind: forget the doorbells, and read the inbox from the cursor
     // once it is free (what they rang for is there).
     if (queue.length >= QUEUE_LIMIT) this.#queue = [{ kind: 'catch-up' }];
@@ -189,6 +247,7 @@ export class InboxSubscription {
         this.#inTask = true;
         try {
           if (task.kind === 'catch-up') await this.#catchUp();
+          else if (task.kind === 'wake') await this.#wake();
           else await this.#ring(task.raw);
         } catch (error) {
           // A failed task must not stop the ones after it.
@@ -232,6 +291,28 @@ export class InboxSubscription {
     // Otherwise something was missed, or it was delivered already: the inbox says which.
     if (!bell || !follows) return this.#catchUp();
     await this.#deliver(bell.message, bell.timestamp);
+    if (this.#lookBehindDue) {
+      this.#lookBehindDue = false;
+      // The wake-up may have been for an entry stored behind the cursor at the same
+      // moment. Failing, a catch-up (which looks behind too) tries again.
+      await this.#lookBehind().catch(() => this.#enqueue({ kind: 'catch-up' }));
+    }
+  }
+
+  /**
+   * A keyspace notification: something was stored. When a received doorbell (or a
+   * catch-up) waits behind it, that reads what is new, since it follows it on the same
+   * connection: one of this library's sends notifies and then rings, and reading twice
+   * would double the cost of every message.
+   */
+  async #wake(): Promise<void> {
+    const readsLater = this.#queue.some((task) => {
+      if (task.kind !== 'ring') return task.kind === 'catch-up';
+      const bell = parseBell(task.raw);
+      return bell === null || bell.kind === 'received';
+    });
+    if (readsLater) this.#lookBehindDue = this.#late !== undefined;
+    else await this.#catchUp();
   }
 
   /** A page of the inbox after the cursor (from the first message when null). */
@@ -261,6 +342,7 @@ export class InboxSubscription {
     try {
       for (;;) {
         const page = await this.#readAfter(this.#cursor, CATCH_UP_PAGE);
+        if (page.items.length > 0) await this.#indexFound(page.items);
         for (const { message, timestamp } of page.items) {
           if (this.#closed) return;
           await this.#deliver(message, timestamp);
@@ -269,6 +351,8 @@ export class InboxSubscription {
         // original program's two-step writes); stop rather than read it again forever.
         if (!page.hasNewer || page.items.length === 0) break;
       }
+      this.#lookBehindDue = false;
+      await this.#lookBehind();
     } catch (error) {
       if (this.#closed) return;
       this.#report(error);
@@ -283,8 +367,57 @@ export class InboxSubscription {
     if (this.#listening?.isReady) this.#setConnected(true);
   }
 
+  /** Conversation entries for what a catch-up found; a refusal (maxmemory) must not stop delivery. */
+  async #indexFound(items: StampedMessage[]): Promise<void> {
+    try {
+      await this.#parts.indexFound?.(items);
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  /**
+   * Delivers entries stored behind the cursor since it passed them (./late-entries.ts):
+   * one ZCOUNT finds none, as a rule. They are delivered once each, after the cursor's
+   * message, and the cursor stays where it is.
+   */
+  async #lookBehind(): Promise<void> {
+    const { client, inbox, readLate, run } = this.#parts;
+    const late = this.#late;
+    const cursor = this.#cursor;
+    if (!late || !cursor || !readLate) return;
+    const cursorScore = Number(cursor.timestamp);
+    const window = late.window(cursorScore);
+    if (!window) return;
+    const stored = await run(() => client.zCount(inbox, window.min, window.max));
+    if (stored === late.count(window)) return;
+    const entries = await run(() =>
+      client.zRangeWithScores(inbox, window.min, window.max, {
+        BY: 'SCORE',
+        LIMIT: { offset: 0, count: LATE_MEMORY },
+      }),
+    );
+    const missed = late.unknown(window, entries, entries.length < LATE_MEMORY);
+    if (missed.length === 0) return;
+    const items = await run(() => readLate(missed.map((entry) => entry.value)));
+    const found = items.filter((item): item is StampedMessage => item !== null);
+    if (found.length > 0) await this.#indexFound(found);
+    for (const [i, entry] of missed.entries()) {
+      if (this.#closed) return;
+      late.delivered(entry.value, entry.score, cursorScore);
+      const item = items[i];
+      if (item) await this.#handle(item.message);
+    }
+  }
+
   async #deliver(message: Message, timestamp: string): Promise<void> {
     this.#cursor = { id: message.id, timestamp };
+    const score = Number(timestamp);
+    this.#late?.delivered(messageMember(message.id), score, score);
+    await this.#handle(message);
+  }
+
+  async #handle(message: Message): Promise<void> {
     try {
       await this.#parts.handler(message);
     } catch (error) {

@@ -14,7 +14,8 @@ import {
   UsernameTakenError,
   ValidationError,
 } from '../errors.js';
-import type { RedisConnection } from '../redis/connect.js';
+import { isCluster, type RedisConnection } from '../redis/connect.js';
+import { databaseOf } from '../redis/keyspace-events.js';
 import { Accounts } from './accounts.js';
 import { type Backend, openBackend } from './backend/index.js';
 import { RedisCalls } from './calls.js';
@@ -23,11 +24,23 @@ import { seenBell, sessionEndedBell } from './doorbell.js';
 import { newMessageId } from './ids.js';
 import type { Keys } from './keys.js';
 import { InboxSubscription, type SubscribeOptions } from './live.js';
+import { detectLiveCoverage, type LiveCoverage } from './live-coverage.js';
 import { type MessengerOptions, type Settings, settingsOf } from './options.js';
-import { messagePageOf, readIndexPage, readMessagePage, type StampedMessagePage } from './pages.js';
+import {
+  messagePageOf,
+  readIndexPage,
+  readMessagePage,
+  readMessagesOf,
+  type StampedMessagePage,
+} from './pages.js';
 import { RateLimits } from './rate-limits.js';
 import { parseTime, USER_FIELDS, userFromHash } from './records.js';
-import { type ReindexProgress, type ReindexReport, rebuildIndexes } from './reindex.js';
+import {
+  indexFoundMessages,
+  type ReindexProgress,
+  type ReindexReport,
+  rebuildIndexes,
+} from './reindex.js';
 import { type IndexNamesReport, indexSeedNames, namesBehind } from './seed-users.js';
 import type {
   ConversationSummary,
@@ -82,12 +95,17 @@ export class RedisMessenger {
   readonly #subscriptions = new Set<InboxSubscription>();
   #accounts: Accounts | undefined;
   #rateLimits: RateLimits | undefined;
+  /** The database the connection selected (keyspace channels name it). */
+  readonly #database: number;
+  /** What live delivery covers, read once at the first subscribe (or liveCoverage()). */
+  #coverage: Promise<LiveCoverage> | undefined;
   /** The one run of indexSeedNames under way, shared by every call that needs it. */
   #indexingNames: Promise<IndexNamesReport> | undefined;
   #closed = false;
 
-  private constructor(backend: Backend, options: Settings) {
+  private constructor(backend: Backend, options: Settings, database: number) {
     this.#backend = backend;
+    this.#database = database;
     this.#client = backend.client;
     this.#keys = backend.keys;
     this.#options = options;
@@ -110,7 +128,8 @@ export class RedisMessenger {
       onConnectionError: settings.onConnectionError,
     });
     try {
-      const messenger = new RedisMessenger(backend, settings);
+      const database = target.kind === 'standalone' ? databaseOf(target.url) : 0;
+      const messenger = new RedisMessenger(backend, settings, database);
       await messenger.#calls.run(() => backend.loadScripts());
       return messenger;
     } catch (error) {
@@ -439,9 +458,19 @@ export class RedisMessenger {
     const inbox = this.#keys.inbox(id);
     const channel = this.#keys.inboxChannel(id);
     const client = this.#client;
+    const coverage = await this.liveCoverage();
+    const writesChannel = this.#keys.inboxWritesChannel(this.#database, id);
+    const originalKeys = coverage.keyspaceNotifications !== 'not-needed';
     const subscription = await InboxSubscription.start({
       client,
       listen: (listener) => this.#backend.subscriber().listen(channel, listener),
+      listenForWrites: coverage.listening
+        ? (listener) => this.#backend.subscriber().listen(writesChannel, listener)
+        : undefined,
+      indexFound: originalKeys
+        ? (items) => this.#calls.run(() => indexFoundMessages(this.#backend, id, items))
+        : undefined,
+      readLate: originalKeys ? (members) => readMessagesOf(this.#backend, members) : undefined,
       inbox,
       handler,
       options: { ...options, after },
@@ -457,6 +486,38 @@ export class RedisMessenger {
     // Aborted while it started: it closed itself, and is no longer the messenger's to close.
     if (!options?.signal?.aborted) this.#subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * What live delivery covers on this Redis: whether messages the original program writes
+   * (it rings no doorbell) arrive live, through Redis keyspace notifications on sorted
+   * sets (`notify-keyspace-events` with `K` and `z`, which the operator turns on), and a
+   * one-line `summary` of what is live and what needs `reindex`. Read once (one
+   * `CONFIG GET`, which may be refused: then `unknown`, and subscriptions listen anyway);
+   * a setting changed later is seen by the next messenger.
+   */
+  liveCoverage(): Promise<LiveCoverage> {
+    const client = this.#client;
+    // The original program writes only one Redis's keys, without a namespace.
+    const originalKeys = isCluster(client) || this.#keys.prefix !== '' ? undefined : client;
+    this.#coverage ??= detectLiveCoverage(originalKeys, (operation) =>
+      this.#calls.run(operation),
+    ).then(
+      (coverage) => {
+        try {
+          this.#options.onLiveCoverage?.(coverage);
+        } catch {
+          // The caller's logger failed; live delivery goes on.
+        }
+        return coverage;
+      },
+      (error: unknown) => {
+        // Redis did not answer: the next call asks again.
+        this.#coverage = undefined;
+        throw error;
+      },
+    );
+    return this.#coverage;
   }
 
   // ---- accounts ----------------------------------------------------------------------

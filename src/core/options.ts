@@ -5,6 +5,7 @@
  */
 import { DEFAULT_REDIS_URL } from '../redis/connect.js';
 import { namedTarget, type Target } from '../redis/target.js';
+import type { LiveCoverage } from './live-coverage.js';
 import { DEFAULT_TEXT_MAX_LENGTH, validateCount, validateNamespace } from './validate.js';
 
 /** How to reach Redis and how the messenger behaves. Every field is optional. */
@@ -39,6 +40,12 @@ export interface MessengerOptions {
   /** Called with connection errors that the client recovers from by reconnecting. */
   onConnectionError?: (error: Error) => void;
   /**
+   * Called once, when first known (at the first `subscribe`), with what live delivery covers on this Redis
+   * (`liveCoverage()`): whether the original program's messages arrive live (Redis
+   * keyspace notifications), and a one-line `summary` to log.
+   */
+  onLiveCoverage?: (coverage: LiveCoverage) => void;
+  /**
    * Before `sendMessage` resolves, wait until this many replicas have the message (Redis
    * WAIT on every node the send wrote to). Redis replicates asynchronously: without it,
    * a message acknowledged just before its master dies can be lost in the failover
@@ -65,7 +72,7 @@ export type Settings = Required<
     | 'replicaTimeoutMs'
   >
 > &
-  Pick<MessengerOptions, 'onConnectionError'>;
+  Pick<MessengerOptions, 'onConnectionError' | 'onLiveCoverage'>;
 
 /** The options checked, defaults filled in, and the Redis they name. */
 export function settingsOf(options: MessengerOptions = {}): {
@@ -99,6 +106,7 @@ export function settingsOf(options: MessengerOptions = {}): {
       DEFAULT_TEXT_MAX_LENGTH,
     ),
     onConnectionError: options.onConnectionError,
+    onLiveCoverage: options.onLiveCoverage,
     waitForReplicas:
       options.waitForReplicas === 0
         ? 0

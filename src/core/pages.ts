@@ -46,10 +46,21 @@ export async function readIndexPage(
   const [hasOlder, hasNewer, ...members] = reply;
   // Members name hashes that never change but for `seen`, so reading them after the
   // index is as good as with it.
+  const entries = await hashesOf(backend, members, hashKey, fields);
+  return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
+}
+
+/** The `fields` of the hash each member names (those it has), all read at once. */
+async function hashesOf(
+  backend: Backend,
+  members: readonly string[],
+  hashKey: (member: string) => string,
+  fields: readonly string[],
+): Promise<IndexPage['entries']> {
   const values = await Promise.all(
     members.map((member) => backend.readHash(hashKey(member), fields)),
   );
-  const entries = members.map((member, m) => {
+  return members.map((member, m) => {
     const hash: Record<string, string> = {};
     fields.forEach((field, i) => {
       const value = values[m]?.[i];
@@ -57,7 +68,31 @@ export async function readIndexPage(
     });
     return { member, hash };
   });
-  return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
+}
+
+/** A message with its timestamp as stored (microseconds, for cursors). */
+export type StampedMessage = StampedMessagePage['items'][number];
+
+/** A message of an index and its timestamp, or null when its hash cannot be read. */
+function stampedOf(member: string, hash: Record<string, string>): StampedMessage | null {
+  const message = messageFromHash(hash, messageIdOfMember(member));
+  return message
+    ? { message, timestamp: hash.timestamp ?? '0', seenless: hash.seen === undefined }
+    : null;
+}
+
+/** The messages index members name, in their order; null for one that cannot be read. */
+export async function readMessagesOf(
+  backend: Backend,
+  members: readonly string[],
+): Promise<(StampedMessage | null)[]> {
+  const entries = await hashesOf(
+    backend,
+    members,
+    (member) => backend.keys.messageOfMember(member),
+    MESSAGE_FIELDS,
+  );
+  return entries.map(({ member, hash }) => stampedOf(member, hash));
 }
 
 /**
@@ -67,7 +102,15 @@ export async function readIndexPage(
  * can page on past them.
  */
 export interface StampedMessagePage {
-  items: { message: Message; timestamp: string }[];
+  items: {
+    message: Message;
+    timestamp: string;
+    /**
+     * The hash has no `seen` field: written the original program's way (this library
+     * always writes one), so its conversation entries may be missing.
+     */
+    seenless: boolean;
+  }[];
   hasOlder: boolean;
   hasNewer: boolean;
   skipped: number;
@@ -91,10 +134,7 @@ export async function readMessagePage(
   // An entry whose hash is missing (the original program's two-step writes, a clean-up
   // that deleted hashes) or is not a hash is skipped rather than shown as an empty
   // message, and rather than failing the page.
-  const items = page.entries.flatMap(({ member, hash }) => {
-    const message = messageFromHash(hash, messageIdOfMember(member));
-    return message ? [{ message, timestamp: hash.timestamp ?? '0' }] : [];
-  });
+  const items = page.entries.flatMap(({ member, hash }) => stampedOf(member, hash) ?? []);
   const ids = page.entries.map(({ member }) => messageIdOfMember(member)).filter((m) => isId(m));
   return {
     items,

@@ -9,6 +9,8 @@
  * @module
  */
 import type { Backend } from './backend/index.js';
+import { messageMember } from './keys.js';
+import type { StampedMessage } from './pages.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
 
@@ -81,16 +83,80 @@ async function indexInbox(
         return;
       }
       writes.push(
-        backend.writes.indexReceived(userId, sender, {
+        ...conversationWrites(backend, userId, sender, {
           member,
           score,
           timestamp: timestamp ?? null,
         }),
-        client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
-        client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
       );
     });
     await Promise.all(writes);
     seen += entries.length;
   }
+}
+
+/**
+ * The writes that put one inbox entry into its conversation and both users' lists of
+ * conversations, each adding only what is missing (or raising to the newest), so that
+ * running them again, or after the send that stored them, changes nothing.
+ */
+function conversationWrites(
+  backend: Backend,
+  userId: string,
+  sender: string,
+  entry: { member: string; score: number; timestamp: string | null },
+): Promise<unknown>[] {
+  return [
+    backend.writes.indexReceived(userId, sender, entry),
+    ...listingWrites(backend, userId, sender, entry.score),
+  ];
+}
+
+/** Both users' `user_conversations` entries for a message at `score` (raised, never lowered). */
+function listingWrites(
+  { client, keys }: Backend,
+  userId: string,
+  sender: string,
+  score: number,
+): Promise<unknown>[] {
+  return [
+    client.zAdd(keys.conversations(userId), { score, value: sender }, { comparison: 'GT' }),
+    client.zAdd(keys.conversations(sender), { score, value: userId }, { comparison: 'GT' }),
+  ];
+}
+
+/**
+ * Live, for a subscription on the original program's keys: adds the messages a catch-up
+ * found in `userId`'s inbox to their conversations, as `reindex` would. Only on one Redis,
+ * where a send's own entries are written in the same script as the inbox entry (on a
+ * cluster this could land between the steps of a send and place its conversation entry
+ * before the newest). The score is the hash's timestamp, which on one Redis is the inbox
+ * score (both programs write one value to both). Only messages stored without a `seen`
+ * field, as the original stores them: this library's are indexed by their send. Two
+ * round trips at most: the conversation entries (`ZADD NX`), then both users' lists for
+ * those it added.
+ */
+export async function indexFoundMessages(
+  backend: Backend,
+  userId: string,
+  items: readonly StampedMessage[],
+): Promise<void> {
+  const { client, keys } = backend;
+  const entries = items.flatMap(({ message, timestamp, seenless }) => {
+    // This library writes a message's conversation entries with it, and always a `seen`.
+    if (!seenless) return [];
+    const score = Number(timestamp);
+    const sender = message.senderId;
+    if (!isId(sender) || sender === userId || !Number.isFinite(score)) return [];
+    return [{ sender, score, member: messageMember(message.id) }];
+  });
+  const added = await Promise.all(
+    entries.map(({ sender, score, member }) =>
+      client.zAdd(keys.conversation(userId, sender), { score, value: member }, { condition: 'NX' }),
+    ),
+  );
+  const fresh = entries.filter((_, i) => added[i] === 1);
+  await Promise.all(
+    fresh.flatMap(({ sender, score }) => listingWrites(backend, userId, sender, score)),
+  );
 }

@@ -15,6 +15,7 @@ import { type Live, type Messenger, mayStillBeSent } from '../messenger.js';
 import { formatTime, type Output, preview, printable, shellWord } from '../output.js';
 import { NameBook, resolveUser } from '../people.js';
 import { messageLine } from '../present.js';
+import { onRedis } from '../what-is-live.js';
 
 /** A message typed in the chat, on its way to Redis (or the server). */
 interface Outgoing {
@@ -436,11 +437,39 @@ export class ChatSession {
   /** Prints the last `limit` messages with `peer`; returns their ids. */
   async #showHistory(peer: User, limit: number): Promise<Set<string>> {
     const page = await this.#messenger.listConversation(this.#me.id, peer.id, { limit });
-    if (page.messages.length === 0) this.#screen.print('No messages yet. Say hello!');
+    if (page.messages.length === 0) {
+      for (const line of await this.#emptyConversation(peer)) this.#screen.print(line);
+    }
     for (const message of page.messages) {
       this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
     }
     return new Set(page.messages.map((m) => m.id));
+  }
+
+  /**
+   * Why a conversation shows nothing: it is new, or its messages were written by another
+   * program (the original), which fills no conversation index, and `reindex` would show
+   * them; then also what live delivery covers, when the original's messages are not
+   * live here. Reads the newest page of both inboxes, on Redis directly only.
+   */
+  async #emptyConversation(peer: User): Promise<string[]> {
+    const empty = ['No messages yet. Say hello!'];
+    const direct = onRedis(this.#messenger);
+    if (!direct) return empty;
+    const me = this.#me.id;
+    const [mine, theirs] = await Promise.all([
+      direct.listUserMessages(me, { limit: 200 }),
+      direct.listUserMessages(peer.id, { limit: 200 }),
+    ]);
+    const between =
+      mine.messages.filter((m) => m.senderId === peer.id).length +
+      theirs.messages.filter((m) => m.senderId === me).length;
+    if (between === 0) return empty;
+    const count = mine.hasOlder || theirs.hasOlder ? `at least ${between}` : String(between);
+    const hint = `No messages in this conversation yet, but your inboxes hold ${count} between you that another program wrote: ${INVOCATION} reindex${this.#redisFlag} shows them here.`;
+    const coverage = await direct.liveCoverage();
+    const notLive = ['off', 'unknown'].includes(coverage.keyspaceNotifications);
+    return notLive ? [hint, coverage.summary] : [hint];
   }
 
   async #users(): Promise<void> {

@@ -16,6 +16,7 @@ import {
 import { withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
+import { noticeLiveCoverage } from '../what-is-live.js';
 
 type ServeOptions = {
   port: string;
@@ -263,6 +264,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
             throw new Error(`cannot listen on ${options.host}: not an address of this machine`);
           throw error;
         }
+        await noticeLiveCoverage(messenger, output);
         const address = server.server.address();
         const actualPort = typeof address === 'object' && address ? address.port : listenPort;
         const scrape = metrics ? metricsListener(metrics) : null;
