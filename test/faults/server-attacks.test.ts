@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { liveClient, openLive } from '../support/serve-process.js';
@@ -552,6 +553,66 @@ it('floods: sends past the bucket get 429; big, binary, broken, unknown and 10,0
   report(
     t,
     `12 sends at once: 5 stored, 7 refused 429 (Retry-After ${retryAfter} s); close codes ${JSON.stringify(codes)}; 3 floods of 10,000 frames (written in ≤ ${floodMs.toFixed(0)} ms) closed with 4008; meanwhile Carol received all ${sentAt.size} of Bob's messages once each, send→frame p50 ${percentile(lags, 50)} ms, p99 ${p99} ms`,
+  );
+});
+
+it('bad HTTP and bad frames: answered in the one error shape, closed cleanly, and no error in the log', async (t) => {
+  const api = await server();
+  const alice = await account(api.base);
+  const port = Number(new URL(api.base).port);
+  const rawAnswer = (bytes: string) =>
+    within(
+      5000,
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let seen = '';
+        socket.on('data', (chunk) => {
+          seen += chunk.toString();
+        });
+        socket.on('close', () => resolve(seen));
+        socket.write(bytes, 'latin1');
+      }),
+      'a raw answer',
+    );
+  const answers = {
+    badLine: await rawAnswer('GET /api/v1/me \u0001 HTTP/1.1\r\n\r\n'),
+    hugeHeaders: await rawAnswer(
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(20_000)}\r\n\r\n`,
+    ),
+    hugeHead: await rawAnswer(
+      `HEAD /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(20_000)}\r\n\r\n`,
+    ),
+  };
+  for (const [name, answer] of Object.entries(answers)) {
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 4\d\d /, name);
+    assert.match(head, /\r\nConnection: close/i, `${name}: says the connection closes`);
+    if (name === 'hugeHead') assert.equal(body, '', 'no body for HEAD');
+    else assert.match(JSON.parse(body).error.code, /^(bad_request|headers_too_large)$/, name);
+  }
+  // The live channel asked without an upgrade: 426 in the shape, not a bare 404.
+  const plain = await call(api.base, 'GET', '/api/v1/live', bearer(alice.token));
+  assert.equal(plain.status, 426, plain.body);
+  assert.equal(JSON.parse(plain.body).error.code, 'upgrade_required');
+  // A frame over 64 KiB closes its socket (1009); the client's doing, not the server's error.
+  const socket = await openLive(api.base, alice.token);
+  const before = api.logs.length;
+  socket.socket.send('x'.repeat(70 * 1024));
+  await eventually(() => socket.closed.code !== undefined, 5000, 'the socket to close');
+  assert.equal(socket.closed.code, 1009);
+  await sleep(100);
+  const errors = api.logs.slice(before).filter((line) => /"level":(50|60)/.test(line));
+  assert.deepEqual(
+    errors.map((line) => line.slice(0, 300)),
+    [],
+  );
+  report(
+    t,
+    `malformed request line, headers over 16 KiB (GET and HEAD): ${Object.values(answers)
+      .map((a) => a.split('\r\n')[0])
+      .join(
+        ', ',
+      )}, each with Connection: close; GET /live without upgrade: 426; an oversized frame: 1009 and no error line`,
   );
 });
 
