@@ -10,14 +10,14 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyReply } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RedisMessenger } from '../index.js';
 import { guard } from './auth/guard.js';
 import { JwtIdentity, type JwtOptions } from './auth/jwt.js';
 import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
 import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
-import { HttpError, handleError } from './errors.js';
+import { answerClientError, HttpError, handleError } from './errors.js';
 import { CLOSE, liveRoute, type OpenSockets } from './live.js';
 import type { ServerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -103,6 +103,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
     // Ids for log lines; never a token, a password or a text in them.
     genReqId: () => crypto.randomUUID(),
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // A form can post text/plain across sites without a preflight: only JSON is accepted.
   app.removeContentTypeParser('text/plain');
@@ -122,6 +123,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   await app.register(websocket, {
     // ws accepts 100 MiB frames by default; a hello is a few dozen bytes.
     options: { maxPayload: 64 * 1024 },
+    // A frame the socket cannot take (over 64 KiB, a broken frame) is the client's doing:
+    // ws has closed it with the right code (1009, 1002); noted, not logged as the server's error.
+    errorHandler: (error, socket, request) => {
+      request.log.info(
+        { code: (error as NodeJS.ErrnoException).code },
+        'live socket broke the protocol',
+      );
+      socket.terminate();
+    },
     preClose: async () => {
       for (const socket of sockets) socket.close(CLOSE.goingAway, 'server going away: reconnect');
       await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()));
@@ -144,6 +154,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           'The live channel (WebSocket, JSON frames): hello with a cursor, replay, then push. docs/server.md describes the frames and close codes.',
       });
       response[101] ??= { description: 'switching to the WebSocket protocol' };
+      // Plain HTTP to it: the plugin would answer a bare 404; this says what it is.
+      const hooks = route.preHandler;
+      route.preHandler = [...(Array.isArray(hooks) ? hooks : hooks ? [hooks] : []), upgradeOnly];
     }
   });
   // The OpenAPI document is made from the same route schemas that validate requests.
@@ -247,6 +260,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     { prefix: '/api/v1' },
   );
   return app as Server;
+}
+
+async function upgradeOnly(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (request.ws) return;
+  reply.header('upgrade', 'websocket');
+  throw new HttpError(426, 'upgrade_required', 'the live channel is a WebSocket: send an upgrade');
 }
 
 /** An origin as browsers send it: scheme://host[:port], lower case, no path. */

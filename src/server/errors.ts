@@ -5,6 +5,8 @@
  * nothing about the inside; never a stack trace.
  * @module
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   BadDataError,
@@ -94,4 +96,32 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const body: ErrorBody = { error: { code: described.code, message: described.message } };
   if (described.retryAfterMs !== undefined) body.error.retry_after_ms = described.retryAfterMs;
   void reply.status(described.status).send(body);
+}
+
+/**
+ * Node's HTTP parser refused a request (a malformed line, headers past 16 KiB, a timeout):
+ * answered in the one shape too, with `Connection: close`, since the socket is then closed
+ * (Fastify's default answers in a shape of its own and without it, so a keep-alive client
+ * sends its next request into a closing socket).
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'timeout', 'the request took too long to arrive']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request headers are too large']
+        : [400, 'bad_request', 'the request is not valid HTTP'];
+  // A body only when the request is known not to be a HEAD (whose client would read one as
+  // the start of the next answer): the bytes refused may also be what followed another request.
+  const raw = (error as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 12) ?? '';
+  const body =
+    /^[A-Z]+ /.test(raw) && !raw.startsWith('HEAD ')
+      ? JSON.stringify({ error: { code, message } })
+      : '';
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }

@@ -98,7 +98,10 @@ export const UNREAD = 'user_unread:<id>';
 interface SchemaEntry {
   template: string;
   pattern: RegExp;
+  /** The first Redis type the Type column names. */
   type: string;
+  /** Every Redis type it names ("string (a counter) or hash (...)" names two). */
+  types: string[];
 }
 
 const REDIS_TYPES: Record<string, string> = {
@@ -136,16 +139,61 @@ export function documentedKeys(): SchemaEntry[] {
     const name = /^`([^`]+)`$/.exec(cells[0] ?? '')?.[1];
     if (!keyTable || !name) continue;
     const template = name.replace(/<[^>]+>/g, '<id>');
-    const escaped = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = name
+      .split(/(<[^>]+>)/)
+      .map((part) => (part.startsWith('<') ? `(${placeholderPattern(part)})` : escapeRegExp(part)))
+      .join('');
     entries.push({
       template,
-      pattern: new RegExp(`^${escaped.replaceAll('<id>', `(${UUID})`)}$`),
+      pattern: new RegExp(`^${pattern}$`),
       type: REDIS_TYPES[cells[1] ?? ''] ?? `unknown type "${cells[1]}"`,
+      types: typesNamed(cells[1] ?? ''),
     });
   }
   if (entries.length === 0)
     throw new Error('docs/schema.md lists no keys: has its layout changed?');
   return entries;
+}
+
+/** The Redis types a Type cell names, in any order ("string (a counter) or hash"). */
+function typesNamed(cell: string): string[] {
+  let bare = cell.replace(/\([^)]*\)/g, '');
+  const types: string[] = [];
+  // "sorted set" before "set": each word is taken out once matched.
+  for (const [word, type] of Object.entries(REDIS_TYPES)) {
+    const named = new RegExp(`(^|\\W)${word}(\\W|$)`);
+    if (!named.test(bare)) continue;
+    types.push(type);
+    bare = bare.replace(named, ' ');
+  }
+  return types;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The rules of the server's rate limits, as docs/schema.md names them for `rate:<rule>:...`. */
+const RATE_RULES = [
+  'request',
+  'send',
+  'anonymous',
+  'register',
+  'upgrade',
+  'login-address',
+  'login-pair',
+  'login-name',
+  'login-known',
+];
+
+/**
+ * What a placeholder of docs/schema.md stands for: a SHA-256 (hex) where it says so, a
+ * rate-limit rule for `<rule>`, else a UUID (the only user input a key may hold).
+ */
+function placeholderPattern(placeholder: string): string {
+  if (placeholder.includes('sha256')) return '[0-9a-f]{64}';
+  if (placeholder === '<rule>') return RATE_RULES.map(escapeRegExp).join('|');
+  return UUID;
 }
 
 const SCHEMA = documentedKeys();
@@ -172,6 +220,11 @@ export function classifyKey(key: string, prefix: string): ClassifiedKey | null {
     return { key, kind: template, ids };
   }
   return null;
+}
+
+/** Whether docs/schema.md allows a documented key to be of this Redis type. */
+export function schemaAllows(kind: string, type: string): boolean {
+  return SCHEMA.find((entry) => entry.template === kind)?.types.includes(type) ?? false;
 }
 
 /** The Redis type docs/schema.md gives a documented key. */
@@ -224,7 +277,7 @@ export async function inspectNamespace(
   classified.forEach((entry, i) => {
     const key = keys[i] ?? '';
     if (!entry) undocumented.push(key);
-    else if (schemaType(entry.kind) !== types[i]) undocumented.push(`${key} (${types[i]})`);
+    else if (!schemaAllows(entry.kind, types[i] ?? '')) undocumented.push(`${key} (${types[i]})`);
   });
   const of = (kind: string) => classified.filter((c): c is ClassifiedKey => c?.kind === kind);
 
