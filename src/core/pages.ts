@@ -49,14 +49,7 @@ export async function readIndexPage(
   const values = await Promise.all(
     members.map((member) => backend.readHash(hashKey(member), fields)),
   );
-  const entries = members.map((member, m) => {
-    const hash: Record<string, string> = {};
-    fields.forEach((field, i) => {
-      const value = values[m]?.[i];
-      if (typeof value === 'string') hash[field] = value;
-    });
-    return { member, hash };
-  });
+  const entries = members.map((member, m) => ({ member, hash: hashOf(fields, values[m]) }));
   return { entries, hasOlder: hasOlder === 1, hasNewer: hasNewer === 1 };
 }
 
@@ -104,6 +97,30 @@ export async function readMessagePage(
     first: ids[0],
     last: ids.at(-1),
   };
+}
+
+/**
+ * The messages index `members` name, in their order, read all at once; those whose hash
+ * cannot be read (gone, or not a hash) are left out.
+ */
+export async function readMessages(backend: Backend, members: string[]): Promise<Message[]> {
+  const values = await Promise.all(
+    members.map((member) => backend.readHash(backend.keys.messageOfMember(member), MESSAGE_FIELDS)),
+  );
+  return members.flatMap(
+    (member, m) =>
+      messageFromHash(hashOf(MESSAGE_FIELDS, values[m]), messageIdOfMember(member)) ?? [],
+  );
+}
+
+/** HMGET's reply as a hash of the fields it found. */
+function hashOf(fields: readonly string[], values: (string | null)[] | undefined) {
+  const hash: Record<string, string> = {};
+  fields.forEach((field, i) => {
+    const value = values?.[i];
+    if (typeof value === 'string') hash[field] = value;
+  });
+  return hash;
 }
 
 /** The page as callers see it: the messages, and what was skipped with cursors past it. */

@@ -63,11 +63,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-/** Starts PINGing every `url` (redis://host:port); resolves once the worker runs. */
-export async function startLatencyProbe(urls: readonly string[]): Promise<LatencyProbe> {
-  const targets = urls.map((url) => {
-    const { hostname, port } = new URL(url);
-    return { host: hostname, port: Number(port) };
+/** Starts PINGing the server of every client (on connections of its own); resolves once it runs. */
+export async function startLatencyProbe(
+  servers: readonly RedisClientType[],
+): Promise<LatencyProbe> {
+  const targets = servers.map(({ options }) => {
+    if (options?.url) {
+      const { hostname, port } = new URL(options.url);
+      return { host: hostname, port: Number(port) };
+    }
+    const socket = options?.socket as { host?: string; port?: number } | undefined;
+    return { host: socket?.host ?? '127.0.0.1', port: socket?.port ?? 6379 };
   });
   const worker = new Worker(WORKER, { eval: true, workerData: { targets } });
   await new Promise<void>((resolve, reject) => {

@@ -8,18 +8,17 @@
  */
 
 import { ErrorReply } from 'redis';
-import { BadDataError, MessengerError, Refusal } from '../../errors.js';
+import { BadDataError, Refusal } from '../../errors.js';
 import type { RedisCluster } from '../../redis/connect.js';
 import { sentBell } from '../doorbell.js';
 import { type Keys, messageMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
+import { recountUnreadStreamed } from './cluster-recount.js';
 import type { SendReply, Writes } from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
 const WALK_PAGE = 100;
-/** How many times reindex recounts an inbox that keeps changing before it gives up. */
-const RECOUNT_ATTEMPTS = 5;
 
 export class ClusterWrites implements Writes {
   constructor(
@@ -191,61 +190,9 @@ export class ClusterWrites implements Writes {
     return marked;
   }
 
-  /**
-   * Reads the inbox and the counters together (one MULTI in the user's slot), finds the
-   * unseen messages per sender from the hashes, then replaces the counters and the sets
-   * of unseen messages in one step that checks neither the inbox nor the counters changed
-   * meanwhile; counts again if they did. (A markSeen whose flip lands before this reads
-   * the flags and whose counter step lands after the replacement takes out a message
-   * that is no longer in the set: the counter stays right.)
-   */
-  async recountUnread(userId: string): Promise<void> {
-    const { client, keys } = this;
-    const inbox = keys.inbox(userId);
-    const unread = keys.unread(userId);
-    for (let attempt = 0; attempt < RECOUNT_ATTEMPTS; attempt++) {
-      const [entries, before] = (await client
-        .multi()
-        .zRangeWithScores(inbox, 0, -1)
-        .hGetAll(unread)
-        .exec()) as unknown as [{ value: string; score: number }[], Record<string, string>];
-      const hashes = await Promise.all(
-        entries.map(({ value }) =>
-          readHash(client, keys.messageOfMember(value), ['sender_id', 'seen']),
-        ),
-      );
-      const unseen = new Map<string, string[]>();
-      entries.forEach(({ value, score }, i) => {
-        const [sender, seen] = hashes[i] ?? [];
-        if (seen !== 'False' || !sender || !isId(sender)) return;
-        const pairs = unseen.get(sender) ?? [];
-        pairs.push(String(score), value);
-        unseen.set(sender, pairs);
-      });
-      const held = Object.entries(before);
-      // Every sender that held a counter gets a section too, so that theirs is replaced.
-      const senders = [
-        ...new Set([...held.map(([sender]) => sender).filter((s) => isId(s)), ...unseen.keys()]),
-      ];
-      const replaced = await scripts.replaceUnread.run(
-        client,
-        [inbox, unread, ...senders.map((sender) => keys.unseen(userId, sender))],
-        [
-          String(entries.length),
-          entries.at(-1)?.value ?? '',
-          String(held.length),
-          ...held.flat(),
-          ...senders.flatMap((sender) => {
-            const pairs = unseen.get(sender) ?? [];
-            return [sender, String(pairs.length / 2), ...pairs];
-          }),
-        ],
-      );
-      if (replaced === 1) return;
-    }
-    throw new MessengerError(
-      `the inbox or the unread counters of user ${userId} kept changing while they were counted; run reindex again`,
-    );
+  /** Streamed, a bounded step at a time: ./cluster-recount.ts. */
+  recountUnread(userId: string): Promise<void> {
+    return recountUnreadStreamed(this.client, this.keys, userId);
   }
 
   /**

@@ -9,6 +9,7 @@ import { waitOnCluster } from '../../redis/replicas.js';
 import { ShardedSubscriber, type Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
+import { newestInUnseenSets, type UnseenStep } from '../unseen.js';
 import type { Backend } from './backend.js';
 import { ClusterWrites, readHash } from './cluster-writes.js';
 import type { Writes } from './writes.js';
@@ -37,6 +38,15 @@ export class ClusterBackend implements Backend {
   readHash(key: string, fields: readonly string[]): Promise<(string | null)[]> {
     // The hashes live on several nodes: the typed command is routed by key.
     return readHash(this.client, key, fields);
+  }
+
+  findUnseen(
+    userId: string,
+    senders: readonly string[],
+    wanted: number,
+    from?: string,
+  ): Promise<UnseenStep> {
+    return newestInUnseenSets(this.client, this.keys, userId, senders, wanted, from);
   }
 
   publish(channel: string, message: string): Promise<unknown> {
