@@ -32,7 +32,23 @@ interface Row {
   slowlogMs: number;
   slowlogCommand: string;
   heapPeakMb?: number;
+  /** Redis's mean time per script call (INFO commandstats): the step's cost, free of spikes. */
+  scriptMeanUs?: number;
   failed?: string;
+}
+
+/** The mean µs per EVALSHA over every master since CONFIG RESETSTAT. */
+async function scriptMeanUs(backend: BenchBackend): Promise<number | undefined> {
+  let calls = 0;
+  let usec = 0;
+  for (const master of backend.masters) {
+    const line = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await master.info('commandstats'));
+    if (line) {
+      calls += Number(line[1]);
+      usec += Number(line[2]);
+    }
+  }
+  return calls > 0 ? usec / calls : undefined;
 }
 
 const scriptNames = new Map(Object.values(scripts).map((script) => [script.sha, script.name]));
@@ -44,6 +60,7 @@ async function measure(
   withHeap = false,
 ): Promise<Row> {
   await resetSlowlog(backend.masters);
+  await Promise.all(backend.masters.map((master) => master.configResetStat()));
   global.gc?.();
   const baseline = process.memoryUsage().heapUsed;
   let peak = baseline;
@@ -58,6 +75,7 @@ async function measure(
   const report = await probe.stop();
   clearInterval(sampler);
   const slowest = await slowestLogged(backend.masters);
+  const meanUs = await scriptMeanUs(backend);
   const [name, sha] = slowest.command.split(' ');
   const row: Row = {
     deployment: backend.label,
@@ -70,6 +88,7 @@ async function measure(
     slowlogCommand:
       name === 'EVALSHA' ? `EVALSHA ${scriptNames.get(sha ?? '') ?? sha}` : name || '',
   };
+  if (meanUs !== undefined) row.scriptMeanUs = meanUs;
   if (withHeap) row.heapPeakMb = (peak - baseline) / 1e6;
   if (typeof result === 'string' && result.startsWith('failed')) row.failed = result;
   console.error(`  ${call}: ${JSON.stringify(result)} ${JSON.stringify(row)}`);
@@ -145,11 +164,11 @@ for (const start of deployments) {
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 console.log(`\n${MESSAGES.toLocaleString('en')} messages in one inbox and one conversation\n`);
 console.log(
-  '| deployment | call | in all (ms) | PINGs meanwhile | probe p99 (ms) | slowest PING (ms) | slowest command, SLOWLOG (ms) | heap peak (MB) |',
+  '| deployment | call | in all (ms) | PINGs meanwhile | probe p99 (ms) | slowest PING (ms) | slowest command, SLOWLOG (ms) | mean script call (ms) | heap peak (MB) |',
 );
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   console.log(
-    `| ${row.deployment} | ${row.call}${row.failed ? ` (${row.failed})` : ''} | ${fixed(row.totalMs, 0)} | ${row.pings} | ${fixed(row.probeP99Ms)} | **${fixed(row.probeSlowestMs)}** | **${fixed(row.slowlogMs)}** ${row.slowlogCommand} | ${row.heapPeakMb === undefined ? '' : fixed(row.heapPeakMb, 0)} |`,
+    `| ${row.deployment} | ${row.call}${row.failed ? ` (${row.failed})` : ''} | ${fixed(row.totalMs, 0)} | ${row.pings} | ${fixed(row.probeP99Ms)} | **${fixed(row.probeSlowestMs)}** | **${fixed(row.slowlogMs)}** ${row.slowlogCommand} | ${row.scriptMeanUs === undefined ? '' : fixed(row.scriptMeanUs / 1000, 2)} | ${row.heapPeakMb === undefined ? '' : fixed(row.heapPeakMb, 0)} |`,
   );
 }
