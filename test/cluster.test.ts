@@ -22,6 +22,7 @@ import {
 import { nodeUrl, type RedisConnection } from '../src/redis/connect.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
+import { storeUncounted } from './support/big-inbox.js';
 import { moveSlot as moveSlotOf } from './support/move-slot.js';
 import { type ClusterNode, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { freePort, startRedisServer } from './support/redis-server.js';
@@ -332,23 +333,7 @@ describe('seen flags cut short', () => {
     const { m, keys, a, b } = await setUp();
     try {
       // Unseen messages another program stored: in the inbox, counted nowhere yet.
-      const ids = Array.from({ length: 1500 }, () => randomUUID());
-      const start = Math.floor(Date.now() / 1000) - 10_000;
-      await Promise.all(
-        ids.map((id, i) =>
-          Promise.all([
-            raw().hSet(keys.message(id), {
-              message_id: id,
-              sender_id: a,
-              receiver_id: b,
-              message: `${i}`,
-              timestamp: `${start + i}.000000`,
-              seen: 'False',
-            }),
-            raw().zAdd(keys.inbox(b), { score: start + i, value: messageMember(id) }),
-          ]),
-        ),
-      );
+      const ids = await storeUncounted(raw(), keys, { a, b }, 1500);
       // Marks land between the recount's read of a flag and its write of the set.
       let marking = true;
       const marker = async (from: number) => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createClient, type RedisClientType } from 'redis';
 import { main } from '../src/cli/main.js';
 import { recountUnreadInSteps } from '../src/core/backend/standalone-recount.js';
-import { Keys, messageMember } from '../src/core/keys.js';
+import { Keys } from '../src/core/keys.js';
 import { RedisMessenger, UsernameTakenError } from '../src/index.js';
-import type { RedisClient } from '../src/redis/connect.js';
+import type { RedisClient, RedisConnection } from '../src/redis/connect.js';
+import { storeUncounted } from './support/big-inbox.js';
 import { capture } from './support/capture.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { SeedProgram } from './support/seed-program.js';
@@ -134,21 +134,7 @@ describe('reindex', () => {
       const [a, b] = [await messenger.createUser('a'), await messenger.createUser('b')];
       const keys = new Keys();
       // 5,000 unseen messages another program stored: in the inbox, counted nowhere.
-      const ids = Array.from({ length: 5000 }, () => randomUUID());
-      const start = Math.floor(Date.now() / 1000) - 10_000;
-      const batch = raw.multi();
-      ids.forEach((id, i) => {
-        batch.hSet(keys.message(id), {
-          message_id: id,
-          sender_id: a,
-          receiver_id: b,
-          message: `${i}`,
-          timestamp: `${start + i}.000000`,
-          seen: 'False',
-        });
-        batch.zAdd(keys.inbox(b), { score: start + i, value: messageMember(id) });
-      });
-      await batch.exec();
+      const ids = await storeUncounted(raw as unknown as RedisConnection, keys, { a, b }, 5000);
       // While the steps walk: sends (appended, counted by the send) and marks of messages
       // the walk may already have counted (each lowers a counter the walk replaces).
       const busy = (async () => {

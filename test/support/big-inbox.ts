@@ -3,6 +3,7 @@
  * would have stored them: `count` messages from a to b, all unseen and counted (on a
  * cluster, in the set of unseen messages too). For the bounded-work test and bench.
  */
+import { randomUUID } from 'node:crypto';
 import { type Keys, messageMember } from '../../src/core/keys.js';
 import type { RedisConnection } from '../../src/redis/connect.js';
 
@@ -65,4 +66,35 @@ export async function unseenAtTheBottom(
     if (oldest) await client.zAdd(keys.unseen(b, a), oldest);
   }
   return id;
+}
+
+/**
+ * `count` unseen messages from a to b as another program stores them: the hash and the
+ * inbox entry, counted nowhere (no counter, no set of unseen messages). Returns their ids.
+ */
+export async function storeUncounted(
+  client: RedisConnection,
+  keys: Keys,
+  users: { a: string; b: string },
+  count: number,
+): Promise<string[]> {
+  const { a, b } = users;
+  const ids = Array.from({ length: count }, () => randomUUID());
+  const start = Math.floor(Date.now() / 1000) - 10_000;
+  await Promise.all(
+    ids.map((id, i) =>
+      Promise.all([
+        client.hSet(keys.message(id), {
+          message_id: id,
+          sender_id: a,
+          receiver_id: b,
+          message: `${i}`,
+          timestamp: `${start + i}.000000`,
+          seen: 'False',
+        }),
+        client.zAdd(keys.inbox(b), { score: start + i, value: messageMember(id) }),
+      ]),
+    ),
+  );
+  return ids;
 }

@@ -10,6 +10,8 @@
   ARGV       per sender: the sender id, k, then k pairs of score, member (message:<id>)
   Returns: the members that were in no set before
 ]]
+--#include unseen-counter
+
 local added = {}
 local at = 1
 for i = 2, #KEYS do
@@ -19,12 +21,7 @@ for i = 2, #KEYS do
       added[#added + 1] = ARGV[j + 1]
     end
   end
-  local size = redis.call('ZCARD', KEYS[i])
-  if size > 0 then
-    redis.call('HSET', KEYS[1], sender, size)
-  else
-    redis.call('HDEL', KEYS[1], sender)
-  end
+  set_unread_counter(KEYS[1], sender, KEYS[i])
   at = at + 2 + 2 * k
 end
 return added
