@@ -374,12 +374,11 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const other = validateId(otherId, 'other user id');
     // As in markSeen: without both users there is no conversation and no counter to change.
-    const [, marked] = await this.#calls.run(() =>
-      Promise.all([
-        this.#requireUsers(id, other),
-        this.#backend.writes.markConversationSeen(id, other),
-      ]),
-    );
+    // Each step of the walk has a deadline of its own: a long conversation takes many.
+    const [, marked] = await Promise.all([
+      this.#requireUsers(id, other),
+      this.#backend.writes.markConversationSeen(id, other, (step) => this.#calls.run(step)),
+    ]);
     if (marked > 0) this.#tell(id, seenBell({ with: other, marked }));
     return marked;
   }

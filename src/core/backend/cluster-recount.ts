@@ -18,7 +18,7 @@ import type { RedisCluster } from '../../redis/connect.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
-import { readHash } from './cluster-writes.js';
+import { readHash } from './cluster-read.js';
 
 /** Inbox entries one step reads: their flags are one bounded read each, sent at once. */
 const RECOUNT_STEP = 500;

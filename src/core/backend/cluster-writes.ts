@@ -7,7 +7,6 @@
  * @module
  */
 
-import { ErrorReply } from 'redis';
 import { BadDataError, Refusal } from '../../errors.js';
 import type { RedisCluster } from '../../redis/connect.js';
 import { sentBell } from '../doorbell.js';
@@ -15,7 +14,7 @@ import { type Keys, messageMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
 import { recountUnreadStreamed } from './cluster-recount.js';
-import type { SendReply, Writes } from './writes.js';
+import type { SendReply, StepRunner, Writes } from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
 const WALK_PAGE = 100;
@@ -166,28 +165,35 @@ export class ClusterWrites implements Writes {
    * now. Setting the counter from the set repairs a counter that drifted, even when the
    * set is empty.
    */
-  async markConversationSeen(userId: string, otherId: string): Promise<number> {
-    const { client, keys } = this;
-    const unseen = keys.unseen(userId, otherId);
+  async markConversationSeen(userId: string, otherId: string, step: StepRunner): Promise<number> {
+    const unseen = this.keys.unseen(userId, otherId);
     // Bounded: what was unseen at the start, and a page of what arrives meanwhile.
-    const pages = Math.ceil((await client.zCard(unseen)) / WALK_PAGE) + 1;
+    const pages = Math.ceil((await step(() => this.client.zCard(unseen))) / WALK_PAGE) + 1;
     let marked = 0;
     for (let page = 0; page < pages; page++) {
-      const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
-      const flips = (await Promise.all(
-        members.map((member) =>
-          scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
-        ),
-      )) as [number][];
-      const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
-      marked += await this.#forget(userId, new Map([[otherId, usable]]));
-      // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
-      // be shown, so it must not count as unread.
-      const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
-      if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
-      if (members.length < WALK_PAGE) break;
+      const [count, members] = await step(() => this.#markPage(userId, otherId, unseen));
+      marked += count;
+      if (members < WALK_PAGE) break;
     }
     return marked;
+  }
+
+  /** One page of markConversationSeen: how many it marked, and how many members it read. */
+  async #markPage(userId: string, otherId: string, unseen: string): Promise<[number, number]> {
+    const { client, keys } = this;
+    const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
+    const flips = (await Promise.all(
+      members.map((member) =>
+        scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
+      ),
+    )) as [number][];
+    const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
+    const marked = await this.#forget(userId, new Map([[otherId, usable]]));
+    // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
+    // be shown, so it must not count as unread.
+    const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
+    if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
+    return [marked, members.length];
   }
 
   /** Streamed, a bounded step at a time: ./cluster-recount.ts. */
@@ -255,19 +261,4 @@ export class ClusterWrites implements Writes {
 function scoreTimestamp(score: number): string {
   const micros = Math.round(score * 1_000_000);
   return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
-}
-
-/** A hash's fields on a cluster; all null when it is missing or not a hash (bad data). */
-export async function readHash(
-  client: RedisCluster,
-  key: string,
-  fields: readonly string[],
-): Promise<(string | null)[]> {
-  try {
-    return await client.hmGet(key, [...fields]);
-  } catch (error) {
-    if (error instanceof ErrorReply && error.message.startsWith('WRONGTYPE'))
-      return fields.map(() => null);
-    throw error;
-  }
 }

@@ -11,7 +11,8 @@ import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { newestInUnseenSets, type UnseenStep } from '../unseen.js';
 import type { Backend } from './backend.js';
-import { ClusterWrites, readHash } from './cluster-writes.js';
+import { readHash } from './cluster-read.js';
+import { ClusterWrites } from './cluster-writes.js';
 import type { Writes } from './writes.js';
 
 export class ClusterBackend implements Backend {

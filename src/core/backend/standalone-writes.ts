@@ -10,7 +10,7 @@ import type { RedisClient } from '../../redis/connect.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { recountUnreadInSteps } from './standalone-recount.js';
-import type { SendReply, Writes } from './writes.js';
+import type { SendReply, StepRunner, Writes } from './writes.js';
 
 /**
  * How many conversation entries one step of markConversationSeen reads: 1,000 took up to
@@ -85,17 +85,19 @@ export class StandaloneWrites implements Writes {
    * The walk in steps of at most WALK_STEP entries, each one script, so that one call
    * never holds Redis for long (a script blocks every other client while it runs).
    */
-  async markConversationSeen(userId: string, otherId: string): Promise<number> {
+  async markConversationSeen(userId: string, otherId: string, step: StepRunner): Promise<number> {
     const keys = this.keys;
     let marked = 0;
     let from = '';
     let mode = '';
     // Bounded by the conversation's length: each step moves at least one entry down.
     for (;;) {
-      const [count, next, after] = (await scripts.markConversationSeen.run(
-        this.client,
-        [keys.conversation(userId, otherId), keys.unread(userId)],
-        [otherId, keys.prefix, from, String(WALK_STEP), mode],
+      const [count, next, after] = (await step(() =>
+        scripts.markConversationSeen.run(
+          this.client,
+          [keys.conversation(userId, otherId), keys.unread(userId)],
+          [otherId, keys.prefix, from, String(WALK_STEP), mode],
+        ),
       )) as [number, number, number?];
       marked += count;
       if (next === -1) return marked;
