@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createClient, type RedisClientType } from 'redis';
 import { main } from '../src/cli/main.js';
+import { recountUnreadInSteps } from '../src/core/backend/standalone-recount.js';
+import { Keys } from '../src/core/keys.js';
 import { RedisMessenger, UsernameTakenError } from '../src/index.js';
+import type { RedisClient, RedisConnection } from '../src/redis/connect.js';
+import { storeUncounted } from './support/big-inbox.js';
 import { capture } from './support/capture.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { SeedProgram } from './support/seed-program.js';
@@ -122,5 +126,36 @@ describe('reindex', () => {
       nameConflicts: [],
       skipped: 0,
     });
+  });
+
+  it('recounts an inbox in steps, exactly, while messages are sent and marked seen', async () => {
+    const messenger = await RedisMessenger.connect({ url: server.url });
+    try {
+      const [a, b] = [await messenger.createUser('a'), await messenger.createUser('b')];
+      const keys = new Keys();
+      // 5,000 unseen messages another program stored: in the inbox, counted nowhere.
+      const ids = await storeUncounted(raw as unknown as RedisConnection, keys, { a, b }, 5000);
+      // While the steps walk: sends (appended, counted by the send) and marks of messages
+      // the walk may already have counted (each lowers a counter the walk replaces).
+      const busy = (async () => {
+        for (let i = 0; i < 10; i++) {
+          await messenger.sendMessage(a, b, `during ${i}`);
+          await messenger.markSeen(b, [ids[i * 400] as string]);
+        }
+      })();
+      await recountUnreadInSteps(raw as unknown as RedisClient, keys, b);
+      await busy;
+      const flags = await Promise.all(
+        (await raw.zRange(keys.inbox(b), 0, -1)).map((member) => raw.hGet(member, 'seen')),
+      );
+      const unseen = flags.filter((seen) => seen === 'False').length;
+      assert.equal(unseen, 5000);
+      assert.deepEqual(await messenger.unreadCount(b), {
+        total: unseen,
+        bySender: { [a]: unseen },
+      });
+    } finally {
+      await messenger.close();
+    }
   });
 });

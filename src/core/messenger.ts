@@ -30,6 +30,7 @@ import {
   messagePageOf,
   readIndexPage,
   readMessagePage,
+  readMessages,
   readMessagesOf,
   type StampedMessagePage,
 } from './pages.js';
@@ -305,24 +306,31 @@ export class RedisMessenger {
   }
 
   /**
-   * The newest unseen messages a user received (at most `limit`), oldest first. Reads the
-   * inbox backwards from the newest and stops once it has found every unseen message the
-   * unread counter knows of, so the usual cost is a page or two.
+   * The newest unseen messages a user received (at most `limit`), oldest first. Finds them
+   * in bounded steps (an inbox walk on one Redis, the sets of unseen messages on a cluster:
+   * ./unseen.ts) that stop once they hold every unseen message the counters know of, then
+   * reads their hashes in one round trip.
    */
   async listUnreadMessages(userId: string, options: { limit?: number } = {}): Promise<Message[]> {
     const id = validateId(userId, 'user id');
     const limit = validateLimit(options?.limit);
-    const wanted = Math.min(limit, (await this.unreadCount(id)).total);
+    const { total, bySender } = await this.unreadCount(id);
+    const wanted = Math.min(limit, total);
+    const senders = Object.keys(bySender);
     const unread: Message[] = [];
-    let page: MessagePage | undefined;
-    while (unread.length < wanted && (page === undefined || page.hasOlder)) {
-      // Past entries that could not be read too (page.skipped), not only messages.
-      const before = page?.skipped?.before ?? page?.messages[0]?.id;
-      if (page && !before) break;
-      page = await this.listUserMessages(id, before ? { limit: 200, before } : { limit: 200 });
-      unread.unshift(...page.messages.filter((m) => !m.seen).slice(-(wanted - unread.length)));
+    let from: string | undefined;
+    while (unread.length < wanted) {
+      const step = await this.#calls.run(() =>
+        this.#backend.findUnseen(id, senders, wanted - unread.length, from),
+      );
+      // Flags are read again with the hashes: one marked since, or whose hash is gone
+      // (a cluster's set still names it), is left out and the walk goes on past it.
+      const messages = await this.#calls.run(() => readMessages(this.#backend, step.members));
+      unread.push(...messages.filter((message) => !message.seen));
+      if (step.next === undefined) break;
+      from = step.next;
     }
-    return unread;
+    return unread.reverse();
   }
 
   /** The messages between two users in both directions, oldest first. */
@@ -380,12 +388,11 @@ export class RedisMessenger {
     const id = validateId(userId, 'user id');
     const other = validateId(otherId, 'other user id');
     // As in markSeen: without both users there is no conversation and no counter to change.
-    const [, marked] = await this.#calls.run(() =>
-      Promise.all([
-        this.#requireUsers(id, other),
-        this.#backend.writes.markConversationSeen(id, other),
-      ]),
-    );
+    // Each step of the walk has a deadline of its own: a long conversation takes many.
+    const [, marked] = await Promise.all([
+      this.#requireUsers(id, other),
+      this.#backend.writes.markConversationSeen(id, other, (step) => this.#calls.run(step)),
+    ]);
     if (marked > 0) this.#tell(id, seenBell({ with: other, marked }));
     return marked;
   }

@@ -10,7 +10,10 @@ const folder = new URL('./scripts/', import.meta.url);
 export const scripts = {
   createUser: LuaScript.fromFile(folder, 'create-user-n'),
   indexNames: LuaScript.fromFile(folder, 'index-names-2'),
+  // Standalone only: they read the message hashes an index names, undeclared.
   countUnread: LuaScript.fromFile(folder, 'count-unread-2'),
+  commitUnread: LuaScript.fromFile(folder, 'commit-unread-2'),
+  findUnseen: LuaScript.fromFile(folder, 'find-unseen-1'),
   sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
   page: LuaScript.fromFile(folder, 'page-1'),
   addContact: LuaScript.fromFile(folder, 'add-contact-n'),
@@ -30,5 +33,5 @@ export const scripts = {
   addToConversation: LuaScript.fromFile(folder, 'add-to-conversation-1'),
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
   forgetUnread: LuaScript.fromFile(folder, 'forget-unread-n'),
-  replaceUnread: LuaScript.fromFile(folder, 'replace-unread-n'),
+  addUnseen: LuaScript.fromFile(folder, 'add-unseen-n'),
 } as const;

@@ -16,7 +16,8 @@ interface ScriptCall {
 export class RoutedCommands {
   constructor(
     readonly router: SlotRouter,
-    private readonly cluster: RedisCluster,
+    /** The cluster client, for what is off the send path (a streamed recount, transactions). */
+    readonly cluster: RedisCluster,
   ) {}
 
   evalSha(sha: string, { keys, arguments: args }: ScriptCall): Promise<unknown> {

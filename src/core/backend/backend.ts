@@ -11,6 +11,7 @@ import type { MessengerError } from '../../errors.js';
 import type { RedisConnection } from '../../redis/connect.js';
 import type { Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
+import type { UnseenStep } from '../unseen.js';
 import type { Writes } from './writes.js';
 
 export interface Backend {
@@ -33,6 +34,17 @@ export interface Backend {
    * (bad data another program wrote), so that a reader skips that entry.
    */
   readHash(key: string, fields: readonly string[]): Promise<(string | null)[]>;
+  /**
+   * One bounded step of finding the user's newest unseen messages (inbox members, newest
+   * first, at most `wanted`), from where the last step said to go on (none: the newest);
+   * `senders` are those the unread counters name (../unseen.ts).
+   */
+  findUnseen(
+    userId: string,
+    senders: readonly string[],
+    wanted: number,
+    from?: string,
+  ): Promise<UnseenStep>;
   /** Publishes on a channel (a sharded channel on a cluster). */
   publish(channel: string, message: string): Promise<unknown>;
   /** The one subscriber every subscription shares, opened on first use. */

@@ -7,18 +7,16 @@
  * @module
  */
 
-import { ErrorReply } from 'redis';
-import { BadDataError, MessengerError, Refusal } from '../../errors.js';
+import { BadDataError, Refusal } from '../../errors.js';
 import type { RoutedCommands } from '../../redis/routed-commands.js';
 import { type Keys, messageMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
-import type { SendReply, Writes } from './writes.js';
+import { recountUnreadStreamed } from './cluster-recount.js';
+import type { SendReply, StepRunner, Writes } from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
 const WALK_PAGE = 100;
-/** How many times reindex recounts an inbox that keeps changing before it gives up. */
-const RECOUNT_ATTEMPTS = 5;
 
 export class ClusterWrites implements Writes {
   /** `client` sends each command to the master serving its key (redis/slot-router.ts). */
@@ -176,85 +174,40 @@ export class ClusterWrites implements Writes {
    * now. Setting the counter from the set repairs a counter that drifted, even when the
    * set is empty.
    */
-  async markConversationSeen(userId: string, otherId: string): Promise<number> {
-    const { client, keys } = this;
-    const unseen = keys.unseen(userId, otherId);
+  async markConversationSeen(userId: string, otherId: string, step: StepRunner): Promise<number> {
+    const unseen = this.keys.unseen(userId, otherId);
     // Bounded: what was unseen at the start, and a page of what arrives meanwhile.
-    const pages = Math.ceil((await client.zCard(unseen)) / WALK_PAGE) + 1;
+    const pages = Math.ceil((await step(() => this.client.zCard(unseen))) / WALK_PAGE) + 1;
     let marked = 0;
     for (let page = 0; page < pages; page++) {
-      const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
-      const flips = (await Promise.all(
-        members.map((member) =>
-          scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
-        ),
-      )) as [number][];
-      const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
-      marked += await this.#forget(userId, new Map([[otherId, usable]]));
-      // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
-      // be shown, so it must not count as unread.
-      const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
-      if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
-      if (members.length < WALK_PAGE) break;
+      const [count, members] = await step(() => this.#markPage(userId, otherId, unseen));
+      marked += count;
+      if (members < WALK_PAGE) break;
     }
     return marked;
   }
 
-  /**
-   * Reads the inbox and the counters together (one MULTI in the user's slot), finds the
-   * unseen messages per sender from the hashes, then replaces the counters and the sets
-   * of unseen messages in one step that checks neither the inbox nor the counters changed
-   * meanwhile; counts again if they did. (A markSeen whose flip lands before this reads
-   * the flags and whose counter step lands after the replacement takes out a message
-   * that is no longer in the set: the counter stays right.)
-   */
-  async recountUnread(userId: string): Promise<void> {
+  /** One page of markConversationSeen: how many it marked, and how many members it read. */
+  async #markPage(userId: string, otherId: string, unseen: string): Promise<[number, number]> {
     const { client, keys } = this;
-    const inbox = keys.inbox(userId);
-    const unread = keys.unread(userId);
-    for (let attempt = 0; attempt < RECOUNT_ATTEMPTS; attempt++) {
-      const [entries, before] = (await client
-        .multi()
-        .zRangeWithScores(inbox, 0, -1)
-        .hGetAll(unread)
-        .exec()) as unknown as [{ value: string; score: number }[], Record<string, string>];
-      const hashes = await Promise.all(
-        entries.map(({ value }) =>
-          readHash(client, keys.messageOfMember(value), ['sender_id', 'seen']),
-        ),
-      );
-      const unseen = new Map<string, string[]>();
-      entries.forEach(({ value, score }, i) => {
-        const [sender, seen] = hashes[i] ?? [];
-        if (seen !== 'False' || !sender || !isId(sender)) return;
-        const pairs = unseen.get(sender) ?? [];
-        pairs.push(String(score), value);
-        unseen.set(sender, pairs);
-      });
-      const held = Object.entries(before);
-      // Every sender that held a counter gets a section too, so that theirs is replaced.
-      const senders = [
-        ...new Set([...held.map(([sender]) => sender).filter((s) => isId(s)), ...unseen.keys()]),
-      ];
-      const replaced = await scripts.replaceUnread.run(
-        client,
-        [inbox, unread, ...senders.map((sender) => keys.unseen(userId, sender))],
-        [
-          String(entries.length),
-          entries.at(-1)?.value ?? '',
-          String(held.length),
-          ...held.flat(),
-          ...senders.flatMap((sender) => {
-            const pairs = unseen.get(sender) ?? [];
-            return [sender, String(pairs.length / 2), ...pairs];
-          }),
-        ],
-      );
-      if (replaced === 1) return;
-    }
-    throw new MessengerError(
-      `the inbox or the unread counters of user ${userId} kept changing while they were counted; run reindex again`,
-    );
+    const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
+    const flips = (await Promise.all(
+      members.map((member) =>
+        scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
+      ),
+    )) as [number][];
+    const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
+    const marked = await this.#forget(userId, new Map([[otherId, usable]]));
+    // A member whose hash is gone or not a hash is taken out too, uncounted: it cannot
+    // be shown, so it must not count as unread.
+    const unusable = members.filter((_, i) => (flips[i]?.[0] ?? -1) < 0);
+    if (unusable.length > 0) await this.#forget(userId, new Map([[otherId, unusable]]));
+    return [marked, members.length];
+  }
+
+  /** Streamed, a bounded step at a time: ./cluster-recount.ts. */
+  recountUnread(userId: string): Promise<void> {
+    return recountUnreadStreamed(this.client.cluster, this.keys, userId);
   }
 
   /**
@@ -318,19 +271,4 @@ export class ClusterWrites implements Writes {
 function scoreTimestamp(score: number): string {
   const micros = Math.round(score * 1_000_000);
   return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
-}
-
-/** A hash's fields on a cluster; all null when it is missing or not a hash (bad data). */
-export async function readHash(
-  client: RoutedCommands,
-  key: string,
-  fields: readonly string[],
-): Promise<(string | null)[]> {
-  try {
-    return await client.hmGet(key, [...fields]);
-  } catch (error) {
-    if (error instanceof ErrorReply && error.message.startsWith('WRONGTYPE'))
-      return fields.map(() => null);
-    throw error;
-  }
 }

@@ -14,8 +14,10 @@ import { SlotRouter } from '../../redis/slot-router.js';
 import { ShardedSubscriber, type Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
+import { newestInUnseenSets, type UnseenStep } from '../unseen.js';
 import type { Backend } from './backend.js';
-import { ClusterWrites, readHash } from './cluster-writes.js';
+import { readHash } from './cluster-read.js';
+import { ClusterWrites } from './cluster-writes.js';
 import type { Writes } from './writes.js';
 
 export class ClusterBackend implements Backend {
@@ -51,6 +53,15 @@ export class ClusterBackend implements Backend {
   readHash(key: string, fields: readonly string[]): Promise<(string | null)[]> {
     // The hashes live on several nodes: each is read from its own.
     return readHash(this.#routed, key, fields);
+  }
+
+  findUnseen(
+    userId: string,
+    senders: readonly string[],
+    wanted: number,
+    from?: string,
+  ): Promise<UnseenStep> {
+    return newestInUnseenSets(this.client, this.keys, userId, senders, wanted, from);
   }
 
   publish(channel: string, message: string): Promise<unknown> {

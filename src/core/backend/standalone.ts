@@ -10,6 +10,7 @@ import { waitOnServer } from '../../redis/replicas.js';
 import { ChannelSubscriber, type Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
+import { type UnseenStep, walkInboxForUnseen } from '../unseen.js';
 import type { Backend } from './backend.js';
 import { StandaloneWrites } from './standalone-writes.js';
 import type { Writes } from './writes.js';
@@ -40,6 +41,15 @@ export class StandaloneBackend implements Backend {
         return fields.map(() => null);
       throw error;
     }
+  }
+
+  findUnseen(
+    userId: string,
+    _senders: readonly string[],
+    wanted: number,
+    from?: string,
+  ): Promise<UnseenStep> {
+    return walkInboxForUnseen(this.client, this.keys, userId, wanted, from);
   }
 
   publish(channel: string, message: string): Promise<unknown> {

@@ -21,8 +21,12 @@ export interface Writes {
   addContact(userId: string, contactId: string): Promise<number>;
   /** Marks messages the user received seen; how many were counted unread until now. */
   markSeen(userId: string, messageIds: string[]): Promise<number>;
-  /** Marks seen every message `otherId` sent to `userId`; how many were counted unread until now. */
-  markConversationSeen(userId: string, otherId: string): Promise<number>;
+  /**
+   * Marks seen every message `otherId` sent to `userId`; how many were counted unread
+   * until now. A walk of bounded steps, each run through `step` (the caller's deadline is
+   * per step: a long conversation must not fail for its length).
+   */
+  markConversationSeen(userId: string, otherId: string, step: StepRunner): Promise<number>;
   /** Recounts a user's unread counters from the `seen` flags of their inbox (for reindex). */
   recountUnread(userId: string): Promise<void>;
   /**
@@ -36,6 +40,9 @@ export interface Writes {
     entry: { member: string; score: number; timestamp: string | null },
   ): Promise<unknown>;
 }
+
+/** Runs one step of a longer write against Redis, with a deadline of its own. */
+export type StepRunner = <T>(operation: () => Promise<T>) => Promise<T>;
 
 /** What a send did. */
 export interface SendReply {

@@ -11,6 +11,8 @@
   ARGV       per sender: the sender id, k, then k message members (message:<id>)
   Returns: how many members were in the sets (messages counted unread until now)
 ]]
+--#include unseen-counter
+
 local removed = 0
 local at = 1
 for i = 2, #KEYS do
@@ -18,12 +20,7 @@ for i = 2, #KEYS do
   for j = at + 2, at + 1 + k, 500 do
     removed = removed + redis.call('ZREM', KEYS[i], unpack(ARGV, j, math.min(j + 499, at + 1 + k)))
   end
-  local left = redis.call('ZCARD', KEYS[i])
-  if left > 0 then
-    redis.call('HSET', KEYS[1], sender, left)
-  else
-    redis.call('HDEL', KEYS[1], sender)
-  end
+  set_unread_counter(KEYS[1], sender, KEYS[i])
   at = at + 2 + k
 end
 return removed

@@ -38,11 +38,11 @@ while left > 0 and high >= 0 and budget > 0 do
   budget = budget - #members
   for i = #members, 1, -1 do
     high = low + i - 2 -- the entry after this one, should this one be the last
-    -- Standalone only: the message hashes are read without being declared.
+    -- Standalone only: the message hashes are read without being declared. A key that is
+    -- not a hash (bad data) answers with an error, and is walked past.
     local key = ARGV[2] .. members[i]
-    local m = {}
-    if redis.call('TYPE', key).ok == 'hash' then m = redis.call('HMGET', key, 'sender_id', 'seen') end
-    if m[1] == ARGV[1] and m[2] == 'False' then
+    local m = redis.pcall('HMGET', key, 'sender_id', 'seen')
+    if type(m) == 'table' and m[1] == ARGV[1] and m[2] == 'False' then
       redis.call('HSET', key, 'seen', 'True')
       marked = marked + 1
       left = left - 1
