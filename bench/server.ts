@@ -105,6 +105,45 @@ function serverRss(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
 }
 
+/** CPU seconds (user + system) the process has used: /proc/<pid>/stat, in clock ticks of 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The bench process's own CPU seconds. */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** CPU in cores used by the bench process, the given server processes and redis-server while `work` ran. */
+async function cores<T>(
+  pids: number[],
+  work: () => Promise<T>,
+): Promise<{ result: T; bench: number; servers: number; redis: number }> {
+  const redisPid = redis.process.pid as number;
+  const before = {
+    bench: ownCpuSeconds(),
+    servers: pids.map(cpuSeconds),
+    redis: cpuSeconds(redisPid),
+  };
+  const start = performance.now();
+  const result = await work();
+  const elapsed = (performance.now() - start) / 1000;
+  const servers = pids.reduce(
+    (sum, p, i) => sum + cpuSeconds(p) - (before.servers[i] as number),
+    0,
+  );
+  return {
+    result,
+    bench: (ownCpuSeconds() - before.bench) / elapsed,
+    servers: servers / elapsed,
+    redis: (cpuSeconds(redisPid) - before.redis) / elapsed,
+  };
+}
+type Cores = { bench: number; servers: number; redis: number };
+
 // ---- throughput -------------------------------------------------------------------------
 
 const senders = await signedInUsers(size.senders);
@@ -136,13 +175,18 @@ interface Cannon {
 }
 
 /** autocannon on `url`: each connection a sender of its own, each request a fresh id. */
-async function cannon(url: string, connections: number, offset: number): Promise<Cannon> {
+async function cannon(
+  url: string,
+  connections: number,
+  offset: number,
+  seconds = size.seconds,
+): Promise<Cannon> {
   let client = offset;
   const result = await autocannon({
     url,
     connections,
     pipelining: 1,
-    duration: size.seconds,
+    duration: seconds,
     setupClient: (c) => {
       const i = client++;
       c.setHeaders({
@@ -176,20 +220,45 @@ async function serverRate(urls: string[]): Promise<{ rate: number; refused: numb
   };
 }
 
+/** The floor under any route: `GET /healthz` (no Redis) by the same autocannon. */
+async function healthRate(url: string): Promise<number> {
+  const result = await autocannon({
+    url: `${url}/healthz`,
+    connections: size.inFlight,
+    duration: size.seconds,
+  });
+  return result['2xx'] / result.duration;
+}
+
 const first = await startServer();
 const second = await startServer();
+// Warm both servers (and the library) up first: the first seconds are the JIT's.
+await Promise.all([cannon(first.url, 25, 0, 1), cannon(second.url, 25, 25, 1)]);
 const library: number[] = [];
 const one: number[] = [];
 const two: number[] = [];
+const health: number[] = [];
+/** CPU of each way in its last round. */
+const cpu: Record<'library' | 'one' | 'two' | 'health', Cores> = {} as never;
+const pidOf = (s: { child: ChildProcessWithoutNullStreams }) => s.child.pid as number;
 let refused = 0;
 for (let round = 0; round < size.rounds; round++) {
   output.progress('Throughput', round, size.rounds);
-  library.push(await libraryRate());
-  const single = await serverRate([first.url]);
-  one.push(single.rate);
-  const both = await serverRate([first.url, second.url]);
-  two.push(both.rate);
-  refused += single.refused + both.refused;
+  const h = await cores([pidOf(first)], () => healthRate(first.url));
+  health.push(h.result);
+  cpu.health = h;
+  const l = await cores([], libraryRate);
+  library.push(l.result);
+  cpu.library = l;
+  const single = await cores([pidOf(first)], () => serverRate([first.url]));
+  one.push(single.result.rate);
+  cpu.one = single;
+  const both = await cores([pidOf(first), pidOf(second)], () =>
+    serverRate([first.url, second.url]),
+  );
+  two.push(both.result.rate);
+  cpu.two = both;
+  refused += single.result.refused + both.result.refused;
 }
 output.progress('Throughput', size.rounds, size.rounds);
 await stopServer(second);
@@ -290,6 +359,10 @@ interface Latency {
   doubled: number;
   p50: number;
   p99: number;
+  /** CPU the server and the bench process (senders and sockets) used, in cores, while sending. */
+  serverCores: number;
+  benchCores: number;
+  redisCores: number;
   /** Messages a second the sender managed to put on the wire (below `rate` when it fell behind). */
   achieved: number;
 }
@@ -301,6 +374,9 @@ async function latencyAt(rate: number): Promise<Latency> {
   const ticks = size.latencySeconds * 100;
   const perTick = rate / 100;
   const start = performance.now();
+  const serverCpu = cpuSeconds(pid);
+  const benchCpu = ownCpuSeconds();
+  const redisCpu = cpuSeconds(redis.process.pid as number);
   for (let tick = 0; tick < ticks; tick++) {
     const due = start + (tick + 1) * 10;
     for (let k = 0; k < perTick; k++) {
@@ -317,7 +393,11 @@ async function latencyAt(rate: number): Promise<Latency> {
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
   }
-  const achieved = sentAt.size / ((performance.now() - start) / 1000);
+  const elapsed = (performance.now() - start) / 1000;
+  const achieved = sentAt.size / elapsed;
+  const serverCores = (cpuSeconds(pid) - serverCpu) / elapsed;
+  const benchCores = (ownCpuSeconds() - benchCpu) / elapsed;
+  const redisCores = (cpuSeconds(redis.process.pid as number) - redisCpu) / elapsed;
   await Promise.all(pending);
   const ids = [...sentAt.keys()];
   const deadline = Date.now() + 10_000;
@@ -340,6 +420,9 @@ async function latencyAt(rate: number): Promise<Latency> {
     p50: median(latencies),
     p99: percentile(latencies, 99),
     achieved,
+    serverCores,
+    benchCores,
+    redisCores,
   };
 }
 
@@ -362,6 +445,7 @@ await redis.stop();
 const libraryMedian = median(library);
 const oneMedian = median(one);
 const twoMedian = median(two);
+const healthMedian = median(health);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${loadBefore.toFixed(2)} before the run, ${(loadavg()[0] ?? 0).toFixed(2)} after`;
 const results = {
   quick,
@@ -372,6 +456,8 @@ const results = {
     senders: size.senders,
     rounds: size.rounds,
     library,
+    health,
+    cpu,
     oneServer: one,
     twoServers: two,
     refused,
@@ -402,14 +488,24 @@ if (asJson) {
   output.line(
     `Throughput (${size.inFlight} in flight, ${size.senders} senders, ${size.seconds} s each, median of ${size.rounds}):`,
   );
-  output.line('| way | messages/s | of the library |');
-  output.line('|---|---|---|');
-  output.line(`| library, messenger.send | ${n(libraryMedian)} | 1 |`);
+  const rounds = (xs: number[]) => xs.map(n).join(', ');
+  const c2 = (c: Cores) =>
+    `${c.bench.toFixed(2)} / ${c.servers.toFixed(2)} / ${c.redis.toFixed(2)}`;
   output.line(
-    `| one server, PUT /api/v1/messages/:id | ${n(oneMedian)} | ${results.throughput.ratioOne.toFixed(2)} |`,
+    '| way | messages/s (median) | of the library | each round | cores: bench / server(s) / redis (last round) |',
+  );
+  output.line('|---|---|---|---|---|');
+  output.line(
+    `| library, messenger.send | ${n(libraryMedian)} | 1 | ${rounds(library)} | ${c2(cpu.library)} |`,
   );
   output.line(
-    `| two servers, PUT /api/v1/messages/:id | ${n(twoMedian)} | ${results.throughput.ratioTwo.toFixed(2)} |`,
+    `| one server, PUT /api/v1/messages/:id | ${n(oneMedian)} | ${results.throughput.ratioOne.toFixed(2)} | ${rounds(one)} | ${c2(cpu.one)} |`,
+  );
+  output.line(
+    `| two servers, PUT /api/v1/messages/:id | ${n(twoMedian)} | ${results.throughput.ratioTwo.toFixed(2)} | ${rounds(two)} | ${c2(cpu.two)} |`,
+  );
+  output.line(
+    `| one server, GET /healthz (no Redis: the HTTP floor), requests/s | ${n(healthMedian)} | ${(healthMedian / libraryMedian).toFixed(2)} | ${rounds(health)} | ${c2(cpu.health)} |`,
   );
   output.line(`Requests not answered 2xx: ${refused}`);
   output.line();
@@ -424,11 +520,13 @@ if (asJson) {
   );
   output.line();
   output.line(`Latency, PUT sent → receiver's frame, with ${n(held)} sockets open:`);
-  output.line('| offered | achieved | accepted | delivered | lost | doubled | p50 | p99 |');
-  output.line('|---|---|---|---|---|---|---|---|');
+  output.line(
+    '| offered | achieved | accepted | delivered | lost | doubled | p50 | p99 | cores: bench / server / redis |',
+  );
+  output.line('|---|---|---|---|---|---|---|---|---|');
   for (const l of latency) {
     output.line(
-      `| ${n(l.rate)}/s | ${n(l.achieved)}/s | ${n(l.accepted)}/${n(l.offered)} | ${n(l.delivered)} | ${l.lost} | ${l.doubled} | ${l.p50.toFixed(1)} ms | ${l.p99.toFixed(1)} ms |`,
+      `| ${n(l.rate)}/s | ${n(l.achieved)}/s | ${n(l.accepted)}/${n(l.offered)} | ${n(l.delivered)} | ${l.lost} | ${l.doubled} | ${l.p50.toFixed(1)} ms | ${l.p99.toFixed(1)} ms | ${l.benchCores.toFixed(2)} / ${l.serverCores.toFixed(2)} / ${l.redisCores.toFixed(2)} |`,
     );
   }
 }
