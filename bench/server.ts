@@ -277,24 +277,30 @@ const listeners = await signedInUsers(sockets);
 /** Frames of kind message seen per message id: once each is right. */
 const seen = new Map<string, number>();
 const arrivedAt = new Map<string, number>();
-const open: WebSocket[] = [];
-let refusedSockets = 0;
-const connectStart = performance.now();
-await runConcurrently(listeners.length, 100, async (i) => {
+/** Each listener's last cursor, for resuming after the reconnect storm. */
+const cursors: (string | null)[] = listeners.map(() => null);
+
+/** Opens listener `i`'s socket from `after` and waits for ready; null if it did not get there. */
+async function connectLive(i: number, after: string | null): Promise<WebSocket | null> {
   const user = listeners[i] as { token: string };
   const socket = new WebSocket(`${live.url.replace('http', 'ws')}/api/v1/live`, {
     headers: { authorization: `Bearer ${user.token}` },
   });
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 15_000);
-    socket.once('open', () => socket.send(JSON.stringify({ type: 'hello', after: null })));
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'hello', after })));
     socket.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as { type: string; message?: { id: string } };
+      const frame = JSON.parse(String(data)) as {
+        type: string;
+        cursor?: string;
+        message?: { id: string };
+      };
       if (frame.type === 'ready') {
         clearTimeout(timer);
         resolve(true);
       } else if (frame.type === 'message' && frame.message) {
         const id = frame.message.id;
+        if (frame.cursor) cursors[i] = frame.cursor;
         seen.set(id, (seen.get(id) ?? 0) + 1);
         if (!arrivedAt.has(id)) arrivedAt.set(id, performance.now());
       }
@@ -302,11 +308,18 @@ await runConcurrently(listeners.length, 100, async (i) => {
     socket.once('error', () => resolve(false));
     socket.once('close', () => resolve(false));
   });
-  if (ready) open.push(socket);
-  else {
-    refusedSockets++;
-    socket.terminate();
-  }
+  if (ready) return socket;
+  socket.terminate();
+  return null;
+}
+
+let open: WebSocket[] = [];
+let refusedSockets = 0;
+const connectStart = performance.now();
+await runConcurrently(listeners.length, 100, async (i) => {
+  const socket = await connectLive(i, null);
+  if (socket) open.push(socket);
+  else refusedSockets++;
   if (i % 250 === 0) output.progress('Connections', i, sockets);
 });
 const connectSeconds = (performance.now() - connectStart) / 1000;
@@ -435,6 +448,70 @@ for (const [i, rate] of size.rates.entries()) {
 }
 output.progress('Latency', size.rates.length, size.rates.length);
 
+// ---- reconnect storm ---------------------------------------------------------------------
+
+/**
+ * Every socket dropped at once; messages sent while they are down; then all reconnect
+ * (1,000 connecting at a time) from their cursors: time until all are ready and until
+ * every message sent while down has arrived, lost and doubled, and whether the server
+ * is still up.
+ */
+async function storm() {
+  output.progress('Reconnect storm', 0, 2);
+  const closing = open.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+  for (const socket of open) socket.terminate();
+  await Promise.all(closing);
+  open = [];
+  await sleep(500);
+  const whileDown = quick ? 500 : 2000;
+  // A socket that never had a message has no cursor: `hello` with null starts from the
+  // newest, so what came while it was down reaches it only by a reload over HTTP. The
+  // storm sends to listeners that have a cursor, and says how many had none.
+  const resumable = listeners.filter((_, i) => cursors[i] !== null);
+  const ids: string[] = [];
+  let accepted = 0;
+  await runConcurrently(whileDown, 50, async (k) => {
+    const id = randomUUID();
+    ids.push(id);
+    const to = resumable[Math.floor(Math.random() * resumable.length)]?.id as string;
+    if ((await put(senders[k % senders.length] as { token: string }, to, id)) === 201) accepted++;
+  });
+  output.progress('Reconnect storm', 1, 2);
+  const start = performance.now();
+  let failed = 0;
+  await runConcurrently(listeners.length, 1000, async (i) => {
+    const socket = await connectLive(i, cursors[i] ?? null);
+    if (socket) open.push(socket);
+    else failed++;
+  });
+  const readySeconds = (performance.now() - start) / 1000;
+  const deadline = Date.now() + 20_000;
+  while (ids.some((id) => !arrivedAt.has(id)) && Date.now() < deadline) await sleep(20);
+  const caughtUpSeconds = (performance.now() - start) / 1000;
+  await sleep(300);
+  const delivered = ids.filter((id) => arrivedAt.has(id)).length;
+  const doubled = ids.reduce((sum, id) => sum + Math.max(0, (seen.get(id) ?? 0) - 1), 0);
+  const health = await fetch(`${live.url}/healthz`)
+    .then((r) => r.status)
+    .catch(() => 0);
+  output.progress('Reconnect storm', 2, 2);
+  return {
+    sockets: listeners.length,
+    reconnected: open.length,
+    failed,
+    sentWhileDown: whileDown,
+    accepted,
+    withoutCursor: listeners.length - resumable.length,
+    delivered,
+    lost: whileDown - delivered,
+    doubled,
+    readySeconds,
+    caughtUpSeconds,
+    serverUp: live.child.exitCode === null && health === 200,
+  };
+}
+const reconnect = await storm();
+
 for (const socket of open) socket.terminate();
 agent.destroy();
 await stopServer(live);
@@ -478,6 +555,7 @@ const results = {
     redisConnectionsWithSockets: serverClientsWithSockets,
   },
   latency,
+  reconnect,
 };
 const n = (x: number) => Math.round(x).toLocaleString('en');
 if (asJson) {
@@ -531,4 +609,16 @@ if (asJson) {
       `| ${n(l.rate)}/s | ${n(l.achieved)}/s | ${n(l.accepted)}/${n(l.offered)} | ${n(l.delivered)} | ${l.lost} | ${l.doubled} | ${l.p50.toFixed(1)} ms | ${l.p99.toFixed(1)} ms | ${l.benchCores.toFixed(2)} / ${l.serverCores.toFixed(2)} / ${l.redisCores.toFixed(2)} |`,
     );
   }
+  output.line();
+  const r = reconnect;
+  output.line(
+    `Reconnect storm: all ${n(r.sockets)} sockets dropped at once, ${n(r.sentWhileDown)} messages sent while down, then all reconnected from their cursors (1,000 connecting at a time):`,
+  );
+  output.line(
+    '| reconnected | failed | all ready after | all caught up after | accepted | delivered | lost | doubled | server up | sockets without a cursor (not sent to) |',
+  );
+  output.line('|---|---|---|---|---|---|---|---|---|---|');
+  output.line(
+    `| ${n(r.reconnected)}/${n(r.sockets)} | ${r.failed} | ${r.readySeconds.toFixed(2)} s | ${r.caughtUpSeconds.toFixed(2)} s | ${n(r.accepted)}/${n(r.sentWhileDown)} | ${n(r.delivered)} | ${r.lost} | ${r.doubled} | ${r.serverUp ? 'yes' : 'no'} | ${n(r.withoutCursor)} |`,
+  );
 }
