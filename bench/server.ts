@@ -1,0 +1,624 @@
+/**
+ * `npm run bench:server [-- --quick] [-- --json] [-- --sockets N]`: the server under load,
+ * on one throwaway redis-server and real `messenger serve` processes (rate limits off),
+ * all on 127.0.0.1, measured side by side in one run:
+ * - throughput: `PUT /api/v1/messages/:id` with HTTP keep-alive and many senders, driven
+ *   by autocannon (a fresh UUID path per request), against the library's own
+ *   `messenger.send` with as many in flight on the same Redis, then with two servers;
+ * - connections: N live WebSocket clients (`ws`, in this process) on one server: held,
+ *   server RSS per socket (/proc/<pid>/status), Redis connections the server holds, time
+ *   to connect them all;
+ * - latency: with those N sockets open, the sender's request → the receiver's frame, p50
+ *   and p99, at 1,000 and 5,000 messages a second offered; every message counted once
+ *   (losses and duplicates).
+ * Sessions are opened through the library (as `POST /login` would) so that thousands of
+ * users do not cost thousands of argon2 hashes.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import autocannon from 'autocannon';
+import { createClient, type RedisClientType } from 'redis';
+import { WebSocket } from 'ws';
+import { createOutput } from '../src/cli/output.js';
+import { RedisMessenger } from '../src/index.js';
+import { newCsrfToken, newToken, tokenHash } from '../src/server/auth/tokens.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { exitOf, servingUrl, spawnServe } from '../test/support/serve-process.js';
+import { median, percentile, runConcurrently } from './measure.js';
+import { text } from './workloads.js';
+
+const quick = process.argv.includes('--quick');
+const asJson = process.argv.includes('--json');
+const socketsFlag = process.argv.indexOf('--sockets');
+const sockets = socketsFlag > 0 ? Number(process.argv[socketsFlag + 1]) : quick ? 500 : 2000;
+if (!Number.isInteger(sockets) || sockets < 1 || sockets > 20_000) {
+  process.stderr.write('--sockets takes a whole number from 1 to 20,000\n');
+  process.exit(2);
+}
+const size = {
+  senders: 50,
+  /** Requests (and library sends) in flight at once: autocannon's connections. */
+  inFlight: 50,
+  seconds: quick ? 2 : 4,
+  rounds: quick ? 1 : 3,
+  rates: quick ? [1000] : [1000, 5000],
+  latencySeconds: quick ? 2 : 4,
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const output = createOutput();
+const loadBefore = loadavg()[0] ?? 0;
+const started = performance.now();
+
+const redis = await startRedisServer(['--maxclients', '25000']);
+const probe: RedisClientType = createClient({ url: redis.url });
+await probe.connect();
+const messenger = await RedisMessenger.connect({ url: redis.url, commandTimeoutMs: 30_000 });
+const servers: { child: ChildProcessWithoutNullStreams; url: string }[] = [];
+
+async function startServer(): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawnServe(['--redis', redis.url, '--no-rate-limits', '--port', '0']);
+  child.stderr.resume();
+  const url = await servingUrl(child);
+  child.stdout.resume();
+  const server = { child, url: url.replace(/\/$/, '') };
+  servers.push(server);
+  return server;
+}
+
+async function stopServer(server: { child: ChildProcessWithoutNullStreams }): Promise<void> {
+  const exit = exitOf(server.child);
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
+  await exit;
+  clearTimeout(timer);
+  servers.splice(servers.indexOf(server as (typeof servers)[number]), 1);
+}
+
+/** Users with an open session each (what `POST /login` returns), `inFlight` at a time. */
+async function signedInUsers(count: number): Promise<{ id: string; token: string }[]> {
+  const users: { id: string; token: string }[] = [];
+  await runConcurrently(count, 200, async () => {
+    const id = await messenger.createUser(`b-${randomUUID().slice(0, 24)}`);
+    const token = newToken(id);
+    await messenger.accounts.openSession(id, tokenHash(token), {
+      userAgent: 'bench',
+      csrf: newCsrfToken(),
+      idleMs: 3_600_000,
+      absoluteMs: 3_600_000,
+    });
+    users.push({ id, token });
+  });
+  return users;
+}
+
+async function connectedClients(): Promise<number> {
+  const list = await probe.clientList();
+  return list.length;
+}
+
+function serverRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+}
+
+/** CPU seconds (user + system) the process has used: /proc/<pid>/stat, in clock ticks of 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The bench process's own CPU seconds. */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** CPU in cores used by the bench process, the given server processes and redis-server while `work` ran. */
+async function cores<T>(
+  pids: number[],
+  work: () => Promise<T>,
+): Promise<{ result: T; bench: number; servers: number; redis: number }> {
+  const redisPid = redis.process.pid as number;
+  const before = {
+    bench: ownCpuSeconds(),
+    servers: pids.map(cpuSeconds),
+    redis: cpuSeconds(redisPid),
+  };
+  const start = performance.now();
+  const result = await work();
+  const elapsed = (performance.now() - start) / 1000;
+  const servers = pids.reduce(
+    (sum, p, i) => sum + cpuSeconds(p) - (before.servers[i] as number),
+    0,
+  );
+  return {
+    result,
+    bench: (ownCpuSeconds() - before.bench) / elapsed,
+    servers: servers / elapsed,
+    redis: (cpuSeconds(redisPid) - before.redis) / elapsed,
+  };
+}
+type Cores = { bench: number; servers: number; redis: number };
+
+// ---- throughput -------------------------------------------------------------------------
+
+const senders = await signedInUsers(size.senders);
+const receivers = await signedInUsers(size.senders);
+
+/** Messages a second through the library: `inFlight` sends at a time for `seconds`. */
+async function libraryRate(): Promise<number> {
+  let sent = 0;
+  const until = performance.now() + size.seconds * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: size.inFlight }, async (_, i) => {
+      const from = senders[i % senders.length]?.id as string;
+      const to = receivers[i % receivers.length]?.id as string;
+      while (performance.now() < until) {
+        await messenger.send(from, to, text, { messageId: randomUUID() });
+        sent++;
+      }
+    }),
+  );
+  return sent / ((performance.now() - start) / 1000);
+}
+
+interface Cannon {
+  ok: number;
+  other: number;
+  errors: number;
+  seconds: number;
+}
+
+/** autocannon on `url`: each connection a sender of its own, each request a fresh id. */
+async function cannon(
+  url: string,
+  connections: number,
+  offset: number,
+  seconds = size.seconds,
+): Promise<Cannon> {
+  let client = offset;
+  const result = await autocannon({
+    url,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    setupClient: (c) => {
+      const i = client++;
+      c.setHeaders({
+        authorization: `Bearer ${senders[i % senders.length]?.token}`,
+        'content-type': 'application/json',
+      });
+      c.setBody(JSON.stringify({ to: receivers[i % receivers.length]?.id, text }));
+    },
+    requests: [
+      {
+        method: 'PUT',
+        setupRequest: (req) => ({ ...req, path: `/api/v1/messages/${randomUUID()}` }),
+      },
+    ],
+  });
+  return {
+    ok: result['2xx'],
+    other: result.non2xx,
+    errors: result.errors + result.timeouts,
+    seconds: result.duration,
+  };
+}
+
+/** Messages a second through servers (each gets its share of the connections), summed. */
+async function serverRate(urls: string[]): Promise<{ rate: number; refused: number }> {
+  const share = Math.floor(size.inFlight / urls.length);
+  const results = await Promise.all(urls.map((url, i) => cannon(url, share, i * share)));
+  return {
+    rate: results.reduce((sum, r) => sum + r.ok / r.seconds, 0),
+    refused: results.reduce((sum, r) => sum + r.other + r.errors, 0),
+  };
+}
+
+/** The floor under any route: `GET /healthz` (no Redis) by the same autocannon. */
+async function healthRate(url: string): Promise<number> {
+  const result = await autocannon({
+    url: `${url}/healthz`,
+    connections: size.inFlight,
+    duration: size.seconds,
+  });
+  return result['2xx'] / result.duration;
+}
+
+const first = await startServer();
+const second = await startServer();
+// Warm both servers (and the library) up first: the first seconds are the JIT's.
+await Promise.all([cannon(first.url, 25, 0, 1), cannon(second.url, 25, 25, 1)]);
+const library: number[] = [];
+const one: number[] = [];
+const two: number[] = [];
+const health: number[] = [];
+/** CPU of each way in its last round. */
+const cpu: Record<'library' | 'one' | 'two' | 'health', Cores> = {} as never;
+const pidOf = (s: { child: ChildProcessWithoutNullStreams }) => s.child.pid as number;
+let refused = 0;
+for (let round = 0; round < size.rounds; round++) {
+  output.progress('Throughput', round, size.rounds);
+  const h = await cores([pidOf(first)], () => healthRate(first.url));
+  health.push(h.result);
+  cpu.health = h;
+  const l = await cores([], libraryRate);
+  library.push(l.result);
+  cpu.library = l;
+  const single = await cores([pidOf(first)], () => serverRate([first.url]));
+  one.push(single.result.rate);
+  cpu.one = single;
+  const both = await cores([pidOf(first), pidOf(second)], () =>
+    serverRate([first.url, second.url]),
+  );
+  two.push(both.result.rate);
+  cpu.two = both;
+  refused += single.result.refused + both.result.refused;
+}
+output.progress('Throughput', size.rounds, size.rounds);
+await stopServer(second);
+await stopServer(first);
+
+// ---- connections ------------------------------------------------------------------------
+
+output.progress('Connections', 0, sockets);
+const idleClients = await connectedClients();
+const live = await startServer();
+await sleep(500);
+const pid = live.child.pid as number;
+const rssBefore = serverRss(pid);
+const serverClients = (await connectedClients()) - idleClients;
+const listeners = await signedInUsers(sockets);
+/** Frames of kind message seen per message id: once each is right. */
+const seen = new Map<string, number>();
+const arrivedAt = new Map<string, number>();
+/** Each listener's last cursor, for resuming after the reconnect storm. */
+const cursors: (string | null)[] = listeners.map(() => null);
+
+/** Opens listener `i`'s socket from `after` and waits for ready; null if it did not get there. */
+async function connectLive(i: number, after: string | null): Promise<WebSocket | null> {
+  const user = listeners[i] as { token: string };
+  const socket = new WebSocket(`${live.url.replace('http', 'ws')}/api/v1/live`, {
+    headers: { authorization: `Bearer ${user.token}` },
+  });
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 15_000);
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'hello', after })));
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as {
+        type: string;
+        cursor?: string;
+        message?: { id: string };
+      };
+      if (frame.type === 'ready') {
+        clearTimeout(timer);
+        resolve(true);
+      } else if (frame.type === 'message' && frame.message) {
+        const id = frame.message.id;
+        if (frame.cursor) cursors[i] = frame.cursor;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        if (!arrivedAt.has(id)) arrivedAt.set(id, performance.now());
+      }
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+  if (ready) return socket;
+  socket.terminate();
+  return null;
+}
+
+let open: WebSocket[] = [];
+let refusedSockets = 0;
+const connectStart = performance.now();
+await runConcurrently(listeners.length, 100, async (i) => {
+  const socket = await connectLive(i, null);
+  if (socket) open.push(socket);
+  else refusedSockets++;
+  if (i % 250 === 0) output.progress('Connections', i, sockets);
+});
+const connectSeconds = (performance.now() - connectStart) / 1000;
+output.progress('Connections', sockets, sockets);
+await sleep(1000);
+const rssAfter = serverRss(pid);
+const serverClientsWithSockets = (await connectedClients()) - idleClients;
+const held = open.filter((s) => s.readyState === WebSocket.OPEN).length;
+
+// ---- latency ----------------------------------------------------------------------------
+
+const agent = new Agent({ keepAlive: true, maxSockets: 200 });
+const { port } = new URL(live.url);
+
+/** One PUT with the keep-alive agent; resolves with its status. */
+function put(sender: { token: string }, to: string, id: string): Promise<number> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ to, text });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'PUT',
+        path: `/api/v1/messages/${id}`,
+        agent,
+        timeout: 10_000,
+        headers: {
+          authorization: `Bearer ${sender.token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.once('error', () => resolve(0));
+    req.once('timeout', () => req.destroy());
+    req.end(body);
+  });
+}
+
+interface Latency {
+  rate: number;
+  offered: number;
+  accepted: number;
+  delivered: number;
+  lost: number;
+  doubled: number;
+  p50: number;
+  p99: number;
+  /** CPU the server and the bench process (senders and sockets) used, in cores, while sending. */
+  serverCores: number;
+  benchCores: number;
+  redisCores: number;
+  /** Messages a second the sender managed to put on the wire (below `rate` when it fell behind). */
+  achieved: number;
+}
+
+async function latencyAt(rate: number, seconds = size.latencySeconds): Promise<Latency> {
+  const sentAt = new Map<string, number>();
+  const pending: Promise<unknown>[] = [];
+  let accepted = 0;
+  const ticks = seconds * 100;
+  const perTick = rate / 100;
+  const start = performance.now();
+  const serverCpu = cpuSeconds(pid);
+  const benchCpu = ownCpuSeconds();
+  const redisCpu = cpuSeconds(redis.process.pid as number);
+  for (let tick = 0; tick < ticks; tick++) {
+    const due = start + (tick + 1) * 10;
+    for (let k = 0; k < perTick; k++) {
+      const id = randomUUID();
+      const sender = senders[(tick * perTick + k) % senders.length] as { token: string };
+      const to = listeners[Math.floor(Math.random() * listeners.length)]?.id as string;
+      sentAt.set(id, performance.now());
+      pending.push(
+        put(sender, to, id).then((status) => {
+          if (status === 201) accepted++;
+        }),
+      );
+    }
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const achieved = sentAt.size / elapsed;
+  const serverCores = (cpuSeconds(pid) - serverCpu) / elapsed;
+  const benchCores = (ownCpuSeconds() - benchCpu) / elapsed;
+  const redisCores = (cpuSeconds(redis.process.pid as number) - redisCpu) / elapsed;
+  await Promise.all(pending);
+  const ids = [...sentAt.keys()];
+  const deadline = Date.now() + 10_000;
+  while (ids.some((id) => !arrivedAt.has(id)) && Date.now() < deadline) await sleep(20);
+  await sleep(300); // a late duplicate would come now
+  const latencies: number[] = [];
+  let doubled = 0;
+  for (const id of ids) {
+    const at = arrivedAt.get(id);
+    if (at !== undefined) latencies.push(at - (sentAt.get(id) as number));
+    doubled += Math.max(0, (seen.get(id) ?? 0) - 1);
+  }
+  return {
+    rate,
+    offered: ids.length,
+    accepted,
+    delivered: latencies.length,
+    lost: ids.length - latencies.length,
+    doubled,
+    p50: median(latencies),
+    p99: percentile(latencies, 99),
+    achieved,
+    serverCores,
+    benchCores,
+    redisCores,
+  };
+}
+
+// A warm-up (not counted): the keep-alive connections open and the route is compiled.
+await latencyAt(500, 1);
+const latency: Latency[] = [];
+for (const [i, rate] of size.rates.entries()) {
+  output.progress('Latency', i, size.rates.length);
+  latency.push(await latencyAt(rate));
+}
+output.progress('Latency', size.rates.length, size.rates.length);
+
+// ---- reconnect storm ---------------------------------------------------------------------
+
+/**
+ * Every socket dropped at once; messages sent while they are down; then all reconnect
+ * (1,000 connecting at a time) from their cursors: time until all are ready and until
+ * every message sent while down has arrived, lost and doubled, and whether the server
+ * is still up.
+ */
+async function storm() {
+  output.progress('Reconnect storm', 0, 2);
+  const closing = open.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+  for (const socket of open) socket.terminate();
+  await Promise.all(closing);
+  open = [];
+  await sleep(500);
+  const whileDown = quick ? 500 : 2000;
+  // A socket that never had a message has no cursor: `hello` with null starts from the
+  // newest, so what came while it was down reaches it only by a reload over HTTP. The
+  // storm sends to listeners that have a cursor, and says how many had none.
+  const resumable = listeners.filter((_, i) => cursors[i] !== null);
+  const ids: string[] = [];
+  let accepted = 0;
+  await runConcurrently(whileDown, 50, async (k) => {
+    const id = randomUUID();
+    ids.push(id);
+    const to = resumable[Math.floor(Math.random() * resumable.length)]?.id as string;
+    if ((await put(senders[k % senders.length] as { token: string }, to, id)) === 201) accepted++;
+  });
+  output.progress('Reconnect storm', 1, 2);
+  const start = performance.now();
+  let failed = 0;
+  await runConcurrently(listeners.length, 1000, async (i) => {
+    const socket = await connectLive(i, cursors[i] ?? null);
+    if (socket) open.push(socket);
+    else failed++;
+  });
+  const readySeconds = (performance.now() - start) / 1000;
+  const deadline = Date.now() + 20_000;
+  while (ids.some((id) => !arrivedAt.has(id)) && Date.now() < deadline) await sleep(20);
+  const caughtUpSeconds = (performance.now() - start) / 1000;
+  await sleep(300);
+  const delivered = ids.filter((id) => arrivedAt.has(id)).length;
+  const doubled = ids.reduce((sum, id) => sum + Math.max(0, (seen.get(id) ?? 0) - 1), 0);
+  const health = await fetch(`${live.url}/healthz`)
+    .then((r) => r.status)
+    .catch(() => 0);
+  output.progress('Reconnect storm', 2, 2);
+  return {
+    sockets: listeners.length,
+    reconnected: open.length,
+    failed,
+    sentWhileDown: whileDown,
+    accepted,
+    withoutCursor: listeners.length - resumable.length,
+    delivered,
+    lost: whileDown - delivered,
+    doubled,
+    readySeconds,
+    caughtUpSeconds,
+    serverUp: live.child.exitCode === null && health === 200,
+  };
+}
+const reconnect = await storm();
+
+for (const socket of open) socket.terminate();
+agent.destroy();
+await stopServer(live);
+await messenger.close();
+await probe.close();
+await redis.stop();
+
+// ---- report -----------------------------------------------------------------------------
+
+const libraryMedian = median(library);
+const oneMedian = median(one);
+const twoMedian = median(two);
+const healthMedian = median(health);
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${loadBefore.toFixed(2)} before the run, ${(loadavg()[0] ?? 0).toFixed(2)} after`;
+const results = {
+  quick,
+  machine,
+  seconds: Math.round((performance.now() - started) / 1000),
+  throughput: {
+    inFlight: size.inFlight,
+    senders: size.senders,
+    rounds: size.rounds,
+    library,
+    health,
+    cpu,
+    oneServer: one,
+    twoServers: two,
+    refused,
+    ratioOne: oneMedian / libraryMedian,
+    ratioTwo: twoMedian / libraryMedian,
+  },
+  connections: {
+    asked: sockets,
+    held,
+    refused: refusedSockets,
+    connectSeconds,
+    rssBefore,
+    rssAfter,
+    rssPerSocket: (rssAfter - rssBefore) / Math.max(1, held),
+    redisConnectionsIdle: serverClients,
+    redisConnectionsWithSockets: serverClientsWithSockets,
+  },
+  latency,
+  reconnect,
+};
+const n = (x: number) => Math.round(x).toLocaleString('en');
+if (asJson) {
+  output.line(JSON.stringify(results, null, 2));
+} else {
+  output.line(
+    `Machine: ${machine}; ${results.seconds} s in all${quick ? ' (quick run)' : ''}; one redis-server, servers with --no-rate-limits, HTTP load by autocannon`,
+  );
+  output.line();
+  output.line(
+    `Throughput (${size.inFlight} in flight, ${size.senders} senders, ${size.seconds} s each, median of ${size.rounds}):`,
+  );
+  const rounds = (xs: number[]) => xs.map(n).join(', ');
+  const c2 = (c: Cores) =>
+    `${c.bench.toFixed(2)} / ${c.servers.toFixed(2)} / ${c.redis.toFixed(2)}`;
+  output.line(
+    '| way | messages/s (median) | of the library | each round | cores: bench / server(s) / redis (last round) |',
+  );
+  output.line('|---|---|---|---|---|');
+  output.line(
+    `| library, messenger.send | ${n(libraryMedian)} | 1 | ${rounds(library)} | ${c2(cpu.library)} |`,
+  );
+  output.line(
+    `| one server, PUT /api/v1/messages/:id | ${n(oneMedian)} | ${results.throughput.ratioOne.toFixed(2)} | ${rounds(one)} | ${c2(cpu.one)} |`,
+  );
+  output.line(
+    `| two servers, PUT /api/v1/messages/:id | ${n(twoMedian)} | ${results.throughput.ratioTwo.toFixed(2)} | ${rounds(two)} | ${c2(cpu.two)} |`,
+  );
+  output.line(
+    `| one server, GET /healthz (no Redis: the HTTP floor), requests/s | ${n(healthMedian)} | ${(healthMedian / libraryMedian).toFixed(2)} | ${rounds(health)} | ${c2(cpu.health)} |`,
+  );
+  output.line(`Requests not answered 2xx: ${refused}`);
+  output.line();
+  const c = results.connections;
+  output.line('Connections (one server, WebSocket clients in the bench process):');
+  output.line(
+    '| sockets asked | held | refused | time to connect all | server RSS before → after | RSS per socket | Redis connections of the server (no sockets → with them) |',
+  );
+  output.line('|---|---|---|---|---|---|---|');
+  output.line(
+    `| ${n(c.asked)} | ${n(c.held)} | ${c.refused} | ${c.connectSeconds.toFixed(2)} s | ${n(c.rssBefore / 2 ** 20)} → ${n(c.rssAfter / 2 ** 20)} MiB | ${n(c.rssPerSocket / 1024)} KiB | ${c.redisConnectionsIdle} → ${c.redisConnectionsWithSockets} |`,
+  );
+  output.line();
+  output.line(`Latency, PUT sent → receiver's frame, with ${n(held)} sockets open:`);
+  output.line(
+    '| offered | achieved | accepted | delivered | lost | doubled | p50 | p99 | cores: bench / server / redis |',
+  );
+  output.line('|---|---|---|---|---|---|---|---|---|');
+  for (const l of latency) {
+    output.line(
+      `| ${n(l.rate)}/s | ${n(l.achieved)}/s | ${n(l.accepted)}/${n(l.offered)} | ${n(l.delivered)} | ${l.lost} | ${l.doubled} | ${l.p50.toFixed(1)} ms | ${l.p99.toFixed(1)} ms | ${l.benchCores.toFixed(2)} / ${l.serverCores.toFixed(2)} / ${l.redisCores.toFixed(2)} |`,
+    );
+  }
+  output.line();
+  const r = reconnect;
+  output.line(
+    `Reconnect storm: all ${n(r.sockets)} sockets dropped at once, ${n(r.sentWhileDown)} messages sent while down, then all reconnected from their cursors (1,000 connecting at a time):`,
+  );
+  output.line(
+    '| reconnected | failed | all ready after | all caught up after | accepted | delivered | lost | doubled | server up | sockets without a cursor (not sent to) |',
+  );
+  output.line('|---|---|---|---|---|---|---|---|---|---|');
+  output.line(
+    `| ${n(r.reconnected)}/${n(r.sockets)} | ${r.failed} | ${r.readySeconds.toFixed(2)} s | ${r.caughtUpSeconds.toFixed(2)} s | ${n(r.accepted)}/${n(r.sentWhileDown)} | ${n(r.delivered)} | ${r.lost} | ${r.doubled} | ${r.serverUp ? 'yes' : 'no'} | ${n(r.withoutCursor)} |`,
+  );
+}
