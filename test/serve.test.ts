@@ -81,8 +81,8 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--port must be a port number/);
   // Believing every address would let any client pick its address for the rate limits.
-  for (const everyone of ['0.0.0.0/0', '10.0.0.1,::/0']) {
-    const trusting = spawnSync(
+  const trusting = (proxies: string) =>
+    spawnSync(
       process.execPath,
       [
         '--import',
@@ -92,29 +92,19 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
         '--redis',
         redis.url,
         '--trust-proxy',
-        everyone,
+        proxies,
       ],
       { encoding: 'utf8', timeout: 20_000 },
     );
-    assert.equal(trusting.status, 2, trusting.stderr);
-    assert.match(trusting.stderr, /would believe every address/);
+  for (const [proxies, said] of [
+    ['0.0.0.0/0', /would believe every address/],
+    ['10.0.0.1,::/0', /would believe every address/],
+    ['proxy.local', /takes addresses or CIDR ranges/],
+  ] as const) {
+    const refused = trusting(proxies);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, said);
   }
-  const notAnAddress = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/bin.ts',
-      'serve',
-      '--redis',
-      redis.url,
-      '--trust-proxy',
-      'proxy.local',
-    ],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  assert.equal(notAnAddress.status, 2, notAnAddress.stderr);
-  assert.match(notAnAddress.stderr, /takes addresses or CIDR ranges/);
 });
 
 it('rate limits come from flags and the environment; --no-rate-limits turns them off and says so', async () => {
