@@ -116,7 +116,7 @@ export class MessengerClient {
     password: string,
     options: Omit<MessengerClientOptions, 'server' | 'token'> = {},
   ): Promise<MessengerClient> {
-    return MessengerClient.#signIn('register', server, username, password, options);
+    return MessengerClient.#signIn(server, 'register', { username, password }, options);
   }
 
   /** Logs in and returns a client with the new session's token (`client.token`). */
@@ -126,7 +126,7 @@ export class MessengerClient {
     password: string,
     options: Omit<MessengerClientOptions, 'server' | 'token'> = {},
   ): Promise<MessengerClient> {
-    return MessengerClient.#signIn('login', server, username, password, options);
+    return MessengerClient.#signIn(server, 'login', { username, password }, options);
   }
 
   /**
@@ -138,28 +138,22 @@ export class MessengerClient {
     jwt: string,
     options: Omit<MessengerClientOptions, 'server' | 'token'> = {},
   ): Promise<MessengerClient> {
-    const anonymous = new MessengerClient({ ...options, server });
-    const { body } = await anonymous.#call<{ user: UserJson; token: string }>({
-      method: 'POST',
-      path: 'login/jwt',
-      body: { token: jwt },
-    });
-    return new MessengerClient({ ...options, server, token: body.token });
+    return MessengerClient.#signIn(server, 'login/jwt', { token: jwt }, options);
   }
 
+  /** Posts the credentials to `route` without a session; a client of the session it opens. */
   static async #signIn(
-    route: 'register' | 'login',
     server: string,
-    username: string,
-    password: string,
+    route: 'register' | 'login' | 'login/jwt',
+    credentials: { username: string; password: string } | { token: string },
     options: Omit<MessengerClientOptions, 'server' | 'token'>,
   ): Promise<MessengerClient> {
     const anonymous = new MessengerClient({ ...options, server });
     const { body } = await anonymous.#call<{ user: UserJson; token: string }>({
       method: 'POST',
       path: route,
-      body: { username, password },
-      subject: { username },
+      body: credentials,
+      ...('username' in credentials ? { subject: { username: credentials.username } } : {}),
     });
     return new MessengerClient({ ...options, server, token: body.token });
   }
