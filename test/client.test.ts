@@ -368,6 +368,46 @@ onEachBackend((backend) => {
       }
     });
 
+    it('misses nothing stored while an empty inbox reconnects, even just before its hello', async () => {
+      const alice = await signUp();
+      const bob = await signUp();
+      /** Set: the next hello waits until this has run (a message stored in that moment). */
+      let beforeHello: (() => Promise<unknown>) | undefined;
+      const sockets: WebSocket[] = [];
+      class Slow extends WebSocket {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args);
+          sockets.push(this);
+        }
+        override send(data: string): void {
+          const first = beforeHello;
+          if (!first || !data.includes('"hello"')) {
+            super.send(data);
+            return;
+          }
+          beforeHello = undefined;
+          void first().then(() => super.send(data));
+        }
+      }
+      const bobThere = new MessengerClient({
+        server: base,
+        token: bob.client.token as string,
+        WebSocket: Slow,
+      });
+      const received: string[] = [];
+      const subscription = await bobThere.subscribe((m) => void received.push(m.text), QUICK);
+      try {
+        beforeHello = () => alice.client.sendMessage(bob.username, 'just before the hello');
+        sockets.at(-1)?.terminate();
+        await eventually(() => received.length === 1, 5000, 'the message stored meanwhile');
+        await alice.client.sendMessage(bob.username, 'live');
+        await eventually(() => received.length === 2, 5000, 'the next one, live');
+        assert.deepEqual(received, ['just before the hello', 'live']);
+      } finally {
+        await subscription.close();
+      }
+    });
+
     it('replays after a cursor, and tells sends and seen changes apart', async () => {
       const alice = await signUp();
       const bob = await signUp();

@@ -71,6 +71,33 @@ onEachBackend((backend) => {
       }
     });
 
+    it('fromFirst delivers the whole inbox first: how a null cursor resumes', async () => {
+      const m = await backend().messenger();
+      try {
+        const [a, b] = [await m.createUser('a'), await m.createUser('b')];
+        const empty = await m.subscribe(b, () => {});
+        assert.equal(empty.cursor, null, 'began on an empty inbox');
+        await empty.close();
+        await m.sendMessage(a, b, 'while away 1');
+        await m.sendMessage(a, b, 'while away 2');
+        const received: string[] = [];
+        const subscription = await m.subscribe(b, (message) => void received.push(message.text), {
+          fromFirst: true,
+        });
+        assert.deepEqual(received, ['while away 1', 'while away 2']);
+        await m.sendMessage(a, b, 'live');
+        await eventually(() => received.length === 3);
+        assert.equal(received[2], 'live');
+        await subscription.close();
+        await assert.rejects(
+          m.subscribe(b, () => {}, { after: subscription.cursor as string, fromFirst: true }),
+          /after or fromFirst, not both/,
+        );
+      } finally {
+        await m.close();
+      }
+    });
+
     it('refuses an unknown user or a cursor not in the inbox', async () => {
       const m = await backend().messenger();
       try {

@@ -11,7 +11,7 @@ import { WebSocket } from 'ws';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
 import { onEachBackend } from './support/backends.js';
-import { liveClient, api as serverApi } from './support/serve-process.js';
+import { liveClient, openLive, api as serverApi } from './support/serve-process.js';
 import { eventually } from './support/wait.js';
 
 const ORIGIN = 'http://chat.test';
@@ -36,8 +36,11 @@ async function register() {
 }
 
 /** A connected live client that records every frame, and how it closed. */
-const connect = (token: string, after: string | null, headers: Record<string, string> = {}) =>
-  liveClient(base, token, after, headers);
+const connect = (
+  token: string,
+  after: string | null | 'first',
+  headers: Record<string, string> = {},
+) => liveClient(base, token, after, headers);
 
 onEachBackend((backend) => {
   before(async () => {
@@ -77,6 +80,34 @@ onEachBackend((backend) => {
         ['live 3', 'live 4', 'while away 0', 'while away 1', 'while away 2', 'after'],
       );
       again.socket.close();
+    });
+
+    it('says where it stands when ready; a null cursor resumes from the first message', async () => {
+      const alice = await register();
+      const bob = await register();
+      const empty = await connect(bob.token, null);
+      assert.deepEqual(empty.frames.at(-1), { type: 'ready', cursor: null }, 'an empty inbox');
+      empty.socket.terminate();
+      // Sent between two connections of an empty inbox: "from now on" would miss it.
+      const away = await api('POST', '/messages', alice.token, { to: bob.username, text: 'away' });
+      const resumed = await connect(bob.token, 'first');
+      assert.deepEqual(
+        resumed.messages().map((f) => f.message?.text),
+        ['away'],
+      );
+      assert.deepEqual(resumed.frames.at(-1), { type: 'ready', cursor: away.json.message.id });
+      resumed.socket.close();
+      const fromNow = await connect(bob.token, null);
+      assert.deepEqual(fromNow.frames, [{ type: 'ready', cursor: away.json.message.id }]);
+      fromNow.socket.close();
+    });
+
+    it('refuses a hello with both a cursor and fromFirst', async () => {
+      const bob = await register();
+      const { socket, closed } = await openLive(base, bob.token);
+      socket.send(JSON.stringify({ type: 'hello', after: randomUUID(), fromFirst: true }));
+      await eventually(() => closed.code !== undefined, 5000, 'the close');
+      assert.equal(closed.code, 4002);
     });
 
     it('says reset for an unknown cursor, then goes on live', async () => {

@@ -6,7 +6,7 @@
  * @module
  */
 import { ServerRefusedError, SessionEndedError } from '../errors.js';
-import type { Message, MessagePage, SeenChange } from '../index.js';
+import type { Message, SeenChange } from '../index.js';
 import { type MessageJson, toMessage } from './wire.js';
 
 /**
@@ -33,9 +33,8 @@ export type WebSocketConstructor = new (
   options?: { headers?: Record<string, string> },
 ) => LiveSocket;
 
-/** What the subscription needs of the client: the inbox over HTTP, and whether the session holds. */
+/** What the subscription needs of the client: whether the session holds. */
 export interface LiveClient {
-  listUserMessages(paging: { limit?: number; after?: string }): Promise<MessagePage>;
   me(): Promise<unknown>;
 }
 
@@ -54,8 +53,8 @@ export interface LiveOptions {
   /** Messages marked seen anywhere (live only). */
   onSeen?: (change: SeenChange) => void | Promise<void>;
   /**
-   * The subscription cannot prove it missed nothing (an unknown cursor, or more missed than
-   * one catch-up reads): reload over HTTP. It goes on live from the newest.
+   * The subscription cannot prove it missed nothing (the server did not know the cursor):
+   * reload over HTTP. It goes on live from the newest.
    */
   onReset?: () => void | Promise<void>;
   /** Errors it recovers from (a dropped connection, a handler that threw), and the one that ends it. */
@@ -84,15 +83,13 @@ const PROTOCOL = 4002;
 const RATE_LIMITED = 4008;
 /** How many delivered ids are remembered to drop a second delivery. */
 const REMEMBERED_IDS = 10_000;
-/** A catch-up over HTTP reads at most this many messages (the API's largest page). */
-const CATCH_UP_LIMIT = 100;
 /** How long the server may take from the upgrade to `ready`. */
 const READY_WITHIN_MS = 15_000;
 
 interface Frame {
   type?: string;
   message?: MessageJson;
-  cursor?: string;
+  cursor?: string | null;
   messageIds?: string[];
   with?: string;
   marked?: number;
@@ -102,8 +99,12 @@ interface Frame {
 export class LiveSubscription {
   readonly #options: LiveOptions;
   #cursor: string | undefined;
-  /** The inbox was empty when the subscription began: all it holds later is new. */
-  #startedEmpty = false;
+  /**
+   * The server said nothing in the inbox precedes what comes next (it was empty): a
+   * reconnection asks for everything from the first message, so nothing stored meanwhile
+   * is skipped.
+   */
+  #fromFirst = false;
   readonly #delivered = new Set<string>();
   #socket: LiveSocket | undefined;
   #connected = false;
@@ -152,9 +153,6 @@ export class LiveSubscription {
   }
 
   async #first(): Promise<void> {
-    // Without a cursor, the newest message in the inbox is where "from now on" begins, so
-    // that a reconnection resumes from there rather than skipping what came meanwhile.
-    if (this.#cursor === undefined) await this.#baseline();
     await new Promise<void>((resolve, reject) => {
       this.#open({
         ready: resolve,
@@ -163,11 +161,11 @@ export class LiveSubscription {
     });
   }
 
-  async #baseline(): Promise<void> {
-    const newest = await this.#options.client.listUserMessages({ limit: 1 });
-    const last = newest.messages.at(-1)?.id ?? newest.skipped?.after;
-    if (this.#cursor === undefined && last) this.#cursor = last;
-    else if (this.#cursor === undefined) this.#startedEmpty = true;
+  /** Where to begin: after the cursor, from the first message, or (the first time) from now on. */
+  #hello(): { type: 'hello'; after?: string | null; fromFirst?: true } {
+    if (this.#cursor !== undefined) return { type: 'hello', after: this.#cursor };
+    if (this.#fromFirst) return { type: 'hello', fromFirst: true };
+    return { type: 'hello', after: null };
   }
 
   /**
@@ -202,7 +200,7 @@ export class LiveSubscription {
       }
     };
     socket.onopen = () => {
-      socket.send(JSON.stringify({ type: 'hello', after: this.#cursor ?? null }));
+      socket.send(JSON.stringify(this.#hello()));
       this.#readyTimer = setTimeout(
         () => done(new Error('the server did not say ready in time')),
         READY_WITHIN_MS,
@@ -223,10 +221,15 @@ export class LiveSubscription {
       }
       if (frame.type === 'ready') {
         ready = true;
+        const { cursor } = frame;
         clearTimeout(this.#readyTimer);
         this.#attempt = 0;
         this.#enqueue(async () => {
           if (this.#socket !== socket) return;
+          // Where the replay left the socket, so that a reconnection resumes from there
+          // rather than from whatever is newest then ("from now on" skips what came between).
+          if (typeof cursor === 'string') this.#cursor = cursor;
+          else if (cursor === null && this.#cursor === undefined) this.#fromFirst = true;
           // As the library's subscribe: the first connection is the promise resolving,
           // onConnectionChange tells of the ones after a drop.
           if (first) this.#connected = true;
@@ -246,8 +249,9 @@ export class LiveSubscription {
     if (this.#closed) return;
     if (frame.type === 'message' && frame.message) {
       const message = toMessage(frame.message);
-      if (frame.cursor === undefined) return this.#call(this.#options.onSent, message);
+      if (typeof frame.cursor !== 'string') return this.#call(this.#options.onSent, message);
       this.#cursor = frame.cursor;
+      this.#fromFirst = false;
       if (!this.#deliver(message)) return; // delivered already (a replay overlapping a push)
       return this.#queueHandler(message);
     }
@@ -258,11 +262,10 @@ export class LiveSubscription {
       return this.#call(this.#options.onSeen, change);
     }
     if (frame.type === 'reset') {
-      // The server goes on from the newest: forget the cursor it did not know, and find
-      // where "the newest" is, so that a later reconnection resumes from there.
+      // The server goes on from the newest: forget the cursor it did not know (its ready
+      // frame says where the newest is).
       this.#cursor = undefined;
-      this.#startedEmpty = false;
-      await this.#baseline().catch((error: Error) => this.#options.onError?.(error));
+      this.#fromFirst = false;
       return this.#call(this.#options.onReset, undefined);
     }
   }
@@ -335,12 +338,6 @@ export class LiveSubscription {
 
   async #reconnect(): Promise<void> {
     if (this.#closed) return;
-    try {
-      if (this.#cursor === undefined && this.#startedEmpty) await this.#catchUpFromEmpty();
-    } catch (error) {
-      return this.#dropped(await this.#explain(error as Error));
-    }
-    if (this.#closed) return;
     if (this.#refusedBeforeReady) {
       // A connection refused before it was ready (a browser says no more than 1006) may be
       // a session that ended: HTTP says so, and then trying again cannot help.
@@ -348,25 +345,6 @@ export class LiveSubscription {
       if (why instanceof SessionEndedError) return this.#finish(why);
     }
     this.#open();
-  }
-
-  /**
-   * The inbox was empty at the start and nothing came while connected: everything in it
-   * now came while disconnected, and is delivered before going live again.
-   */
-  async #catchUpFromEmpty(): Promise<void> {
-    const page = await this.#options.client.listUserMessages({ limit: CATCH_UP_LIMIT });
-    if (page.hasOlder) {
-      this.#startedEmpty = false;
-      this.#cursor = page.messages.at(-1)?.id;
-      await this.#call(this.#options.onReset, undefined);
-      return;
-    }
-    for (const message of page.messages) {
-      this.#cursor = message.id;
-      this.#startedEmpty = false;
-      if (this.#deliver(message)) await this.#queueHandler(message);
-    }
   }
 
   /** Why a connection failed, in words: a session that ended says so over HTTP. */

@@ -24,6 +24,12 @@ export interface SubscribeOptions {
    * @defaultValue none: only messages that arrive from now on
    */
   after?: string;
+  /**
+   * Deliver first every message in the inbox, then go on live: how a subscription whose
+   * cursor is null (it began on an empty inbox) resumes without missing what came since.
+   * Not with `after`.
+   */
+  fromFirst?: boolean;
   /** Errors the subscription recovers from by itself: a lost connection, a handler that threw. */
   onError?: (error: Error) => void;
   /** Called with false when the connection to Redis is lost, and with true once it is back and caught up. */
@@ -148,7 +154,11 @@ export class InboxSubscription {
     return subscription;
   }
 
-  /** The id of the last message delivered (null if none yet). Pass it as `after` to resume. */
+  /**
+   * Where it stands: the last message delivered, or the newest one when it began. Pass it
+   * as `after` to resume; null means nothing in the inbox precedes what comes next (it
+   * began on an empty inbox, or `fromFirst`): resume with `fromFirst`.
+   */
   get cursor(): string | null {
     return this.#cursor?.id ?? null;
   }
@@ -179,6 +189,8 @@ export class InboxSubscription {
       const score = await run(() => client.zScore(inbox, messageMember(after)));
       if (score === null) throw new CursorNotFoundError(after);
       this.#cursor = { id: after, timestamp: String(score) };
+    } else if (options.fromFirst) {
+      this.#cursor = null;
     } else {
       const [newest] = await run(() => client.zRangeWithScores(inbox, -1, -1));
       this.#cursor = newest

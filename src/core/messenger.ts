@@ -451,7 +451,8 @@ export class RedisMessenger {
 
   /**
    * Calls `handler` with every new message the user receives, in order, once each. With
-   * `after` (a message id) it first delivers everything after that message. After a lost
+   * `after` (a message id) it first delivers everything after that message; with
+   * `fromFirst`, everything in the inbox. After a lost
    * connection it reconnects, catches up on what it missed, then goes on live.
    */
   async subscribe(
@@ -461,6 +462,8 @@ export class RedisMessenger {
   ): Promise<InboxSubscription> {
     const id = validateId(userId, 'user id');
     const after = options?.after === undefined ? undefined : validateId(options.after, 'after');
+    if (after !== undefined && options.fromFirst)
+      throw new ValidationError('subscribe takes after or fromFirst, not both');
     await this.#requireUsers(id);
     const inbox = this.#keys.inbox(id);
     const channel = this.#keys.inboxChannel(id);

@@ -3,13 +3,15 @@
  * where it is, the server replays what it missed from the inbox and then pushes as it
  * happens; the cursor lives in Redis, so any instance resumes any client.
  *
- * Client → server: `{type: "hello", after: <cursor> | null}` first (within 10 s), then
- * `{type: "ping"}` whenever it likes (answered `{type: "pong"}`).
+ * Client → server: `{type: "hello", after: <cursor> | null}` (or `{type: "hello",
+ * fromFirst: true}`) first (within 10 s), then `{type: "ping"}` whenever it likes
+ * (answered `{type: "pong"}`).
  * Server → client: `{type: "message", message, cursor}` for a message received (pass the
  * last cursor as `after` to resume); `{type: "message", message}` for one the user sent
- * from any device; `{type: "seen", messageIds | with, marked}`; `{type: "ready"}` once the
- * replay is done; `{type: "reset"}` when `after` is unknown (reload over HTTP, then go on
- * from the newest); `{type: "ping"}` after 25 s of quiet.
+ * from any device; `{type: "seen", messageIds | with, marked}`; `{type: "ready", cursor}`
+ * once the replay is done, with where the socket stands (null: nothing precedes what
+ * comes next, so resume with fromFirst); `{type: "reset"}` when `after` is unknown (reload
+ * over HTTP, then go on from the newest); `{type: "ping"}` after 25 s of quiet.
  * Close codes: 4001 the session ended (log in again), 4002 a frame broke the protocol,
  * 4008 too many frames (wait, then reconnect), 4009 the client stopped reading (reconnect
  * and resume by cursor), 1001 the server is going away (reconnect with jitter).
@@ -118,7 +120,7 @@ export function liveRoute(
       alive = true;
     });
 
-    const start = async (after: string | null) => {
+    const start = async (after: string | null, fromFirst: boolean) => {
       const deliver = (message: Message) =>
         send({ type: 'message', message: messageJson(message), cursor: message.id });
       const options = {
@@ -134,6 +136,7 @@ export function liveRoute(
         subscription = await messenger.subscribe(user.id, deliver, {
           ...options,
           ...(after ? { after } : {}),
+          fromFirst,
         });
       } catch (error) {
         if (!(error instanceof CursorNotFoundError)) throw error;
@@ -147,13 +150,13 @@ export function liveRoute(
         .catch(() => session);
       if (!still) close(CLOSE.sessionEnded, 'session ended: log in again');
       if (closed) await subscription.close();
-      else send({ type: 'ready' });
+      else send({ type: 'ready', cursor: subscription.cursor });
     };
 
     socket.on('message', (data, isBinary) => {
       if (++frames > FRAMES_PER_MINUTE)
         return close(CLOSE.rateLimited, 'too many frames: wait a minute');
-      let frame: { type?: unknown; after?: unknown } | null = null;
+      let frame: { type?: unknown; after?: unknown; fromFirst?: unknown } | null = null;
       try {
         frame = isBinary ? null : JSON.parse(data.toString());
       } catch {
@@ -161,12 +164,15 @@ export function liveRoute(
       }
       if (frame?.type === 'ping') return send({ type: 'pong' });
       const after = frame?.after;
-      if (frame?.type !== 'hello' || started || (after !== null && typeof after !== 'string')) {
+      const fromFirst = frame?.fromFirst ?? false;
+      const where =
+        fromFirst === true ? after == null : after === null || typeof after === 'string';
+      if (frame?.type !== 'hello' || started || typeof fromFirst !== 'boolean' || !where) {
         return close(CLOSE.protocol, 'expected one hello: {"type":"hello","after":null}');
       }
       started = true;
       clearTimeout(helloLate);
-      start(after).catch((error: unknown) => {
+      start(typeof after === 'string' ? after : null, fromFirst).catch((error: unknown) => {
         if (closed) return; // gone meanwhile: nothing to tell
         // A cursor that is no message id at all is the client's mistake: retrying it would
         // fail the same way.

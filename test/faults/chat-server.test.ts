@@ -127,6 +127,8 @@ describe('the chat through servers that restart, switch and drop', () => {
       bSince,
       BACK_WITHIN_MS,
     );
+    // Both back before the next test marks where its output begins.
+    await a.waitFor('Reconnected to the server; caught up.\n', aSince, BACK_WITHIN_MS);
     await b.waitFor('Reconnected to the server; caught up.\n', bSince, BACK_WITHIN_MS);
     await onceEach(['before the restart', 'typed while the server was down']);
     assert.equal(b.count('sent while the server was down'), 1);

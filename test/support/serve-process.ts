@@ -95,7 +95,13 @@ export async function openLive(base: string, token: string, headers: Record<stri
     }),
     'the socket to open',
   );
-  const hello = (after: string | null) => socket.send(JSON.stringify({ type: 'hello', after }));
+  /** Says hello from `after`, or (`'first'`) from the inbox's first message. */
+  const hello = (after: string | null | 'first') =>
+    socket.send(
+      JSON.stringify(
+        after === 'first' ? { type: 'hello', fromFirst: true } : { type: 'hello', after },
+      ),
+    );
   return { socket, frames, closed, hello };
 }
 
@@ -103,7 +109,7 @@ export async function openLive(base: string, token: string, headers: Record<stri
 export async function liveClient(
   base: string,
   token: string,
-  after: string | null = null,
+  after: string | null | 'first' = null,
   headers: Record<string, string> = {},
 ) {
   const { socket, frames, closed, hello } = await openLive(base, token, headers);
