@@ -408,6 +408,28 @@ onEachBackend((backend) => {
       }
     });
 
+    it('resume says where a subscription stands, for the next one: an empty inbox resumes from the first', async () => {
+      const alice = await signUp();
+      const bob = await signUp();
+      const first = await bob.client.subscribe(() => {});
+      assert.deepEqual(first.resume, { fromFirst: true });
+      await first.close();
+      const away = await alice.client.sendMessage(bob.username, 'while no one listened');
+      const received: string[] = [];
+      const next = await bob.client.subscribe((m) => void received.push(m.text), first.resume);
+      try {
+        await eventually(() => received.length === 1, 5000, 'the message sent meanwhile');
+        assert.deepEqual(received, ['while no one listened']);
+        assert.deepEqual(next.resume, { after: away });
+      } finally {
+        await next.close();
+      }
+      await assert.rejects(
+        bob.client.subscribe(() => {}, { after: away, fromFirst: true }),
+        ValidationError,
+      );
+    });
+
     it('replays after a cursor, and tells sends and seen changes apart', async () => {
       const alice = await signUp();
       const bob = await signUp();

@@ -5,7 +5,7 @@
  * Only the WebSocket API that browsers and the `ws` package share is used.
  * @module
  */
-import { ServerRefusedError, SessionEndedError } from '../errors.js';
+import { ServerRefusedError, SessionEndedError, ValidationError } from '../errors.js';
 import type { Message, SeenChange } from '../index.js';
 import { type MessageJson, toMessage } from './wire.js';
 
@@ -46,6 +46,11 @@ export interface LiveOptions {
    * @defaultValue none: only messages that arrive from now on
    */
   after?: string;
+  /**
+   * Deliver first every message in the inbox, then go on live: how a subscription that
+   * began on an empty inbox resumes (see `resume`). Not with `after`.
+   */
+  fromFirst?: boolean;
   /** false when the connection drops, true once it is back and caught up. */
   onConnectionChange?: (connected: boolean) => void;
   /** Every message the user sends, from any device (live only). */
@@ -124,6 +129,7 @@ export class LiveSubscription {
   private constructor(options: LiveOptions) {
     this.#options = options;
     this.#cursor = options.after;
+    this.#fromFirst = options.fromFirst === true;
     this.ended = new Promise((resolve) => {
       this.#end = resolve;
     });
@@ -131,6 +137,8 @@ export class LiveSubscription {
 
   /** Starts it; resolves once the first connection is ready, rejects if it fails. */
   static async start(options: LiveOptions): Promise<LiveSubscription> {
+    if (options.after !== undefined && options.fromFirst)
+      throw new ValidationError('subscribe takes after or fromFirst, not both');
     const subscription = new LiveSubscription(options);
     await subscription.#first();
     return subscription;
@@ -139,6 +147,16 @@ export class LiveSubscription {
   /** The last message delivered (pass it as `after` to resume later), if any. */
   get cursor(): string | undefined {
     return this.#cursor;
+  }
+
+  /**
+   * What to pass to `subscribe` to go on later where this one stands: `{ after }`, or
+   * `{ fromFirst: true }` when nothing in the inbox precedes what comes next (it was
+   * empty), or `{}` before the first connection was ready.
+   */
+  get resume(): { after?: string; fromFirst?: true } {
+    if (this.#cursor !== undefined) return { after: this.#cursor };
+    return this.#fromFirst ? { fromFirst: true } : {};
   }
 
   /** Whether the connection is up and caught up. */

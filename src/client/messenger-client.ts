@@ -339,7 +339,8 @@ export class MessengerClient {
 
   /**
    * Calls `handler` with every message the user receives, in order, once each, over the
-   * live channel. With `after` (a message id) it first delivers everything after it.
+   * live channel. With `after` (a message id) it first delivers everything after it; with
+   * `fromFirst`, everything in the inbox (`subscription.resume` says which to pass later).
    * A dropped connection is reconnected (full-jitter backoff) and resumed from the
    * cursor; an ended session ends the subscription (`ended`, `onError`) with
    * SessionEndedError. Resolves once the first connection is live; rejects if it cannot be.
