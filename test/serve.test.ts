@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { after, before, it } from 'node:test';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { exitOf, servingUrl, spawnServe, startupLine } from './support/serve-process.js';
+import { exitOf, START_MS, servingUrl, spawnServe, startupLine } from './support/serve-process.js';
 import { within } from './support/wait.js';
 
 let redis: RedisServer;
@@ -59,7 +59,7 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
     const taken = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--port', String(port)],
-      { encoding: 'utf8', timeout: 20_000 },
+      { encoding: 'utf8', timeout: START_MS },
     );
     assert.equal(taken.status, 1, taken.stderr);
     assert.match(taken.stderr, new RegExp(`port ${port} on 127.0.0.1 is in use`));
@@ -76,7 +76,7 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
   const bad = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--port', 'eighty'],
-    { encoding: 'utf8', timeout: 20_000 },
+    { encoding: 'utf8', timeout: START_MS },
   );
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--port must be a port number/);
@@ -94,7 +94,7 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
         '--trust-proxy',
         proxies,
       ],
-      { encoding: 'utf8', timeout: 20_000 },
+      { encoding: 'utf8', timeout: START_MS },
     );
   for (const [proxies, said] of [
     ['0.0.0.0/0', /would believe every address/],
@@ -142,7 +142,7 @@ it('rate limits come from flags and the environment; --no-rate-limits turns them
   const bad = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--send-burst', 'lots'],
-    { encoding: 'utf8', timeout: 20_000 },
+    { encoding: 'utf8', timeout: START_MS },
   );
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--send-burst must be a whole number above 0/);

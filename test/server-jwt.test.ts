@@ -16,6 +16,7 @@ import { MessengerClient, ServerRefusedError } from '../src/client/index.js';
 import { RedisMessenger } from '../src/index.js';
 import { createServer, type JwtOptions, type Server } from '../src/server/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { START_MS } from './support/serve-process.js';
 
 const AUDIENCE = 'messenger.example.com';
 const SECRET = randomBytes(32);
@@ -238,7 +239,7 @@ it('messenger serve: --jwt-key needs --jwt-audience, and a key that cannot work 
       spawnSync(
         process.execPath,
         ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, ...args],
-        { encoding: 'utf8', timeout: 20_000 },
+        { encoding: 'utf8', timeout: START_MS },
       );
     const noAudience = serve('--jwt-key', short);
     assert.equal(noAudience.status, 2, noAudience.stderr);

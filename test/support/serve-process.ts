@@ -16,10 +16,16 @@ export function spawnServe(
   });
 }
 
+/**
+ * How long a server may take to start: tsx compiles the sources on the way, which took
+ * over 20 s on a 2-core machine at load average 11. A bound on a wait, not a timing.
+ */
+export const START_MS = 45_000;
+
 /** The start-up line the server prints once it listens ("messenger serving on <url>..."). */
 export function startupLine(child: ChildProcessWithoutNullStreams): Promise<string> {
   return within(
-    20_000,
+    START_MS,
     new Promise<string>((resolve, reject) => {
       let seen = '';
       child.stdout.on('data', (chunk: Buffer) => {
