@@ -4,12 +4,18 @@
  * line and exit code 1 or 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { after, before, it } from 'node:test';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { exitOf, START_MS, servingUrl, spawnServe, startupLine } from './support/serve-process.js';
+import {
+  exitOf,
+  serveUntilExit,
+  servingUrl,
+  spawnServe,
+  startupLine,
+} from './support/serve-process.js';
 import { within } from './support/wait.js';
 
 let redis: RedisServer;
@@ -56,11 +62,15 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
   const address = busy.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   try {
-    const taken = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--port', String(port)],
-      { encoding: 'utf8', timeout: START_MS },
-    );
+    const refusal = (...args: string[]) => serveUntilExit(['--redis', redis.url, ...args]);
+    // Believing every address would let any client pick its address for the rate limits.
+    const [taken, bad, ...trusting] = await Promise.all([
+      refusal('--port', String(port)),
+      refusal('--port', 'eighty'),
+      refusal('--trust-proxy', '0.0.0.0/0'),
+      refusal('--trust-proxy', '10.0.0.1,::/0'),
+      refusal('--trust-proxy', 'proxy.local'),
+    ]);
     assert.equal(taken.status, 1, taken.stderr);
     assert.match(taken.stderr, new RegExp(`port ${port} on 127.0.0.1 is in use`));
     const lines = taken.stderr.trim().split('\n');
@@ -70,40 +80,19 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
       /^Using the Redis at redis:\/\/127\.0\.0\.1:\d+ \(given with --redis\)\.$/,
     );
     assert.match(lines[1] ?? '', /^error: /);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--port must be a port number/);
+    const said = [
+      /would believe every address/,
+      /would believe every address/,
+      /takes addresses or CIDR ranges/,
+    ];
+    for (const [i, refused] of trusting.entries()) {
+      assert.equal(refused.status, 2, refused.stderr);
+      assert.match(refused.stderr, said[i] as RegExp);
+    }
   } finally {
     busy.close();
-  }
-  const bad = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--port', 'eighty'],
-    { encoding: 'utf8', timeout: START_MS },
-  );
-  assert.equal(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /--port must be a port number/);
-  // Believing every address would let any client pick its address for the rate limits.
-  const trusting = (proxies: string) =>
-    spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/bin.ts',
-        'serve',
-        '--redis',
-        redis.url,
-        '--trust-proxy',
-        proxies,
-      ],
-      { encoding: 'utf8', timeout: START_MS },
-    );
-  for (const [proxies, said] of [
-    ['0.0.0.0/0', /would believe every address/],
-    ['10.0.0.1,::/0', /would believe every address/],
-    ['proxy.local', /takes addresses or CIDR ranges/],
-  ] as const) {
-    const refused = trusting(proxies);
-    assert.equal(refused.status, 2, refused.stderr);
-    assert.match(refused.stderr, said);
   }
 });
 
@@ -139,11 +128,7 @@ it('rate limits come from flags and the environment; --no-rate-limits turns them
     unlimited.kill('SIGKILL');
     strict.kill('SIGKILL');
   }
-  const bad = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, '--send-burst', 'lots'],
-    { encoding: 'utf8', timeout: START_MS },
-  );
+  const bad = await serveUntilExit(['--redis', redis.url, '--send-burst', 'lots']);
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /--send-burst must be a whole number above 0/);
 });

@@ -5,7 +5,6 @@
  * allowed. Off unless configured; `messenger serve` refuses a key that cannot work.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,7 @@ import { MessengerClient, ServerRefusedError } from '../src/client/index.js';
 import { RedisMessenger } from '../src/index.js';
 import { createServer, type JwtOptions, type Server } from '../src/server/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { START_MS } from './support/serve-process.js';
+import { serveUntilExit } from './support/serve-process.js';
 
 const AUDIENCE = 'messenger.example.com';
 const SECRET = randomBytes(32);
@@ -230,24 +229,21 @@ it('without a JWT key there is no such route; a secret too short is refused', as
   );
 });
 
-it('messenger serve: --jwt-key needs --jwt-audience, and a key that cannot work is exit code 2', () => {
+it('messenger serve: --jwt-key needs --jwt-audience, and a key that cannot work is exit code 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'messenger-jwt-'));
   try {
     const short = join(dir, 'short');
     writeFileSync(short, 'too short\n');
-    const serve = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, ...args],
-        { encoding: 'utf8', timeout: START_MS },
-      );
-    const noAudience = serve('--jwt-key', short);
+    const serve = (...args: string[]) => serveUntilExit(['--redis', redis.url, ...args]);
+    const [noAudience, weak, missing] = await Promise.all([
+      serve('--jwt-key', short),
+      serve('--jwt-key', short, '--jwt-audience', AUDIENCE),
+      serve('--jwt-key', join(dir, 'none'), '--jwt-audience', AUDIENCE),
+    ]);
     assert.equal(noAudience.status, 2, noAudience.stderr);
     assert.match(noAudience.stderr, /--jwt-key needs --jwt-audience/);
-    const weak = serve('--jwt-key', short, '--jwt-audience', AUDIENCE);
     assert.equal(weak.status, 2, weak.stderr);
     assert.match(weak.stderr, /at least 32 bytes/);
-    const missing = serve('--jwt-key', join(dir, 'none'), '--jwt-audience', AUDIENCE);
     assert.equal(missing.status, 2, missing.stderr);
     assert.match(missing.stderr, /cannot read the --jwt-key file .*ENOENT/);
   } finally {

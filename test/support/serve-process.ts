@@ -16,6 +16,38 @@ export function spawnServe(
   });
 }
 
+/** What a `messenger serve` that ends by itself (a refusal) printed, and its exit code. */
+export interface ServeOutcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `messenger serve` with `args` until it exits (a refusal: a bad flag, a busy port),
+ * without blocking, so that several refusals can be checked at once.
+ */
+export function serveUntilExit(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ServeOutcome> {
+  const child = spawnServe(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<ServeOutcome>((resolve) =>
+    child.on('close', (status) => resolve({ status, stdout, stderr })),
+  );
+  return within(START_MS, exited, `serve ${args.join(' ')} to exit`).finally(() =>
+    child.kill('SIGKILL'),
+  );
+}
+
 /**
  * How long a server may take to start: tsx compiles the sources on the way, which took
  * over 20 s on a 2-core machine at load average 11. A bound on a wait, not a timing.
