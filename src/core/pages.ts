@@ -153,11 +153,3 @@ export function messagePageOf(page: StampedMessagePage): MessagePage {
   if (skipped > 0) result.skipped = { count: skipped, before: first, after: last };
   return result;
 }
-
-/**
- * The messages index `members` name, in their order, read all at once; those whose hash
- * cannot be read (gone, or not a hash) are left out.
- */
-export async function readMessages(backend: Backend, members: string[]): Promise<Message[]> {
-  return (await readMessagesOf(backend, members)).flatMap((read) => (read ? [read.message] : []));
-}
