@@ -547,14 +547,19 @@ export class RedisMessenger {
   /**
    * Builds the new indexes for data the original program wrote (folded names, the user
    * index, conversations). Needed once, after moving from the original program; running
-   * it again changes nothing. Reads and writes in small steps, with no deadline overall.
+   * it again changes nothing. Reads and writes in small steps, each with the deadline of
+   * one call (`commandTimeoutMs`), none overall: a step that fails ends it there.
    */
   async reindex(
     options: { onProgress?: (progress: ReindexProgress) => void } = {},
   ): Promise<ReindexReport> {
     if (this.#closed) throw new MessengerError('this messenger is closed');
     try {
-      return await rebuildIndexes(this.#backend, options.onProgress);
+      return await rebuildIndexes(
+        this.#backend,
+        (step) => this.#calls.run(step),
+        options.onProgress,
+      );
     } catch (error) {
       throw this.#calls.translate(error);
     }

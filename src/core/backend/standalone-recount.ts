@@ -16,6 +16,7 @@ import { MessengerError } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
+import type { StepRunner } from './writes.js';
 
 /** Inbox entries one step reads: 1 to 2 ms of Redis's time on a quiet machine (docs/performance.md). */
 export const RECOUNT_STEP = 500;
@@ -38,6 +39,7 @@ export async function recountUnreadInSteps(
   client: RedisClient,
   keys: Keys,
   userId: string,
+  step: StepRunner,
 ): Promise<void> {
   const inbox = keys.inbox(userId);
   const unread = keys.unread(userId);
@@ -50,10 +52,12 @@ export async function recountUnreadInSteps(
     let below = '';
     let again = false;
     for (;;) {
-      const reply = (await scripts.countUnread.run(
-        client,
-        [inbox, unread],
-        [keys.prefix, String(from), below, String(RECOUNT_STEP), startSize],
+      const reply = (await step(() =>
+        scripts.countUnread.run(
+          client,
+          [inbox, unread],
+          [keys.prefix, String(from), below, String(RECOUNT_STEP), startSize],
+        ),
       )) as StepReply;
       if (reply.length === 1) {
         again = true;
@@ -72,7 +76,9 @@ export async function recountUnreadInSteps(
       below = last;
       from = next;
       if (next < size) continue;
-      const committed = await commit(client, [inbox, unread], from, counters, sent, unseen);
+      const committed = await step(() =>
+        commit(client, [inbox, unread], from, counters, sent, unseen),
+      );
       if (committed === -1) continue; // sends arrived after the walk's last step: walk on
       again = committed === 0;
       break;

@@ -110,8 +110,8 @@ export class StandaloneWrites implements Writes {
     }
   }
 
-  recountUnread(userId: string): Promise<void> {
-    return recountUnreadInSteps(this.client, this.keys, userId);
+  recountUnread(userId: string, step: StepRunner): Promise<void> {
+    return recountUnreadInSteps(this.client, this.keys, userId, step);
   }
 
   indexReceived(
