@@ -150,6 +150,18 @@ async function run(backend: BenchBackend): Promise<Row[]> {
   );
   const id = await unseenAtTheBottom(backend.connection, backend.keys, { a, b });
   rows.push(await measure(backend, 'markSeen of it', () => m.markSeen(b, [id])));
+  // A counter too high (nothing is unseen): the first listing finds out and corrects it.
+  await backend.connection.hSet(backend.keys.unread(b), a, '5');
+  rows.push(
+    await measure(backend, 'listUnreadMessages, a counter too high', () =>
+      m.listUnreadMessages(b).then((found) => found.length),
+    ),
+  );
+  rows.push(
+    await measure(backend, 'listUnreadMessages, the next one', () =>
+      m.listUnreadMessages(b).then((found) => found.length),
+    ),
+  );
   return rows;
 }
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { StandaloneBackend } from '../src/core/backend/standalone.js';
+import { StandaloneWrites } from '../src/core/backend/standalone-writes.js';
 import { Keys, messageMember } from '../src/core/keys.js';
 import { listUnseenInInbox, UNSEEN_STEP } from '../src/core/unseen.js';
 import { RedisMessenger } from '../src/index.js';
@@ -141,6 +142,47 @@ onEachBackend((backend, kind) => {
     }
   });
 
+  it('markConversationSeen that walked the whole conversation corrects a counter too high, sends meanwhile counted', {
+    skip: standaloneOnly,
+  }, async () => {
+    const { m, keys, a, b } = await bigInbox();
+    const raw = backend().raw as RedisClient;
+    try {
+      await m.markConversationSeen(b, a);
+      const setUp = async () => {
+        const unseen = [bigInboxMessageId(INBOX - 2), bigInboxMessageId(INBOX - 1)];
+        for (const id of unseen) await raw.hSet(keys.message(id), 'seen', 'False');
+        await raw.hSet(keys.unread(b), a, '5');
+      };
+      await setUp();
+      assert.equal(await m.markConversationSeen(b, a), 2);
+      assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
+      const before = await scriptCalls(backend());
+      await m.sendMessage(a, b, 'after');
+      assert.equal(await m.markConversationSeen(b, a), 1);
+      assert.equal((await scriptCalls(backend())) - before, 2, 'the send, and one step');
+
+      // A send after the walk began: the walk does not reach it, and it stays counted.
+      await setUp();
+      const writes = new StandaloneWrites(raw, keys);
+      let steps = 0;
+      let during = '';
+      const marked = await writes.markConversationSeen(b, a, async (operation) => {
+        const result = await operation();
+        if (++steps === 1) during = await m.sendMessage(a, b, 'during the walk');
+        return result;
+      });
+      assert.equal(marked, 2);
+      assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
+      assert.deepEqual(
+        (await m.listUnreadMessages(b)).map((message) => message.id),
+        [during],
+      );
+    } finally {
+      await m.close();
+    }
+  });
+
   it('members of the sets of unseen messages that are not unread are taken out where listUnreadMessages meets them', {
     skip: clusterOnly,
   }, async () => {
@@ -176,6 +218,11 @@ onEachBackend((backend, kind) => {
         await raw.zRange(keys.unseen(b, a), 0, -1),
         [kept, kept2].map(messageMember),
       );
+      assert.deepEqual(await m.unreadCount(b), { total: 2, bySender: { [a]: 2 } });
+
+      // A counter that drifted from its set (written by something else) is set to its size.
+      await raw.hSet(keys.unread(b), a, '7');
+      assert.equal((await m.listUnreadMessages(b)).length, 2);
       assert.deepEqual(await m.unreadCount(b), { total: 2, bySender: { [a]: 2 } });
     } finally {
       await m.close();

@@ -177,7 +177,8 @@ async function newestInUnseenSets(
  * step usually finishes. A member that is not unread (its hash gone or not a hash, a
  * retention job having deleted it; seen, flipped by a mark cut short before it took the
  * member out; no longer in the inbox) is left out and taken out of its set, its counter
- * set to what is left: one bounded script a step, so such members are met once.
+ * set to what is left: one bounded script a step, so such members are met once. When
+ * the sets run out before `wanted`, every counter is set to its set's size.
  */
 export async function listUnseenInSets(
   backend: Backend,
@@ -221,6 +222,11 @@ export async function listUnseenInSets(
     }
     if (found.next === undefined) break;
     from = found.next;
+  }
+  // The sets hold fewer than the counters said: a counter drifted from its set (written
+  // by something else). Each is set to its set's size, as every write of a set does.
+  if (unread.length < wanted) {
+    await step(() => pruneUnseen(client, keys, userId, new Map(senders.map((s) => [s, []]))));
   }
   return unread;
 }
