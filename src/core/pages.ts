@@ -4,7 +4,7 @@
  * @module
  */
 import { CursorNotFoundError } from '../errors.js';
-import type { Backend } from './backend/index.js';
+import type { Backend } from './backend/backend.js';
 import { messageIdOfMember, messageMember } from './keys.js';
 import { MESSAGE_FIELDS, messageFromHash } from './records.js';
 import { scripts } from './scripts.js';
