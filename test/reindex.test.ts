@@ -128,6 +128,28 @@ describe('reindex', () => {
     });
   });
 
+  it('recounts exactly when a message no counter counted is marked seen during the walk', async () => {
+    const messenger = await RedisMessenger.connect({ url: server.url });
+    try {
+      const [a, b] = [await messenger.createUser('a'), await messenger.createUser('b')];
+      const keys = new Keys();
+      // Unseen messages another program stored, counted nowhere: a's counter is 0, so a
+      // mark of one lowers nothing (a counter never goes below 0), and the recount's
+      // check of the counters cannot see it.
+      const ids = await storeUncounted(raw as unknown as RedisConnection, keys, { a, b }, 1200);
+      let steps = 0;
+      await recountUnreadInSteps(raw as unknown as RedisClient, keys, b, async (step) => {
+        const result = await step();
+        // After the walk's first step counted the oldest as unseen: it is marked seen.
+        if (++steps === 1) assert.equal(await messenger.markSeen(b, [ids[0] as string]), 1);
+        return result;
+      });
+      assert.deepEqual(await messenger.unreadCount(b), { total: 1199, bySender: { [a]: 1199 } });
+    } finally {
+      await messenger.close();
+    }
+  });
+
   it('recounts an inbox in steps, exactly, while messages are sent and marked seen', async () => {
     const messenger = await RedisMessenger.connect({ url: server.url });
     try {
@@ -143,7 +165,7 @@ describe('reindex', () => {
           await messenger.markSeen(b, [ids[i * 400] as string]);
         }
       })();
-      await recountUnreadInSteps(raw as unknown as RedisClient, keys, b);
+      await recountUnreadInSteps(raw as unknown as RedisClient, keys, b, (step) => step());
       await busy;
       const flags = await Promise.all(
         (await raw.zRange(keys.inbox(b), 0, -1)).map((member) => raw.hGet(member, 'seen')),

@@ -30,7 +30,6 @@ import {
   messagePageOf,
   readIndexPage,
   readMessagePage,
-  readMessages,
   readMessagesOf,
   type StampedMessagePage,
 } from './pages.js';
@@ -308,28 +307,18 @@ export class RedisMessenger {
   /**
    * The newest unseen messages a user received (at most `limit`), oldest first. Finds them
    * in bounded steps (an inbox walk on one Redis, the sets of unseen messages on a cluster:
-   * ./unseen.ts) that stop once they hold every unseen message the counters know of, then
-   * reads their hashes in one round trip.
+   * ./unseen.ts) that stop once they hold every unseen message the counters know of, and
+   * correct the counters where the steps find them wrong.
    */
   async listUnreadMessages(userId: string, options: { limit?: number } = {}): Promise<Message[]> {
     const id = validateId(userId, 'user id');
     const limit = validateLimit(options?.limit);
     const { total, bySender } = await this.unreadCount(id);
     const wanted = Math.min(limit, total);
-    const senders = Object.keys(bySender);
-    const unread: Message[] = [];
-    let from: string | undefined;
-    while (unread.length < wanted) {
-      const step = await this.#calls.run(() =>
-        this.#backend.findUnseen(id, senders, wanted - unread.length, from),
-      );
-      // Flags are read again with the hashes: one marked since, or whose hash is gone
-      // (a cluster's set still names it), is left out and the walk goes on past it.
-      const messages = await this.#calls.run(() => readMessages(this.#backend, step.members));
-      unread.push(...messages.filter((message) => !message.seen));
-      if (step.next === undefined) break;
-      from = step.next;
-    }
+    // Each step has a deadline of its own: a long walk takes many.
+    const unread = await this.#backend.listUnseen(id, Object.keys(bySender), wanted, (step) =>
+      this.#calls.run(step),
+    );
     return unread.reverse();
   }
 
@@ -558,14 +547,19 @@ export class RedisMessenger {
   /**
    * Builds the new indexes for data the original program wrote (folded names, the user
    * index, conversations). Needed once, after moving from the original program; running
-   * it again changes nothing. Reads and writes in small steps, with no deadline overall.
+   * it again changes nothing. Reads and writes in small steps, each with the deadline of
+   * one call (`commandTimeoutMs`), none overall: a step that fails ends it there.
    */
   async reindex(
     options: { onProgress?: (progress: ReindexProgress) => void } = {},
   ): Promise<ReindexReport> {
     if (this.#closed) throw new MessengerError('this messenger is closed');
     try {
-      return await rebuildIndexes(this.#backend, options.onProgress);
+      return await rebuildIndexes(
+        this.#backend,
+        (step) => this.#calls.run(step),
+        options.onProgress,
+      );
     } catch (error) {
       throw this.#calls.translate(error);
     }

@@ -4,7 +4,7 @@
  * @module
  */
 import { CursorNotFoundError } from '../errors.js';
-import type { Backend } from './backend/index.js';
+import type { Backend } from './backend/backend.js';
 import { messageIdOfMember, messageMember } from './keys.js';
 import { MESSAGE_FIELDS, messageFromHash } from './records.js';
 import { scripts } from './scripts.js';
@@ -152,12 +152,4 @@ export function messagePageOf(page: StampedMessagePage): MessagePage {
   const result: MessagePage = { messages: items.map((item) => item.message), hasOlder, hasNewer };
   if (skipped > 0) result.skipped = { count: skipped, before: first, after: last };
   return result;
-}
-
-/**
- * The messages index `members` name, in their order, read all at once; those whose hash
- * cannot be read (gone, or not a hash) are left out.
- */
-export async function readMessages(backend: Backend, members: string[]): Promise<Message[]> {
-  return (await readMessagesOf(backend, members)).flatMap((read) => (read ? [read.message] : []));
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Backend } from './backend/index.js';
+import type { StepRunner } from './backend/writes.js';
 import { messageMember } from './keys.js';
 import type { StampedMessage } from './pages.js';
 import { indexSeedNames } from './seed-users.js';
@@ -34,8 +35,13 @@ export interface ReindexReport {
 
 const CHUNK = 500;
 
+/**
+ * Each step (a chunk of an inbox, a step of a recount) is run through `step`, with a
+ * deadline of its own: a big inbox takes many, and a step that fails ends the run there.
+ */
 export async function rebuildIndexes(
   backend: Backend,
+  step: StepRunner,
   onProgress?: (progress: ReindexProgress) => void,
 ): Promise<ReindexReport> {
   const { client, keys, writes } = backend;
@@ -51,8 +57,8 @@ export async function rebuildIndexes(
   const total = userIds.length;
   onProgress?.({ done: 0, total });
   for (const userId of userIds) {
-    report.messages += await indexInbox(backend, userId, report);
-    await writes.recountUnread(userId);
+    report.messages += await indexInbox(backend, userId, report, step);
+    await writes.recountUnread(userId, step);
     report.users++;
     onProgress?.({ done: report.users, total });
   }
@@ -64,35 +70,48 @@ async function indexInbox(
   backend: Backend,
   userId: string,
   report: ReindexReport,
+  step: StepRunner,
 ): Promise<number> {
-  const { client, keys } = backend;
   let seen = 0;
   for (let start = 0; ; start += CHUNK) {
-    const entries = await client.zRangeWithScores(keys.inbox(userId), start, start + CHUNK - 1);
-    if (entries.length === 0) return seen;
-    const hashes = await Promise.all(
-      entries.map(({ value }) =>
-        backend.readHash(keys.messageOfMember(value), ['sender_id', 'timestamp']),
-      ),
-    );
-    const writes: Promise<unknown>[] = [];
-    entries.forEach(({ value: member, score }, i) => {
-      const [sender, timestamp] = hashes[i] ?? [];
-      if (!sender || !isId(sender) || sender === userId) {
-        report.skipped++;
-        return;
-      }
-      writes.push(
-        ...conversationWrites(backend, userId, sender, {
-          member,
-          score,
-          timestamp: timestamp ?? null,
-        }),
-      );
-    });
-    await Promise.all(writes);
-    seen += entries.length;
+    const entries = await step(() => indexChunk(backend, userId, start, report));
+    if (entries === 0) return seen;
+    seen += entries;
   }
+}
+
+/** One step of indexInbox: CHUNK entries from rank `start`; returns how many it read. */
+async function indexChunk(
+  backend: Backend,
+  userId: string,
+  start: number,
+  report: ReindexReport,
+): Promise<number> {
+  const { client, keys } = backend;
+  const entries = await client.zRangeWithScores(keys.inbox(userId), start, start + CHUNK - 1);
+  if (entries.length === 0) return 0;
+  const hashes = await Promise.all(
+    entries.map(({ value }) =>
+      backend.readHash(keys.messageOfMember(value), ['sender_id', 'timestamp']),
+    ),
+  );
+  const writes: Promise<unknown>[] = [];
+  entries.forEach(({ value: member, score }, i) => {
+    const [sender, timestamp] = hashes[i] ?? [];
+    if (!sender || !isId(sender) || sender === userId) {
+      report.skipped++;
+      return;
+    }
+    writes.push(
+      ...conversationWrites(backend, userId, sender, {
+        member,
+        score,
+        timestamp: timestamp ?? null,
+      }),
+    );
+  });
+  await Promise.all(writes);
+  return entries.length;
 }
 
 /**

@@ -13,7 +13,8 @@ export const scripts = {
   // Standalone only: they read the message hashes an index names, undeclared.
   countUnread: LuaScript.fromFile(folder, 'count-unread-2'),
   commitUnread: LuaScript.fromFile(folder, 'commit-unread-2'),
-  findUnseen: LuaScript.fromFile(folder, 'find-unseen-1'),
+  findUnseen: LuaScript.fromFile(folder, 'find-unseen-2'),
+  repairUnread: LuaScript.fromFile(folder, 'repair-unread-2'),
   sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
   page: LuaScript.fromFile(folder, 'page-1'),
   addContact: LuaScript.fromFile(folder, 'add-contact-n'),
@@ -34,4 +35,5 @@ export const scripts = {
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
   forgetUnread: LuaScript.fromFile(folder, 'forget-unread-n'),
   addUnseen: LuaScript.fromFile(folder, 'add-unseen-n'),
+  pruneUnseen: LuaScript.fromFile(folder, 'prune-unseen-n'),
 } as const;

@@ -11,8 +11,8 @@ import type { MessengerError } from '../../errors.js';
 import type { RedisConnection } from '../../redis/connect.js';
 import type { Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
-import type { UnseenStep } from '../unseen.js';
-import type { Writes } from './writes.js';
+import type { Message } from '../types.js';
+import type { StepRunner, Writes } from './writes.js';
 
 export interface Backend {
   /** Every key name, in this backend's layout. */
@@ -35,16 +35,16 @@ export interface Backend {
    */
   readHash(key: string, fields: readonly string[]): Promise<(string | null)[]>;
   /**
-   * One bounded step of finding the user's newest unseen messages (inbox members, newest
-   * first, at most `wanted`), from where the last step said to go on (none: the newest);
-   * `senders` are those the unread counters name (../unseen.ts).
+   * The user's newest unseen messages, newest first, at most `wanted`, found in bounded
+   * steps each run through `step` (a deadline each), correcting on the way what they
+   * find wrong (../unseen.ts); `senders` are those the unread counters name.
    */
-  findUnseen(
+  listUnseen(
     userId: string,
     senders: readonly string[],
     wanted: number,
-    from?: string,
-  ): Promise<UnseenStep>;
+    step: StepRunner,
+  ): Promise<Message[]>;
   /** Publishes on a channel (a sharded channel on a cluster). */
   publish(channel: string, message: string): Promise<unknown>;
   /** The one subscriber every subscription shares, opened on first use. */

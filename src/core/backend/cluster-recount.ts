@@ -19,6 +19,7 @@ import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
 import { readHash } from './cluster-read.js';
+import type { StepRunner } from './writes.js';
 
 /** Inbox entries one step reads: their flags are one bounded read each, sent at once. */
 const RECOUNT_STEP = 500;
@@ -35,55 +36,84 @@ export async function recountUnreadStreamed(
   client: RedisCluster,
   keys: Keys,
   userId: string,
+  step: StepRunner,
 ): Promise<void> {
-  const inbox = keys.inbox(userId);
   const walked = new Set<string>();
   for (let start = 0; ; start += RECOUNT_STEP) {
-    const entries = await client.zRangeWithScores(inbox, start, start + RECOUNT_STEP - 1);
-    if (entries.length === 0) break;
-    const flags = await Promise.all(
-      entries.map(({ value }) =>
-        readHash(client, keys.messageOfMember(value), ['sender_id', 'seen']),
-      ),
-    );
-    const parts = new Map<string, SenderPart>();
-    entries.forEach(({ value, score }, i) => {
-      const [sender, seen] = flags[i] ?? [];
-      // An entry whose hash is gone names no sender: markConversationSeen drops it.
-      if (!sender || !isId(sender)) return;
-      const part = parts.get(sender) ?? { seen: [], unseen: [] };
-      if (seen === 'False') part.unseen.push(String(score), value);
-      else part.seen.push(value);
-      parts.set(sender, part);
-    });
-    for (const sender of parts.keys()) walked.add(sender);
-    await forget(
-      client,
-      keys,
-      userId,
-      [...parts].map(([s, part]) => [s, part.seen]),
-    );
-    const added = (await scripts.addUnseen.run(
-      client,
-      [keys.unread(userId), ...[...parts.keys()].map((sender) => keys.unseen(userId, sender))],
-      [...parts].flatMap(([sender, { unseen }]) => [sender, String(unseen.length / 2), ...unseen]),
-    )) as string[];
-    await takeOutFlippedSince(client, keys, userId, added);
+    const senders = await step(() => recountStep(client, keys, userId, start));
+    if (senders === null) break;
+    for (const sender of senders) walked.add(sender);
   }
+  await setCountersNotWalked(client, keys, userId, walked, step);
+}
+
+/**
+ * One step of the walk: RECOUNT_STEP entries from rank `start`, the sets brought in line
+ * with their flags; returns the senders it met (null: no entry there, the walk is over).
+ */
+async function recountStep(
+  client: RedisCluster,
+  keys: Keys,
+  userId: string,
+  start: number,
+): Promise<string[] | null> {
+  const inbox = keys.inbox(userId);
+  const entries = await client.zRangeWithScores(inbox, start, start + RECOUNT_STEP - 1);
+  if (entries.length === 0) return null;
+  const flags = await Promise.all(
+    entries.map(({ value }) =>
+      readHash(client, keys.messageOfMember(value), ['sender_id', 'seen']),
+    ),
+  );
+  const parts = new Map<string, SenderPart>();
+  entries.forEach(({ value, score }, i) => {
+    const [sender, seen] = flags[i] ?? [];
+    // An entry whose hash is gone names no sender: markConversationSeen drops it.
+    if (!sender || !isId(sender)) return;
+    const part = parts.get(sender) ?? { seen: [], unseen: [] };
+    if (seen === 'False') part.unseen.push(String(score), value);
+    else part.seen.push(value);
+    parts.set(sender, part);
+  });
+  await forget(
+    client,
+    keys,
+    userId,
+    [...parts].map(([s, part]) => [s, part.seen]),
+  );
+  const added = (await scripts.addUnseen.run(
+    client,
+    [keys.unread(userId), ...[...parts.keys()].map((sender) => keys.unseen(userId, sender))],
+    [...parts].flatMap(([sender, { unseen }]) => [sender, String(unseen.length / 2), ...unseen]),
+  )) as string[];
+  await takeOutFlippedSince(client, keys, userId, added);
+  return [...parts.keys()];
+}
+
+/** After the walk, in steps of SENDERS_AT_ONCE. */
+async function setCountersNotWalked(
+  client: RedisCluster,
+  keys: Keys,
+  userId: string,
+  walked: Set<string>,
+  step: StepRunner,
+): Promise<void> {
   // Counters of senders the walk did not meet (nothing of theirs is in the inbox, or the
   // counter was written before its set existed) are set to their sets' sizes too; a
   // field that names no user is bad data, and goes.
-  const fields = Object.keys(await client.hGetAll(keys.unread(userId)));
+  const fields = Object.keys(await step(() => client.hGetAll(keys.unread(userId))));
   const bad = fields.filter((field) => !isId(field));
-  if (bad.length > 0) await client.hDel(keys.unread(userId), bad);
+  if (bad.length > 0) await step(() => client.hDel(keys.unread(userId), bad));
   const others = fields.filter((field) => isId(field) && !walked.has(field));
   for (let i = 0; i < others.length; i += SENDERS_AT_ONCE) {
     const batch = others.slice(i, i + SENDERS_AT_ONCE);
-    await forget(
-      client,
-      keys,
-      userId,
-      batch.map((sender) => [sender, []]),
+    await step(() =>
+      forget(
+        client,
+        keys,
+        userId,
+        batch.map((sender) => [sender, []]),
+      ),
     );
   }
 }

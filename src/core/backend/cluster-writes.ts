@@ -206,8 +206,8 @@ export class ClusterWrites implements Writes {
   }
 
   /** Streamed, a bounded step at a time: ./cluster-recount.ts. */
-  recountUnread(userId: string): Promise<void> {
-    return recountUnreadStreamed(this.client.cluster, this.keys, userId);
+  recountUnread(userId: string, step: StepRunner): Promise<void> {
+    return recountUnreadStreamed(this.client.cluster, this.keys, userId, step);
   }
 
   /**

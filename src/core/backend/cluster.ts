@@ -14,11 +14,12 @@ import { SlotRouter } from '../../redis/slot-router.js';
 import { ShardedSubscriber, type Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
-import { newestInUnseenSets, type UnseenStep } from '../unseen.js';
+import type { Message } from '../types.js';
+import { listUnseenInSets } from '../unseen.js';
 import type { Backend } from './backend.js';
 import { readHash } from './cluster-read.js';
 import { ClusterWrites } from './cluster-writes.js';
-import type { Writes } from './writes.js';
+import type { StepRunner, Writes } from './writes.js';
 
 export class ClusterBackend implements Backend {
   readonly writes: Writes;
@@ -55,13 +56,13 @@ export class ClusterBackend implements Backend {
     return readHash(this.#routed, key, fields);
   }
 
-  findUnseen(
+  listUnseen(
     userId: string,
     senders: readonly string[],
     wanted: number,
-    from?: string,
-  ): Promise<UnseenStep> {
-    return newestInUnseenSets(this.client, this.keys, userId, senders, wanted, from);
+    step: StepRunner,
+  ): Promise<Message[]> {
+    return listUnseenInSets(this, this.client, userId, senders, wanted, step);
   }
 
   publish(channel: string, message: string): Promise<unknown> {

@@ -10,12 +10,17 @@
  * counter holds what it held when the walk began plus those sends. Anything else that
  * changed a counter (a mark: it may have flipped an entry the walk had already counted)
  * makes the walk start again, as does an entry inserted below the walk (ranks moved).
+ * A mark changes no counter when it flips a message no counter counted while its
+ * sender's counter is 0 (a counter never goes below 0): so a walk that found unseen
+ * messages from such a sender, once written, walks once more, now with a counter there
+ * that such a mark lowers, and the second commit makes it exact.
  * @module
  */
 import { MessengerError } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
+import type { StepRunner } from './writes.js';
 
 /** Inbox entries one step reads: 1 to 2 ms of Redis's time on a quiet machine (docs/performance.md). */
 export const RECOUNT_STEP = 500;
@@ -38,6 +43,7 @@ export async function recountUnreadInSteps(
   client: RedisClient,
   keys: Keys,
   userId: string,
+  step: StepRunner,
 ): Promise<void> {
   const inbox = keys.inbox(userId);
   const unread = keys.unread(userId);
@@ -50,10 +56,12 @@ export async function recountUnreadInSteps(
     let below = '';
     let again = false;
     for (;;) {
-      const reply = (await scripts.countUnread.run(
-        client,
-        [inbox, unread],
-        [keys.prefix, String(from), below, String(RECOUNT_STEP), startSize],
+      const reply = (await step(() =>
+        scripts.countUnread.run(
+          client,
+          [inbox, unread],
+          [keys.prefix, String(from), below, String(RECOUNT_STEP), startSize],
+        ),
       )) as StepReply;
       if (reply.length === 1) {
         again = true;
@@ -72,9 +80,14 @@ export async function recountUnreadInSteps(
       below = last;
       from = next;
       if (next < size) continue;
-      const committed = await commit(client, [inbox, unread], from, counters, sent, unseen);
+      const committed = await step(() =>
+        commit(client, [inbox, unread], from, counters, sent, unseen),
+      );
       if (committed === -1) continue; // sends arrived after the walk's last step: walk on
-      again = committed === 0;
+      // Written, but a mark of a message the walk counted, while its sender had no counter
+      // to lower, changed nothing the commit could see: such senders are walked once more,
+      // now with a counter that any such mark lowers.
+      again = committed === 0 || uncountedBefore(counters, unseen);
       break;
     }
     if (!again) return;
@@ -82,6 +95,15 @@ export async function recountUnreadInSteps(
   throw new MessengerError(
     `the unread counters of user ${userId} kept changing while they were counted; run reindex again`,
   );
+}
+
+/** Whether the walk found unseen messages from a sender whose counter was 0 when it began. */
+function uncountedBefore(counters: string[], unseen: Map<string, number>): boolean {
+  const counted = new Set<string>();
+  for (let i = 0; i < counters.length; i += 2) {
+    if (Number(counters[i + 1]) >= 1) counted.add(counters[i] as string);
+  }
+  return [...unseen].some(([sender, count]) => count > 0 && !counted.has(sender));
 }
 
 /** commit-unread-2: 1 written, 0 a counter changed otherwise, -1 the inbox grew. */

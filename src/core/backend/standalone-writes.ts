@@ -83,35 +83,58 @@ export class StandaloneWrites implements Writes {
 
   /**
    * The walk in steps of at most WALK_STEP entries, each one script, so that one call
-   * never holds Redis for long (a script blocks every other client while it runs).
+   * never holds Redis for long (a script blocks every other client while it runs). What
+   * the first step saw (the counter, the newest entry) goes to every later one, so that a
+   * walk that reaches the oldest entry can correct a counter that was too high.
    */
   async markConversationSeen(userId: string, otherId: string, step: StepRunner): Promise<number> {
     const keys = this.keys;
     let marked = 0;
     let from = '';
     let mode = '';
+    let last = '';
+    let counter = '';
+    let newest = '';
     // Bounded by the conversation's length: each step moves at least one entry down.
     for (;;) {
-      const [count, next, after] = (await step(() =>
+      const [count, next, after, lastRead, moved, startCounter, startNewest] = (await step(() =>
         scripts.markConversationSeen.run(
           this.client,
           [keys.conversation(userId, otherId), keys.unread(userId)],
-          [otherId, keys.prefix, from, String(WALK_STEP), mode],
+          [
+            otherId,
+            keys.prefix,
+            from,
+            String(WALK_STEP),
+            mode,
+            last,
+            counter,
+            newest,
+            String(marked),
+          ],
         ),
-      )) as [number, number, number?];
+      )) as [number, number, number, string, number, string, string];
+      if (from === '') {
+        counter = startCounter === '' ? 'none' : startCounter;
+        newest = startNewest;
+      }
       marked += count;
       if (next === -1) return marked;
       if (next === -2) mode = 'all';
-      const rank = next === -2 ? (after ?? -1) : next;
+      // Ranks moved (an entry below removed or inserted), or the counter is unusable: the
+      // walk may not have seen every message, so it corrects nothing.
+      if (moved === 1 || mode === 'all') counter = 'none';
+      const rank = next === -2 ? after : next;
       if (from !== '' && rank >= Number(from)) {
         throw new MessengerError('markConversationSeen stopped moving through the conversation');
       }
       from = String(rank);
+      last = lastRead;
     }
   }
 
-  recountUnread(userId: string): Promise<void> {
-    return recountUnreadInSteps(this.client, this.keys, userId);
+  recountUnread(userId: string, step: StepRunner): Promise<void> {
+    return recountUnreadInSteps(this.client, this.keys, userId, step);
   }
 
   indexReceived(

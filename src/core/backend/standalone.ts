@@ -10,10 +10,11 @@ import { waitOnServer } from '../../redis/replicas.js';
 import { ChannelSubscriber, type Subscriber } from '../../redis/subscriber.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
-import { type UnseenStep, walkInboxForUnseen } from '../unseen.js';
+import type { Message } from '../types.js';
+import { listUnseenInInbox } from '../unseen.js';
 import type { Backend } from './backend.js';
 import { StandaloneWrites } from './standalone-writes.js';
-import type { Writes } from './writes.js';
+import type { StepRunner, Writes } from './writes.js';
 
 export class StandaloneBackend implements Backend {
   readonly writes: Writes;
@@ -43,13 +44,13 @@ export class StandaloneBackend implements Backend {
     }
   }
 
-  findUnseen(
+  listUnseen(
     userId: string,
     _senders: readonly string[],
     wanted: number,
-    from?: string,
-  ): Promise<UnseenStep> {
-    return walkInboxForUnseen(this.client, this.keys, userId, wanted, from);
+    step: StepRunner,
+  ): Promise<Message[]> {
+    return listUnseenInInbox(this, this.client, userId, wanted, step);
   }
 
   publish(channel: string, message: string): Promise<unknown> {

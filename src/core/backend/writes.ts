@@ -27,8 +27,11 @@ export interface Writes {
    * per step: a long conversation must not fail for its length).
    */
   markConversationSeen(userId: string, otherId: string, step: StepRunner): Promise<number>;
-  /** Recounts a user's unread counters from the `seen` flags of their inbox (for reindex). */
-  recountUnread(userId: string): Promise<void>;
+  /**
+   * Recounts a user's unread counters from the `seen` flags of their inbox (for reindex),
+   * in bounded steps, each run through `step` (a deadline each).
+   */
+  recountUnread(userId: string, step: StepRunner): Promise<void>;
   /**
    * Puts a message of `userId`'s inbox (member, score, the hash's timestamp) into the
    * conversation with its sender, if it is not there yet (for reindex); on a cluster this
