@@ -66,11 +66,14 @@ export {
 export { newMessageId } from './core/ids.js';
 export {
   DEFAULT_PAGE_LIMIT,
+  DEFAULT_SEARCH_LIMIT,
   DEFAULT_TEXT_MAX_LENGTH,
   isId,
   MAX_PAGE_LIMIT,
+  MAX_SEARCH_LIMIT,
   USERNAME_MAX_LENGTH,
   validateId,
+  validateNamePrefix,
   validateNamespace,
   validateText,
   validateUsername,

@@ -320,6 +320,65 @@ onBothWays('messenger user', (each) => {
     }
   });
 
+  it('user list --prefix: by the start of a name, ignoring case, in name order; --json', async () => {
+    const tag = randomUUID().slice(0, 6);
+    const names = [`Quinn${tag}b`, `quinn${tag}a`, `QUINCY${tag}`, `quill${tag}`];
+    const ids = new Map<string, string>();
+    for (const name of names) ids.set(name, await createUser(name));
+    const human = await ok('user', 'list', '--prefix', `QUIN`);
+    const shown = human.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split(/\s+/)[0])
+      .filter((name) => name?.toLowerCase().includes(tag));
+    assert.deepEqual(shown, [`QUINCY${tag}`, `quinn${tag}a`, `Quinn${tag}b`]);
+    for (const line of human.stdout.trimEnd().split('\n'))
+      assert.match(line, new RegExp(`${LOCAL_TIME.source}$`));
+
+    const found = await json('user', 'list', '--prefix', `quinn${tag}`, '--limit', '1');
+    assertKeys(found, ['users', 'hasMore', 'next'], 'user list --prefix --json');
+    assert.equal(found.hasMore, true);
+    assert.equal(found.next, null, 'a search has no cursor');
+    const [first] = found.users as unknown[];
+    assertUserJson(first, { id: ids.get(`quinn${tag}a`) as string, username: `quinn${tag}a` });
+    const more = await ok('user', 'list', '--prefix', `quinn${tag}`, '--limit', '1');
+    assert.equal(more.stderr, 'more: a longer --prefix, or a larger --limit, shows them\n');
+
+    const none = await ok('user', 'list', '--prefix', `nobody${tag}`);
+    assert.equal(none.stdout, `no user's name starts with "nobody${tag}"\n`);
+    assert.deepEqual(await json('user', 'list', '--prefix', `nobody${tag}`), {
+      users: [],
+      hasMore: false,
+      next: null,
+    });
+  });
+
+  it('user list --prefix: a bad prefix, --after or a --limit over 100 is exit 2', async () => {
+    await fails(2, /^error: a name prefix must be 1 to 32/, 'user', 'list', '--prefix', '');
+    await fails(2, /^error: a name prefix must not start/, 'user', 'list', '--prefix', ' a');
+    await fails(2, /control/, 'user', 'list', '--prefix', 'a\u0007');
+    await fails(
+      2,
+      /^error: --prefix takes no --after/,
+      'user',
+      'list',
+      '--prefix',
+      'a',
+      '--after',
+      randomUUID(),
+    );
+    await fails(
+      2,
+      /^error: --limit with --prefix is at most 100/,
+      'user',
+      'list',
+      '--prefix',
+      'a',
+      '--limit',
+      '101',
+    );
+  });
+
   if (each === 'Redis')
     it('user list: aligned columns, paging with --after, hasMore and next', async () => {
       const own = await startRedisServer();

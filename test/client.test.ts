@@ -179,6 +179,30 @@ onEachBackend((backend) => {
       assert.notEqual(next.users[0]?.id, first.users[0]?.id);
     });
 
+    it('searches the directory by the start of a name', async () => {
+      const alice = await signUp();
+      const start = alice.username.slice(0, -2).toUpperCase();
+      const found = await alice.client.searchUsers(start, { limit: 100 });
+      assert.ok(
+        found.users.every((u) => u.username.toUpperCase().startsWith(start)),
+        JSON.stringify(found.users),
+      );
+      const mine = found.users.find((u) => u.id === alice.id);
+      assert.equal(mine?.username, alice.username);
+      assert.ok(mine?.createdAt instanceof Date);
+      const exact = await alice.client.searchUsers(alice.username, { limit: 1 });
+      assert.deepEqual(
+        exact.users.map((u) => u.id),
+        [alice.id],
+      );
+      assert.deepEqual(await alice.client.searchUsers(`${alice.username}-nobody`), {
+        users: [],
+        hasMore: false,
+      });
+      await assert.rejects(alice.client.searchUsers(''), ValidationError);
+      await assert.rejects(alice.client.searchUsers('a', { limit: 101 }), ValidationError);
+    });
+
     it('sends once per id, and reads the inbox and the conversation', async () => {
       const alice = await signUp();
       const bob = await signUp();

@@ -70,6 +70,7 @@ describe('the cluster key layout', () => {
       const ns = keys.prefix;
       const stored = (await backend.keys(`${ns}*`)).sort();
       const expected = [
+        `${ns}{directory}:name_index`,
         `${ns}{directory}:user_index`,
         `${ns}{directory}:usernames`,
         `${ns}{directory}:usernames_folded`,

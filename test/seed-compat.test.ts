@@ -305,6 +305,27 @@ describe('data the original program wrote, read through RedisMessenger', () => {
     assert.equal((await messenger.findUserByUsername('Dave'))?.id, dave);
   });
 
+  it('finds its users by the start of their name, with no migration step, also those it adds later', async () => {
+    const daniel = await seed.createUser('Daniel');
+    const dana = await seed.createUser('dana');
+    // A name that folds like one the original stored: both users are kept, and found.
+    const danaAgain = await writeSeedUser('DANA');
+    const dario = await messenger.createUser('Dario');
+    const names = async (prefix: string) =>
+      (await messenger.searchUsers(prefix)).users.map((u) => [u.username, u.id]);
+    // Ordered by the folded name, then by the name as typed.
+    assert.deepEqual(await names('DA'), [
+      ['DANA', danaAgain],
+      ['dana', dana],
+      ['Daniel', daniel],
+      ['Dario', dario],
+    ]);
+    // Added by the original after the index caught up: found by the next search.
+    const dave = await seed.createUser('dave');
+    assert.deepEqual(await names('dav'), [['dave', dave]]);
+    assert.equal(await raw.zCard('name_index'), 5);
+  });
+
   it('refuses a case variant of a mixed-case name the original stored, with no migration step', async () => {
     await seed.createUser('Bob');
     await writeSeedUser('Schema Only');

@@ -152,6 +152,20 @@ it('gives every route its request shapes, success shape and the one error shape'
       .sort(),
     ['after', 'before', 'limit'],
   );
+  const users = doc.paths['/api/v1/users'].get as Operation;
+  assert.deepEqual(
+    users.parameters
+      ?.filter((p) => p.in === 'query')
+      .map((p) => p.name)
+      .sort(),
+    ['after', 'limit', 'prefix'],
+    'the listing and the search by prefix',
+  );
+  assert.deepEqual(users.parameters?.find((p) => p.name === 'prefix')?.schema, {
+    type: 'string',
+    minLength: 1,
+    maxLength: 32,
+  });
   assert.deepEqual(doc.paths['/api/v1/login'].post.security, [], 'login needs no session');
   assert.equal(doc.paths['/api/v1/me'].get.security, undefined, 'me needs the document-wide one');
 });

@@ -269,6 +269,56 @@ onEachBackend((backend) => {
       const page = (await call('GET', '/users?limit=2', { token: alice.token })).json();
       assert.equal(page.users.length, 2);
     });
+
+    it('GET /users?prefix searches the directory by the start of a name, ignoring case', async () => {
+      const tag = randomUUID().slice(0, 6);
+      const zoe = await register(`Zoe-${tag}`);
+      const zora = await register(`zora-${tag}`);
+      await register(`ZOE-${tag}x`);
+      const search = (query: string) => call('GET', `/users?${query}`, { token: zoe.token });
+      const found = await search(`prefix=ZO&limit=100`);
+      assert.equal(found.statusCode, 200, found.body);
+      const mine = found
+        .json()
+        .users.filter(
+          (u: { username: string }) => u.username.endsWith(tag) || u.username.endsWith(`${tag}x`),
+        );
+      assert.deepEqual(
+        mine.map((u: { username: string }) => u.username),
+        [`Zoe-${tag}`, `ZOE-${tag}x`, `zora-${tag}`],
+      );
+      assert.deepEqual(Object.keys(mine[0]).sort(), ['createdAt', 'id', 'username']);
+      const one = (await search(`prefix=${encodeURIComponent(`zoe-${tag}`)}&limit=1`)).json();
+      assert.deepEqual(
+        one.users.map((u: { id: string }) => u.id),
+        [zoe.id],
+      );
+      assert.equal(one.hasMore, true);
+      const zoras = (await search(`prefix=${encodeURIComponent(`ZORA-${tag}`)}`)).json();
+      assert.deepEqual(zoras, {
+        users: [{ id: zora.id, username: `zora-${tag}`, createdAt: zoras.users[0].createdAt }],
+        hasMore: false,
+      });
+      assert.deepEqual((await search(`prefix=nobody-${tag}`)).json(), {
+        users: [],
+        hasMore: false,
+      });
+      // Without a prefix it is the listing, as before.
+      assert.equal((await search('limit=1')).json().users.length, 1);
+      for (const [query, status] of [
+        ['prefix=', 400],
+        [`prefix=${'a'.repeat(33)}`, 400],
+        ['prefix=%20a', 400],
+        ['prefix=a%00', 400],
+        ['prefix=a&limit=101', 400],
+        [`prefix=a&after=${zoe.id}`, 400],
+      ] as const) {
+        const reply = await search(query);
+        assert.equal(reply.statusCode, status, `${query}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'invalid', query);
+      }
+      assert.equal((await call('GET', '/users?prefix=zo')).statusCode, 401, 'needs a session');
+    });
   });
 
   describe('authorization', () => {

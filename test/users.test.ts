@@ -225,6 +225,7 @@ onEachBackend((backend, kind) => {
         const expected = (
           kind === 'standalone'
             ? [
+                `${namespace}:name_index`,
                 `${namespace}:user_index`,
                 `${namespace}:usernames`,
                 `${namespace}:usernames_folded`,
@@ -232,6 +233,7 @@ onEachBackend((backend, kind) => {
                 ...ids.map((id) => `${namespace}:user:${id}`),
               ]
             : [
+                `${namespace}:{directory}:name_index`,
                 `${namespace}:{directory}:user_index`,
                 `${namespace}:{directory}:usernames`,
                 `${namespace}:{directory}:usernames_folded`,

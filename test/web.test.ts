@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { MessengerClient } from '../src/client/index.js';
 import {
   launchBrowser,
   newUsername,
@@ -203,6 +204,75 @@ it('offline: three messages from the other side each show once, in order; one ty
     (await shownTexts(alice.page)).filter((text) => text === 'typed offline'),
     ['typed offline'],
   );
+});
+
+it('finding people: a partial name in another case finds the person, and starts a conversation', {
+  timeout: TEST_MS,
+}, async () => {
+  const carol = { ...(await person()), name: newUsername('carol') };
+  const dave = { ...(await person()), name: newUsername('dave') };
+  await Promise.all([
+    signUp(carol.page, server.url, carol.name),
+    signUp(dave.page, server.url, dave.name),
+  ]);
+  const partial = dave.name.slice(0, -3).toUpperCase();
+  await carol.page.getByLabel('Start a conversation').fill(partial);
+  await carol.page.getByRole('button', { name: `Chat with ${dave.name}` }).waitFor();
+  assert.equal(
+    await carol.page.getByRole('status').filter({ hasText: 'found' }).textContent(),
+    '1 found.',
+  );
+  // Not oneself, and nobody for a name no one has.
+  await carol.page.getByLabel('Start a conversation').fill(carol.name);
+  await carol.page.getByRole('status').filter({ hasText: 'No one named like' }).waitFor();
+  await carol.page.getByLabel('Start a conversation').fill(partial);
+  await carol.page.getByRole('button', { name: `Chat with ${dave.name}` }).click();
+  await carol.page.getByRole('heading', { name: dave.name }).waitFor();
+  await sendText(carol.page, 'found you');
+  await entry(dave.page, carol.name).locator('.badge', { hasText: '1' }).waitFor();
+});
+
+it('back online after an empty inbox: the live channel resumes from the first message, not an HTTP read then "from now on"', {
+  timeout: TEST_MS,
+}, async () => {
+  const { alice, bob } = await twoPeople();
+  const aliceClient = await MessengerClient.login(server.url, alice.name, PASSWORD);
+  const sent: string[] = [];
+  const send = async (text: string) => {
+    await aliceClient.sendMessage(bob.name, text);
+    sent.push(text);
+  };
+  // Were the page to read its (empty) inbox over HTTP before subscribing, a message stored
+  // just after that read would fall in the gap before the live channel's "from now on".
+  let inboxReads = 0;
+  await bob.page.route(
+    (url) => url.pathname === '/api/v1/inbox',
+    async (route) => {
+      inboxReads++;
+      const response = await route.fetch();
+      await send('in the gap');
+      await route.fulfill({ response });
+    },
+  );
+  await bob.context.setOffline(true);
+  await bob.page.getByRole('status').filter({ hasText: 'Connection lost' }).waitFor();
+  await bob.context.setOffline(false);
+  await bob.page
+    .getByRole('status')
+    .filter({ hasText: 'Back online' })
+    .waitFor({ timeout: 15_000 });
+  await send('after');
+  // Every message Alice sent reaches Bob's page as it comes in (announced), once each.
+  const announced = () => bob.page.locator('#announcer p').allTextContents();
+  const deadline = Date.now() + 10_000;
+  const expected = sent.map((text) => `New message from ${alice.name}: ${text}`);
+  while ((await announced()).length < expected.length && Date.now() < deadline) await sleep(50);
+  await sleep(200); // nothing more (a repeat) comes after
+  assert.deepEqual((await announced()).sort(), [...expected].sort());
+  assert.equal(inboxReads, 0, 'going live reads no inbox over HTTP');
+  await entry(bob.page, alice.name)
+    .locator('.badge', { hasText: String(sent.length) })
+    .waitFor();
 });
 
 it('hostile text is shown as text and runs nothing', { timeout: TEST_MS }, async () => {

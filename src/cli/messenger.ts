@@ -31,6 +31,7 @@ export type Messenger = Pick<
   | 'getUser'
   | 'findUserByUsername'
   | 'listAllUsers'
+  | 'searchUsers'
   | 'sendMessage'
   | 'listUserMessages'
   | 'listConversation'

@@ -68,6 +68,10 @@ export class ServerMessenger implements Messenger {
     }
   }
 
+  searchUsers(prefix: string, options: { limit?: number } = {}): Promise<UserPage> {
+    return this.#client.searchUsers(prefix, options);
+  }
+
   async sendMessage(
     senderId: string,
     receiverId: string,

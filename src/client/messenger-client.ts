@@ -222,6 +222,25 @@ export class MessengerClient {
     return { users: body.users.map(toUser), hasMore: body.hasMore };
   }
 
+  /**
+   * The users whose name starts with `prefix`, compared as names are (ignoring case:
+   * "al" finds "Alice" and "ALBERT"), ordered by name: at most `limit` (default 20, at
+   * most 100), with `hasMore` when there are more. A bad prefix (empty, over 32
+   * characters, a control character, a leading space) is a ValidationError.
+   *
+   * @example
+   * ```ts
+   * const { users } = await client.searchUsers('al', { limit: 5 });
+   * ```
+   */
+  async searchUsers(prefix: string, options: { limit?: number } = {}): Promise<UserPage> {
+    const { body } = await this.#call<{ users: UserJson[]; hasMore: boolean }>({
+      method: 'GET',
+      path: `users${query({ prefix, limit: options.limit })}`,
+    });
+    return { users: body.users.map(toUser), hasMore: body.hasMore };
+  }
+
   // ---- messages ----------------------------------------------------------------------
 
   /** Sends a text to `to` (a username or a user id) and returns the message's id. */

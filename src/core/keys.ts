@@ -19,6 +19,21 @@ export function messageIdOfMember(member: string): string {
 }
 
 /**
+ * The member a user has in the name index: the folded name first (what a prefix search
+ * compares), then the name as typed and the id, which keep one member per name. NUL
+ * separates them: no name we accept holds one, and it sorts before every other byte, so
+ * "ann" comes before "anna".
+ */
+export function nameIndexMember(foldedName: string, username: string, userId: string): string {
+  return `${foldedName}\0${username}\0${userId}`;
+}
+
+/** The user id at the end of a name index member. */
+export function userIdOfNameMember(member: string): string {
+  return member.slice(member.lastIndexOf('\0') + 1);
+}
+
+/**
  * Two layouts of the same keys. 'standalone' is the original program's, name for name.
  * 'cluster' adds hash tags, so that the keys one step touches together share a hash
  * slot (one Redis Cluster node): a user's keys are tagged with their id, the username
@@ -71,6 +86,15 @@ export class Keys {
   /** ZSET user_id scored by created_at: the paged list of all users. */
   get userIndex(): string {
     return this.#directory('user_index');
+  }
+
+  /**
+   * ZSET, every score 0, members `<folded name>\0<name as typed>\0<user id>` (see
+   * nameIndexMember): the names in folded order, for prefix search (ZRANGEBYLEX). One
+   * member for each entry of `usernames`, so a ZCARD below its HLEN says some are missing.
+   */
+  get nameIndex(): string {
+    return this.#directory('name_index');
   }
 
   /** SET of contact ids (seed). */

@@ -25,8 +25,10 @@ import { newMessageId } from './ids.js';
 import type { Keys } from './keys.js';
 import { InboxSubscription, type SubscribeOptions } from './live.js';
 import { detectLiveCoverage, type LiveCoverage } from './live-coverage.js';
+import { matchNames } from './name-search.js';
 import { type MessengerOptions, type Settings, settingsOf } from './options.js';
 import {
+  hashesOf,
   messagePageOf,
   readIndexPage,
   readMessagePage,
@@ -52,13 +54,16 @@ import type {
   UserPage,
 } from './types.js';
 import {
+  DEFAULT_SEARCH_LIMIT,
   foldUsername,
   isId,
   MAX_PAGE_LIMIT,
+  MAX_SEARCH_LIMIT,
   type PageRequest,
   type Paging,
   validateId,
   validateLimit,
+  validateNamePrefix,
   validatePaging,
   validateText,
   validateUsername,
@@ -233,6 +238,34 @@ export class RedisMessenger {
     );
     const users = page.entries.flatMap(({ member, hash }) => userFromHash(hash, member) ?? []);
     return { users, hasMore: page.hasNewer };
+  }
+
+  /**
+   * The users whose name starts with `prefix`, compared as `createUser` compares names
+   * (NFKC, case folded: "al" finds "Alice" and "ALBERT"), ordered by that folded name; at
+   * most `limit` (default 20, at most 100), with `hasMore` when there are more. One short
+   * script and one read of the users found, whatever the directory's size. Names stored
+   * before the name index existed, or by the original program, are indexed first, once.
+   *
+   * @example
+   * ```ts
+   * const { users } = await messenger.searchUsers('al', { limit: 5 });
+   * ```
+   */
+  async searchUsers(prefix: string, options: { limit?: number } = {}): Promise<UserPage> {
+    const folded = foldUsername(validateNamePrefix(prefix));
+    const limit = validateLimit(options?.limit, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT);
+    // One more than asked: whether there are more.
+    const search = () =>
+      this.#calls.run(() => matchNames(this.#client, this.#keys, folded, limit + 1));
+    const matches = await this.#withSeedNames(search, (found) => found.behind);
+    const ids = [...new Set(matches.userIds)].slice(0, limit);
+    // Read as a listing reads them: a key of another type there is skipped, not an error.
+    const entries = await this.#calls.run(() =>
+      hashesOf(this.#backend, ids, (id) => this.#keys.user(id), USER_FIELDS),
+    );
+    const users = entries.flatMap(({ member, hash }) => userFromHash(hash, member) ?? []);
+    return { users, hasMore: matches.found > limit };
   }
 
   // ---- messages ----------------------------------------------------------------------

@@ -51,7 +51,7 @@ export async function readIndexPage(
 }
 
 /** The `fields` of the hash each member names (those it has), all read at once. */
-async function hashesOf(
+export async function hashesOf(
   backend: Backend,
   members: readonly string[],
   hashKey: (member: string) => string,

@@ -9,7 +9,8 @@ const folder = new URL('./scripts/', import.meta.url);
 
 export const scripts = {
   createUser: LuaScript.fromFile(folder, 'create-user-n'),
-  indexNames: LuaScript.fromFile(folder, 'index-names-2'),
+  indexNames: LuaScript.fromFile(folder, 'index-names-3'),
+  searchNames: LuaScript.fromFile(folder, 'search-names-2'),
   // Standalone only: they read the message hashes an index names, undeclared.
   countUnread: LuaScript.fromFile(folder, 'count-unread-2'),
   commitUnread: LuaScript.fromFile(folder, 'commit-unread-2'),

@@ -1,13 +1,15 @@
 /**
  * Keeps the new user indexes complete when the original program shares the Redis: it
  * writes users only to `usernames` and user:<id>, so their folded names and their place
- * in the user index are added here. A counter (`usernames_indexed`) says how many names
- * are indexed; every create, lookup and listing compares it with the size of `usernames`
- * (O(1)), and only when the original program has added names does this run.
+ * in the user index and the name index are added here. A counter (`usernames_indexed`)
+ * says how many names are indexed; every create, lookup and listing compares it with the
+ * size of `usernames` (O(1)), and only when the original program has added names does
+ * this run. A search compares the name index's size with that of `usernames` instead,
+ * which also catches up the users stored before the name index existed.
  * @module
  */
 import type { RedisConnection } from '../redis/connect.js';
-import type { Keys } from './keys.js';
+import { type Keys, nameIndexMember } from './keys.js';
 import { scripts } from './scripts.js';
 import { foldUsername } from './validate.js';
 
@@ -42,15 +44,14 @@ export async function indexSeedNames(
     const createdAt = await Promise.all(
       batch.map(({ value }) => client.hGet(keys.user(value), 'created_at')),
     );
-    const triples = batch.flatMap(({ field, value }, i) => [
-      foldUsername(field),
-      value,
-      createdAt[i] ?? '',
-    ]);
+    const quadruples = batch.flatMap(({ field, value }, i) => {
+      const folded = foldUsername(field);
+      return [folded, value, createdAt[i] ?? '', nameIndexMember(folded, field, value)];
+    });
     const [added, ...conflicts] = (await scripts.indexNames.run(
       client,
-      [keys.foldedUsernames, keys.userIndex],
-      triples,
+      [keys.foldedUsernames, keys.userIndex, keys.nameIndex],
+      quadruples,
     )) as [number, ...number[]];
     report.added += added;
     report.conflicts.push(...conflicts.map((position) => batch[position - 1]?.field ?? ''));

@@ -9,6 +9,8 @@ export const USERNAME_MAX_LENGTH = 32;
 export const DEFAULT_TEXT_MAX_LENGTH = 4096;
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 1000;
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const MAX_SEARCH_LIMIT = 100;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STORED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -63,6 +65,27 @@ export function validateUsername(value: unknown): string {
 }
 
 /**
+ * The start of a username, to search by: the rules of a username (1 to 32 characters,
+ * valid Unicode, no control or invisible characters), except that it may end with a
+ * space ("Ann " finds "Ann Lee"). Not only spaces, and no leading one: no name has one.
+ */
+export function validateNamePrefix(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('a name prefix must be a string');
+  if (!value.isWellFormed()) throw new ValidationError('a name prefix must be valid Unicode');
+  const length = characterCount(value);
+  if (length < 1 || length > USERNAME_MAX_LENGTH) {
+    throw new ValidationError(`a name prefix must be 1 to ${USERNAME_MAX_LENGTH} characters long`);
+  }
+  if (FORBIDDEN_IN_NAME.test(value)) {
+    throw new ValidationError('a name prefix must not contain control or invisible characters');
+  }
+  if (/^\s/u.test(value)) {
+    throw new ValidationError('a name prefix must not start with a space');
+  }
+  return value;
+}
+
+/**
  * The form two names are compared in: NFKC, then case folded. JavaScript has no full
  * case folding; lower-, upper-, then lower-casing comes closest: "Straße", "STRASSE" and
  * "STRAẞE" (capital sharp s) all meet at "strasse".
@@ -82,17 +105,16 @@ export function validateText(value: unknown, maxLength: number): string {
   return value;
 }
 
-/** A page size: a whole number from 1 to 1000. */
-export function validateLimit(value: unknown, fallback = DEFAULT_PAGE_LIMIT): number {
+/** A page size: a whole number from 1 to `max` (1000 unless said). */
+export function validateLimit(
+  value: unknown,
+  fallback = DEFAULT_PAGE_LIMIT,
+  max = MAX_PAGE_LIMIT,
+): number {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < 1 ||
-    value > MAX_PAGE_LIMIT
-  ) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
     throw new ValidationError(
-      `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}, got ${describe(value)}`,
+      `limit must be a whole number from 1 to ${max}, got ${describe(value)}`,
     );
   }
   return value;

@@ -27,8 +27,11 @@ export class Chat {
   readonly #conversations = new Map<string, ConversationSummary>();
   /** Received messages handled, so that a replay overlapping what came live shows nothing twice. */
   readonly #received = new Set<string>();
-  /** The newest received message: where the live channel resumes. */
-  #cursor: string | undefined;
+  /**
+   * Where the next live channel goes on: after the newest message at the start (from the
+   * first, when the inbox was empty), then where the last channel stood when it closed.
+   */
+  #resume: { after?: string; fromFirst?: true } = {};
   #live: LiveSubscription | undefined;
   /** Going live again after the browser came back online is under way. */
   #reliving = false;
@@ -110,8 +113,9 @@ export class Chat {
   ): Promise<Chat> {
     const chat = new Chat(client, me, ended);
     await chat.#loadConversations();
-    const newest = await client.listUserMessages({ limit: 1 });
-    chat.#cursor = newest.messages.at(-1)?.id;
+    const newest = (await client.listUserMessages({ limit: 1 })).messages.at(-1)?.id;
+    // An empty inbox: whatever reaches it before the channel is up is new, and delivered.
+    chat.#resume = newest ? { after: newest } : { fromFirst: true };
     replaceChildren(root, chat.#layout);
     chat.#showPlaceholder();
     chat.#redraw();
@@ -135,13 +139,9 @@ export class Chat {
   // ---- the live channel ----------------------------------------------------------------
 
   async #goLive(): Promise<void> {
-    // Nothing had come when the channel went down: whatever is in the inbox now is new.
-    if (this.#cursor === undefined) {
-      const page = await this.#client.listUserMessages({ limit: 100 });
-      for (const message of page.messages) await this.#receive(message);
-    }
+    // The server replays from there before it pushes: nothing between two channels is missed.
     const live = await this.#client.subscribe((message) => this.#receive(message), {
-      ...(this.#cursor ? { after: this.#cursor } : {}),
+      ...this.#resume,
       onSent: (message) => this.#sent(message),
       onSeen: () => this.#refreshUnread(),
       onReset: () => this.#refresh(),
@@ -161,6 +161,9 @@ export class Chat {
   /** The browser says the network is gone: the socket is too, whatever it still believes. */
   #offline(): void {
     this.#banner.lost();
+    // `{}` only before a channel was ready, which a kept one always was.
+    const resume = this.#live?.resume;
+    if (resume?.after !== undefined || resume?.fromFirst) this.#resume = resume;
     void this.#live?.close();
     this.#live = undefined;
   }
@@ -192,7 +195,6 @@ export class Chat {
   async #receive(message: Message): Promise<void> {
     if (this.#received.has(message.id)) return;
     this.#received.add(message.id);
-    this.#cursor = message.id;
     const from = await this.#user(message.senderId);
     const summary = this.#summary(from);
     if (!summary.lastMessage || summary.lastMessage.sentAt <= message.sentAt)

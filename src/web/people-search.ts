@@ -1,7 +1,7 @@
 /**
- * Finding someone to talk to in the user directory by name. The API lists users a page
- * at a time and finds one by exact name: the search asks for the exact name and reads the
- * first pages of the directory for names that contain what was typed.
+ * Finding someone to talk to in the user directory by the start of their name, ignoring
+ * case (the API's search: one short Redis script, whatever the directory's size), asked
+ * once typing pauses.
  * @module
  */
 import type { MessengerClient } from '../client/index.js';
@@ -9,8 +9,6 @@ import type { User } from '../index.js';
 import { el, replaceChildren } from './dom.js';
 import { reasonOf } from './reasons.js';
 
-/** How many users of the directory a search reads at most (pages of 100). */
-const SCANNED = 500;
 const SHOWN = 8;
 
 export function peopleSearch(
@@ -36,15 +34,17 @@ export function peopleSearch(
   let asked = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const search = async () => {
-    const query = input.value.trim().toLowerCase();
+    // A space inside or at the end is part of a name ("Ann " finds "Ann Lee"); none starts with one.
+    const query = input.value.trimStart();
     const mine = ++asked;
-    if (!query) {
+    if (!query.trim()) {
       replaceChildren(results);
       status.textContent = '';
       return;
     }
     try {
-      const found = await find(client, query);
+      // One more than shown: the signed-in user may be among them.
+      const found = (await client.searchUsers(query, { limit: SHOWN + 1 })).users;
       if (mine !== asked) return; // a newer search is under way
       const people = found.filter((user) => user.id !== me.id).slice(0, SHOWN);
       replaceChildren(
@@ -102,19 +102,4 @@ export function peopleSearch(
     status,
     results,
   );
-}
-
-/** The exact name first, then names containing the query, in directory order. */
-async function find(client: MessengerClient, query: string): Promise<User[]> {
-  const exact = client.findUserByUsername(query).catch(() => null);
-  const found: User[] = [];
-  let after: string | undefined;
-  for (let read = 0; read < SCANNED; read += 100) {
-    const page = await client.listAllUsers({ limit: 100, ...(after ? { after } : {}) });
-    found.push(...page.users.filter((user) => user.username.toLowerCase().includes(query)));
-    after = page.users.at(-1)?.id;
-    if (!page.hasMore || !after || found.length >= SHOWN + 1) break;
-  }
-  const first = await exact;
-  return first ? [first, ...found.filter((user) => user.id !== first.id)] : found;
 }

@@ -72,10 +72,11 @@ it(`${ROUNDS} rounds of ${CALLS} concurrent createUser over ${CONNECTIONS} conne
         }
       }
       const prefix = `${namespace}:`;
-      const [usernames, folded, index, userKeys] = await Promise.all([
+      const [usernames, folded, index, nameIndex, userKeys] = await Promise.all([
         redis.raw.hGetAll(`${prefix}usernames`),
         redis.raw.hGetAll(`${prefix}usernames_folded`),
         redis.raw.zRange(`${prefix}user_index`, 0, -1),
+        redis.raw.zRange(`${prefix}name_index`, 0, -1),
         redis.raw.keys(`${prefix}user:*`),
       ]);
       const winnerId = winners[0]?.status === 'fulfilled' ? winners[0].value : undefined;
@@ -83,13 +84,15 @@ it(`${ROUNDS} rounds of ${CALLS} concurrent createUser over ${CONNECTIONS} conne
         Object.keys(usernames).length === 1 &&
         Object.keys(folded).length === 1 &&
         index.length === 1 &&
+        nameIndex.length === 1 &&
+        nameIndex[0]?.endsWith(`\0${winnerId}`) === true &&
         userKeys.length === 1 &&
         Object.values(usernames)[0] === winnerId &&
         Object.values(folded)[0] === winnerId &&
         index[0] === winnerId;
       if (!ok) {
         badIndexes.push(
-          `round ${round}: usernames ${JSON.stringify(usernames)}, folded ${JSON.stringify(folded)}, user_index ${index.length} user keys ${userKeys.length}, winner ${winnerId}`,
+          `round ${round}: usernames ${JSON.stringify(usernames)}, folded ${JSON.stringify(folded)}, user_index ${index.length} name_index ${nameIndex.length} user keys ${userKeys.length}, winner ${winnerId}`,
         );
       }
     } finally {

@@ -3,7 +3,14 @@
  * @module
  */
 import type { Command } from 'commander';
-import { validateUsername } from '../../index.js';
+import {
+  DEFAULT_PAGE_LIMIT,
+  DEFAULT_SEARCH_LIMIT,
+  MAX_SEARCH_LIMIT,
+  type UserPage,
+  validateNamePrefix,
+  validateUsername,
+} from '../../index.js';
 import { redisFlag, withMessenger, withPersonMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
@@ -43,27 +50,62 @@ export function registerUser(program: Command, { output, input, globals }: Comma
 
   user
     .command('list')
-    .description('list users in the order they were created')
-    .option('--limit <n>', `how many (${LIMIT_RANGE})`, parseLimit, 50)
+    .description(
+      'list users in the order they were created, or those whose name starts with --prefix',
+    )
+    .option(
+      '--limit <n>',
+      `how many (${LIMIT_RANGE}; with --prefix 1-${MAX_SEARCH_LIMIT}) (default: ${DEFAULT_PAGE_LIMIT}; with --prefix ${DEFAULT_SEARCH_LIMIT})`,
+      parseLimit,
+    )
     .option('--after <id>', 'continue after this user id (from an earlier page)', parseUserCursor)
+    .option(
+      '--prefix <text>',
+      'only users whose name starts with this, ignoring case, ordered by name',
+    )
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExample:\n  $ messenger user list --limit 20')
-    .action((options: { limit: number; after?: string; json?: boolean }) =>
-      withPersonMessenger(globals(), output, async (messenger) => {
-        const page = await messenger.listAllUsers({ limit: options.limit, after: options.after });
-        const next = page.hasMore ? (page.users.at(-1)?.id ?? null) : null;
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ messenger user list --limit 20\n  $ messenger user list --prefix al',
+    )
+    .action((options: { limit?: number; after?: string; prefix?: string; json?: boolean }) => {
+      const { prefix, after } = options;
+      // Judged before connecting, as every usage error is.
+      if (prefix !== undefined) {
+        validateNamePrefix(prefix);
+        if (after !== undefined)
+          throw new UsageError('--prefix takes no --after: narrow the prefix instead');
+        if (options.limit !== undefined && options.limit > MAX_SEARCH_LIMIT)
+          throw new UsageError(`--limit with --prefix is at most ${MAX_SEARCH_LIMIT}`);
+      }
+      return withPersonMessenger(globals(), output, async (messenger) => {
+        const page: UserPage =
+          prefix === undefined
+            ? await messenger.listAllUsers({ limit: options.limit ?? DEFAULT_PAGE_LIMIT, after })
+            : await messenger.searchUsers(prefix, { limit: options.limit ?? DEFAULT_SEARCH_LIMIT });
+        // A search has no cursor: narrowing the prefix is how to see the rest.
+        const next = page.hasMore && prefix === undefined ? (page.users.at(-1)?.id ?? null) : null;
         if (options.json) {
           printJson(output, { users: page.users.map(userJson), hasMore: page.hasMore, next });
           return;
         }
-        if (page.users.length === 0) output.line('no users yet');
+        if (page.users.length === 0)
+          output.line(
+            prefix === undefined
+              ? 'no users yet'
+              : `no user's name starts with "${printable(prefix)}"`,
+          );
         printTable(output, userRows(page.users));
         if (next) {
-          const again = `messenger user list --limit ${options.limit} --after ${next}${redisFlag(globals())}`;
+          const again = `messenger user list --limit ${options.limit ?? DEFAULT_PAGE_LIMIT} --after ${next}${redisFlag(globals())}`;
           output.notice(output.noticeColors.dim(`more: ${again}`));
+        } else if (page.hasMore) {
+          output.notice(
+            output.noticeColors.dim('more: a longer --prefix, or a larger --limit, shows them'),
+          );
         }
-      }),
-    );
+      });
+    });
 
   user
     .command('show <user>')

@@ -9,7 +9,7 @@
 
 import { BadDataError, Refusal } from '../../errors.js';
 import type { RoutedCommands } from '../../redis/routed-commands.js';
-import { type Keys, messageMember } from '../keys.js';
+import { type Keys, messageMember, nameIndexMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
 import { recountUnreadStreamed } from './cluster-recount.js';
@@ -34,8 +34,8 @@ export class ClusterWrites implements Writes {
     const createdAt = (await scripts.storeUser.run(client, [keys.user(id)], [id, name])) as string;
     const reply = (await scripts.createUser.run(
       client,
-      [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed],
-      [name, foldedName, id, createdAt],
+      [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed, keys.nameIndex],
+      [name, foldedName, id, nameIndexMember(foldedName, name, id), createdAt],
     )) as string | number;
     if (typeof reply === 'number' && reply < 0) await client.del(keys.user(id));
     return reply;

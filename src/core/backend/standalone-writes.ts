@@ -7,7 +7,7 @@
 
 import { BadDataError, MessengerError, Refusal } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
-import type { Keys } from '../keys.js';
+import { type Keys, nameIndexMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { recountUnreadInSteps } from './standalone-recount.js';
 import type { SendReply, StepRunner, Writes } from './writes.js';
@@ -29,8 +29,15 @@ export class StandaloneWrites implements Writes {
     const keys = this.keys;
     return (await scripts.createUser.run(
       this.client,
-      [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed, keys.user(id)],
-      [name, foldedName, id],
+      [
+        keys.usernames,
+        keys.foldedUsernames,
+        keys.userIndex,
+        keys.usernamesIndexed,
+        keys.nameIndex,
+        keys.user(id),
+      ],
+      [name, foldedName, id, nameIndexMember(foldedName, name, id)],
     )) as string | number;
   }
 

@@ -1,9 +1,11 @@
 /**
- * The user directory and the signed-in user's contacts: `GET users`, `GET users/:user`,
- * `GET contacts`, `PUT contacts/:user`, `DELETE contacts/:user`.
+ * The user directory and the signed-in user's contacts: `GET users` (the listing, or a
+ * search by the start of a name), `GET users/:user`, `GET contacts`, `PUT contacts/:user`,
+ * `DELETE contacts/:user`.
  * @module
  */
 import { Type } from 'typebox';
+import { USERNAME_MAX_LENGTH } from '../../index.js';
 import { callerOf } from '../auth/guard.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -15,14 +17,42 @@ export function peopleRoutes({ app, messenger, findUser }: ServerContext): void 
     {
       schema: {
         querystring: Type.Object({
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-          after: Type.Optional(Type.String({ format: 'uuid' })),
+          limit: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 100,
+              description: 'how many at most (default 50; 20 with prefix)',
+            }),
+          ),
+          after: Type.Optional(
+            Type.String({
+              format: 'uuid',
+              description: 'the listing only: go on after this user id (from an earlier page)',
+            }),
+          ),
+          prefix: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: USERNAME_MAX_LENGTH,
+              description:
+                'the users whose name starts with this, compared ignoring case (NFKC, case folded), ordered by name',
+            }),
+          ),
         }),
-        response: { 200: Type.Object({ users: Type.Array(UserShape), hasMore: Type.Boolean() }) },
+        response: {
+          200: Type.Object({ users: Type.Array(UserShape), hasMore: Type.Boolean() }),
+          '4xx': ErrorShape,
+        },
       },
     },
     async (request) => {
-      const page = await messenger.listAllUsers(request.query);
+      const { prefix, after, limit } = request.query;
+      if (prefix !== undefined && after !== undefined)
+        throw new HttpError(400, 'invalid', 'a search by prefix takes no after: narrow the prefix');
+      const page =
+        prefix === undefined
+          ? await messenger.listAllUsers({ limit, after })
+          : await messenger.searchUsers(prefix, { limit });
       return { users: page.users.map(userJson), hasMore: page.hasMore };
     },
   );
