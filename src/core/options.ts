@@ -33,7 +33,11 @@ export interface MessengerOptions {
   namespace?: string;
   /** How long connecting may take before `connect` rejects. @defaultValue 5000 */
   connectTimeoutMs?: number;
-  /** How long any one operation may wait for Redis before it rejects. @defaultValue 5000 */
+  /**
+   * How long any one operation may wait for Redis before it rejects. An operation made of
+   * bounded steps (`markConversationSeen`, `listUnreadMessages`, `reindex`) has it for
+   * each step, none overall. @defaultValue 5000
+   */
   commandTimeoutMs?: number;
   /** The longest message text accepted, in characters. @defaultValue 4096 */
   maxTextLength?: number;
