@@ -1,8 +1,8 @@
 /**
  * One pub/sub connection shared by every channel a process listens to: on one Redis a
- * single connection (SUBSCRIBE); on a Redis Cluster one connection per master that serves
- * a listened channel's slot (SSUBSCRIBE, sharded pub/sub), following failovers and slot
- * moves. Several listeners of one channel share one subscription of it, so opening and
+ * single connection (SUBSCRIBE); on a Redis Cluster the cluster client's connection to
+ * each master that serves a listened channel's slot (SSUBSCRIBE, sharded pub/sub, beside
+ * the commands on it), following failovers and slot moves. Several listeners of one channel share one subscription of it, so opening and
  * closing a listener costs at most one round trip and never a connection set-up.
  *
  * Pub/sub is at most once: a listener is told when its channel may have missed messages
@@ -10,7 +10,7 @@
  * elsewhere. This module knows only Redis: channels are names, messages are strings.
  * @module
  */
-import { closeClient, nodeUrl, type RedisClient, type RedisCluster } from './connect.js';
+import { closeClient, type RedisClient, type RedisCluster } from './connect.js';
 import { withDeadline } from './deadline.js';
 import { keySlot } from './key-slot.js';
 import { watchLiveness } from './liveness.js';
@@ -301,8 +301,10 @@ const PLACE_RETRY_MAX_MS = 2000;
  * sooner than that.
  */
 const WATCH_MS = 200;
+/** How often to look whether the cluster client re-read its slot map (see #followMap). */
+const MAP_CHECK_MS = 500;
 
-/** A connection to one master, and the channels subscribed on it. */
+/** The cluster client's connection to one master, and the channels subscribed on it. */
 interface Shard {
   readonly address: string;
   readonly client: Promise<RedisClient>;
@@ -313,41 +315,45 @@ interface Shard {
   watch: NodeJS.Timeout | undefined;
   /** Set once it is replaced: its events are no news any more. */
   retired: boolean;
+  /** Removes the listeners this subscriber put on the connection. */
+  unwire: () => void;
 }
 
 /**
- * On a Redis Cluster: a connection per master, each holding the sharded channels of the
- * slots that master serves, as the messenger's cluster client knows them. When a
- * connection drops, it asks every 200 ms whether its slots have moved (a replica promoted
- * after a failover); when one has, or when a connection comes back on a node that no
- * longer serves a channel, the connection is retired and each of its channels is
+ * On a Redis Cluster: the sharded channels of the slots each master serves, as the
+ * messenger's cluster client knows them, subscribed on the cluster client's own
+ * connection to that master. Under RESP3 (node-redis's default) a connection runs
+ * commands while it is subscribed, so the commands of the messenger and its sharded
+ * subscriptions share one connection per master (./slot-router.ts sends on the same).
+ * The connections are the cluster client's: it opens, watches (connect.ts replaces one
+ * that falls silent; node-redis subscribes again on the new socket) and closes them;
+ * this subscriber only subscribes and unsubscribes.
+ *
+ * When a connection drops, it asks every 200 ms whether its slots have moved (a replica
+ * promoted after a failover); when one has, or when a connection comes back on a node
+ * that no longer serves a channel, the shard is retired and each of its channels is
  * subscribed again where its slot is. A slot moved by resharding while connected ends
- * that channel's subscription (Redis says so); the channel follows it alone.
+ * that channel's subscription (Redis says so, and node-redis reports it when nothing else
+ * is waiting on the connection); since a busy connection may not report it, the channels
+ * are also checked against the slot map whenever the cluster client re-reads it.
  */
 export class ShardedSubscriber extends SharedSubscriber {
   readonly #cluster: RedisCluster;
-  readonly #likeUrl: string;
-  readonly #connect: (url: string) => Promise<RedisClient>;
   readonly #shards = new Map<string, Shard>();
   /** Channels waiting to be subscribed again after a failed placement, and the retry. */
   readonly #homeless = new Set<Channel>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = PLACE_RETRY_FIRST_MS;
+  /** The slot map last checked (the cluster client makes a new one on each re-read). */
+  #map: unknown;
+  #mapTimer: NodeJS.Timeout | undefined;
+  /** Each channel's one message listener (node-redis keeps a set: the same one never twice). */
+  readonly #hearing = new WeakMap<Channel, (raw: string) => void>();
 
-  /**
-   * `cluster` is the messenger's cluster client (its slot map says where a channel
-   * goes); `likeUrl` a URL of the cluster, for credentials and TLS; `connect` opens a
-   * connection to one node's URL.
-   */
-  constructor(
-    cluster: RedisCluster,
-    likeUrl: string,
-    connect: (url: string) => Promise<RedisClient>,
-  ) {
+  /** `cluster` is the messenger's cluster client: its slot map says where a channel goes. */
+  constructor(cluster: RedisCluster) {
     super();
     this.#cluster = cluster;
-    this.#likeUrl = likeUrl;
-    this.#connect = connect;
   }
 
   get connections(): number {
@@ -355,21 +361,28 @@ export class ShardedSubscriber extends SharedSubscriber {
   }
 
   /** The master that serves the channel's slot, as the cluster client knows it. */
-  #master(channel: string): { host: string; port: number; address: string } {
+  #master(channel: string): ReturnType<RedisCluster['getSlotMaster']> {
     return this.#cluster.getSlotMaster(keySlot(channel));
   }
 
+  #hear(channel: Channel): (raw: string) => void {
+    let hear = this.#hearing.get(channel);
+    if (!hear) {
+      hear = (raw) => this.dispatch(channel, raw);
+      this.#hearing.set(channel, hear);
+    }
+    return hear;
+  }
+
   protected async subscribe(channel: Channel): Promise<void> {
-    const master = this.#master(channel.name);
-    const shard = this.#shard(master);
+    const shard = this.#shard(this.#master(channel.name));
     const client = await shard.client;
     shard.stale.delete(channel.name);
-    await withDeadline(
-      client.sSubscribe(channel.name, (raw) => this.dispatch(channel, raw)),
-      STEP_MS,
-      stepLate,
-    );
-    if (shard.retired) throw new Error('the connection was replaced while subscribing');
+    await withDeadline(client.sSubscribe(channel.name, this.#hear(channel)), STEP_MS, stepLate);
+    if (shard.retired) {
+      this.#release(client, channel.name);
+      throw new Error('the connection was replaced while subscribing');
+    }
     shard.channels.add(channel);
   }
 
@@ -392,53 +405,59 @@ export class ShardedSubscriber extends SharedSubscriber {
 
   protected async closeConnections(): Promise<void> {
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#mapTimer);
     this.#homeless.clear();
     const shards = [...this.#shards.values()];
     this.#shards.clear();
     await Promise.all(shards.map((shard) => this.#retire(shard)));
   }
 
-  /** The connection to a master, opened (and wired) on first use. */
-  #shard(master: { host: string; port: number; address: string }): Shard {
+  /** A master's connection as a shard, wired on first use. */
+  #shard(master: ReturnType<RedisCluster['getSlotMaster']>): Shard {
     const existing = this.#shards.get(master.address);
     if (existing) return existing;
+    this.#mapTimer ??= setInterval(() => this.#followMap(), MAP_CHECK_MS);
+    this.#mapTimer.unref();
     const shard: Shard = {
       address: master.address,
-      client: this.#connect(nodeUrl(this.#likeUrl, master.host, master.port)),
+      client: this.#cluster.nodeClient(master) as Promise<RedisClient>,
       opened: undefined,
       channels: new Set(),
       stale: new Set(),
       watch: undefined,
       retired: false,
+      unwire: () => {},
     };
     this.#shards.set(master.address, shard);
     shard.client.then(
       (client) => {
+        if (this.closed || shard.retired) return;
         shard.opened = client;
-        if (this.closed || shard.retired) {
-          void closeClient(client, 0);
-          return;
-        }
         const current = () => !shard.retired && !this.closed;
-        client.on('error', () => current() && this.#lost(shard));
-        client.on('reconnecting', () => current() && this.#lost(shard));
-        client.on('ready', () => current() && void this.#back(shard));
-        // Silent but open: retire it, and subscribe its channels on a new connection.
-        watchLiveness(client, {
-          stuck: () => {
-            if (!current()) return;
-            tellAll(shard.channels, (l) => l.lost());
-            this.#replace(shard);
-          },
-        });
+        const lost = () => current() && this.#lost(shard);
+        const back = () => current() && void this.#back(shard);
         // Resharding moved the channel's slot while we listened: Redis ended that
         // subscription (node-redis has forgotten it), so it follows the slot alone.
-        client.on('sharded-channel-moved', (name: string) => {
+        const moved = (name: string) => {
           const channel = this.byName.get(name);
           if (!current() || !channel || !shard.channels.delete(channel)) return;
           tellAll([channel], (l) => l.lost());
           this.#place([channel]);
-        });
+        };
+        // 'end': the cluster client dropped the connection (to replace a silent socket,
+        // or since the node serves no slot any more).
+        client.on('error', lost);
+        client.on('reconnecting', lost);
+        client.on('end', lost);
+        client.on('ready', back);
+        client.on('sharded-channel-moved', moved);
+        shard.unwire = () => {
+          client.off('error', lost);
+          client.off('reconnecting', lost);
+          client.off('end', lost);
+          client.off('ready', back);
+          client.off('sharded-channel-moved', moved);
+        };
       },
       () => {
         // Not reachable: forget it, so that the next placement connects again.
@@ -447,6 +466,19 @@ export class ShardedSubscriber extends SharedSubscriber {
       },
     );
     return shard;
+  }
+
+  /**
+   * Stops hearing a channel on a connection that stays the cluster client's: node-redis
+   * forgets it at once (so it neither delivers nor subscribes it again on a reconnect),
+   * and Redis is told when the connection is up.
+   */
+  #release(client: RedisClient, name: string): void {
+    client.getPubSubListeners('SHARDED').delete(name);
+    if (client.isReady)
+      withDeadline(client.sUnsubscribe(name), STEP_MS, stepLate).catch(() => {
+        // Down or silent: the cluster client replaces the socket, and the channel is gone.
+      });
   }
 
   #lost(shard: Shard): void {
@@ -473,7 +505,10 @@ export class ShardedSubscriber extends SharedSubscriber {
     tellAll(shard.channels, (l) => l.ready());
   }
 
+  /** Whether the shard's connection is still the cluster client's for a master serving all its channels. */
   #servesAll(shard: Shard): boolean {
+    if (shard.opened && this.#cluster.nodeByAddress.get(shard.address)?.client !== shard.opened)
+      return false;
     return [...shard.channels].every((c) => this.#master(c.name).address === shard.address);
   }
 
@@ -483,7 +518,36 @@ export class ShardedSubscriber extends SharedSubscriber {
     this.#replace(shard);
   }
 
-  /** Retires a connection and subscribes each of its channels again where its slot is now. */
+  /**
+   * After the cluster client re-read its slot map: the channels whose slot another master
+   * serves now move there (their listeners hear `lost`, then `ready`), in case Redis's
+   * word that it ended their subscription did not get through.
+   */
+  #followMap(): void {
+    let map: unknown;
+    try {
+      map = this.#cluster.slots;
+    } catch {
+      return;
+    }
+    if (map === this.#map) return;
+    this.#map = map;
+    for (const shard of [...this.#shards.values()]) {
+      if (shard.retired || !shard.opened?.isReady) continue;
+      const moved = [...shard.channels].filter(
+        (c) => this.#master(c.name).address !== shard.address,
+      );
+      if (moved.length === 0) continue;
+      for (const channel of moved) {
+        shard.channels.delete(channel);
+        this.#release(shard.opened, channel.name);
+      }
+      tellAll(moved, (l) => l.lost());
+      this.#place(moved);
+    }
+  }
+
+  /** Retires a shard and subscribes each of its channels again where its slot is now. */
   #replace(shard: Shard): void {
     const channels = [...shard.channels];
     void this.#retire(shard);
@@ -493,10 +557,12 @@ export class ShardedSubscriber extends SharedSubscriber {
   async #retire(shard: Shard): Promise<void> {
     shard.retired = true;
     clearInterval(shard.watch);
+    shard.unwire();
     if (this.#shards.get(shard.address) === shard) this.#shards.delete(shard.address);
-    shard.channels.clear();
     const client = await shard.client.catch(() => undefined);
-    if (client) await closeClient(client, 0);
+    // The connection stays the cluster client's: only this subscriber's channels leave it.
+    if (client) for (const channel of shard.channels) this.#release(client, channel.name);
+    shard.channels.clear();
   }
 
   /**
