@@ -333,9 +333,9 @@ interface Shard {
  * promoted after a failover); when one has, or when a connection comes back on a node
  * that no longer serves a channel, the shard is retired and each of its channels is
  * subscribed again where its slot is. A slot moved by resharding while connected ends
- * that channel's subscription (Redis says so, and node-redis reports it when nothing else
- * is waiting on the connection); since a busy connection may not report it, the channels
- * are also checked against the slot map whenever the cluster client re-reads it.
+ * that channel's subscription (Redis says so: #guard hears it), and the channel follows
+ * its slot; the channels are also checked against the slot map whenever the cluster
+ * client re-reads it, in case that word crossed a SUNSUBSCRIBE of ours.
  */
 export class ShardedSubscriber extends SharedSubscriber {
   readonly #cluster: RedisCluster;
@@ -349,6 +349,10 @@ export class ShardedSubscriber extends SharedSubscriber {
   #mapTimer: NodeJS.Timeout | undefined;
   /** Each channel's one message listener (node-redis keeps a set: the same one never twice). */
   readonly #hearing = new WeakMap<Channel, (raw: string) => void>();
+  /** Our SUNSUBSCRIBEs on each connection that Redis has not answered yet, by channel. */
+  readonly #leavingOn = new WeakMap<RedisClient, Map<string, number>>();
+  /** The connections whose pushes this subscriber sees first (#guard). */
+  readonly #guarded = new WeakSet<RedisClient>();
 
   /** `cluster` is the messenger's cluster client: its slot map says where a channel goes. */
   constructor(cluster: RedisCluster) {
@@ -390,7 +394,7 @@ export class ShardedSubscriber extends SharedSubscriber {
     for (const shard of this.#shards.values()) {
       if (!shard.channels.delete(channel)) continue;
       if (shard.opened?.isReady)
-        await withDeadline(shard.opened.sUnsubscribe(channel.name), STEP_MS, stepLate);
+        await withDeadline(this.#sUnsubscribe(shard.opened, channel.name), STEP_MS, stepLate);
       else shard.stale.add(channel.name);
     }
     this.#homeless.delete(channel);
@@ -433,11 +437,13 @@ export class ShardedSubscriber extends SharedSubscriber {
       (client) => {
         if (this.closed || shard.retired) return;
         shard.opened = client;
+        this.#guard(client);
         const current = () => !shard.retired && !this.closed;
         const lost = () => current() && this.#lost(shard);
         const back = () => current() && void this.#back(shard);
         // Resharding moved the channel's slot while we listened: Redis ended that
-        // subscription (node-redis has forgotten it), so it follows the slot alone.
+        // subscription (node-redis has forgotten it), so it follows the slot alone. (Seen
+        // by #guard first, but for an answer that crossed a SUNSUBSCRIBE of ours.)
         const moved = (name: string) => {
           const channel = this.byName.get(name);
           if (!current() || !channel || !shard.channels.delete(channel)) return;
@@ -476,9 +482,60 @@ export class ShardedSubscriber extends SharedSubscriber {
   #release(client: RedisClient, name: string): void {
     client.getPubSubListeners('SHARDED').delete(name);
     if (client.isReady)
-      withDeadline(client.sUnsubscribe(name), STEP_MS, stepLate).catch(() => {
+      withDeadline(this.#sUnsubscribe(client, name), STEP_MS, stepLate).catch(() => {
         // Down or silent: the cluster client replaces the socket, and the channel is gone.
       });
+  }
+
+  /** SUNSUBSCRIBE, noted until Redis answers it (#guard tells its answer from Redis's own word). */
+  #sUnsubscribe(client: RedisClient, name: string): Promise<void> {
+    let names = this.#leavingOn.get(client);
+    if (!names) {
+      names = new Map();
+      this.#leavingOn.set(client, names);
+    }
+    const leaving = names;
+    leaving.set(name, (leaving.get(name) ?? 0) + 1);
+    return client.sUnsubscribe(name).finally(() => {
+      const left = (leaving.get(name) ?? 1) - 1;
+      if (left > 0) leaving.set(name, left);
+      else leaving.delete(name);
+    });
+  }
+
+  /**
+   * Sees the connection's pushes before node-redis does, to take the SUNSUBSCRIBEs Redis
+   * sends of its own (a slot moved away) out of its hands. node-redis takes any such push
+   * for the answer to a SUNSUBSCRIBE of its own whenever a command is waiting for its
+   * reply, which on a connection shared with commands is most of the time: it then
+   * answers that command with nothing, or with the next command's reply, and never says
+   * that the channel's subscription ended. (Its own reading is right only on a connection
+   * that does nothing but subscribe.) Here the channel is forgotten by node-redis and
+   * follows its slot; every other push goes on to node-redis as it came.
+   */
+  #guard(client: RedisClient): void {
+    if (this.#guarded.has(client)) return;
+    this.#guarded.add(client);
+    const { decoder } = client._getQueue();
+    const onPush = decoder.onPush;
+    decoder.onPush = (push) => (this.#endedByRedis(client, push) ? undefined : onPush(push));
+  }
+
+  /** Whether `push` is Redis ending a sharded subscription on `client` by itself; if so, follows it. */
+  #endedByRedis(client: RedisClient, push: unknown[]): boolean {
+    if (!Array.isArray(push) || String(push[0]).toLowerCase() !== 'sunsubscribe') return false;
+    const name = String(push[1]);
+    // The answer to one of ours.
+    if (this.#leavingOn.get(client)?.has(name)) return false;
+    client.getPubSubListeners('SHARDED').delete(name);
+    const channel = this.byName.get(name);
+    if (this.closed || !channel) return true;
+    for (const shard of this.#shards.values()) {
+      if (shard.opened !== client || shard.retired || !shard.channels.delete(channel)) continue;
+      tellAll([channel], (l) => l.lost());
+      this.#place([channel]);
+    }
+    return true;
   }
 
   #lost(shard: Shard): void {
@@ -501,7 +558,9 @@ export class ShardedSubscriber extends SharedSubscriber {
     }
     const stale = [...shard.stale].filter((name) => !this.byName.has(name));
     shard.stale.clear();
-    for (const name of stale) shard.opened?.sUnsubscribe(name).catch(() => shard.stale.add(name));
+    const { opened } = shard;
+    if (opened)
+      for (const name of stale) this.#sUnsubscribe(opened, name).catch(() => shard.stale.add(name));
     tellAll(shard.channels, (l) => l.ready());
   }
 
