@@ -523,7 +523,9 @@ export class ShardedSubscriber extends SharedSubscriber {
 
   /** Whether `push` is Redis ending a sharded subscription on `client` by itself; if so, follows it. */
   #endedByRedis(client: RedisClient, push: unknown[]): boolean {
-    if (!Array.isArray(push) || String(push[0]).toLowerCase() !== 'sunsubscribe') return false;
+    // Most pushes are messages ('smessage'): told apart by length before any conversion.
+    const kind = push[0] as { length?: number } | undefined;
+    if (kind?.length !== 12 || String(kind).toLowerCase() !== 'sunsubscribe') return false;
     const name = String(push[1]);
     // The answer to one of ours.
     if (this.#leavingOn.get(client)?.has(name)) return false;
