@@ -1,7 +1,8 @@
 /**
  * On a Redis Cluster, a connection that stops answering but stays open is noticed and
- * replaced within a few seconds: the messenger's own connection to each master (its
- * writes, redis/slot-router.ts), the cluster client's (its reads) and the subscriber's.
+ * replaced within a few seconds: the cluster client's connection to each master, which
+ * carries the writes sent straight to it (redis/slot-router.ts), the reads and the
+ * sharded subscriptions.
  * The cluster's one master announces the port of a proxy in front of it, so that every
  * connection to it, whoever opens it, crosses the proxy; then the proxy falls silent.
  */

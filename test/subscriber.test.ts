@@ -102,7 +102,10 @@ onEachBackend((backend) => {
         );
         received.forEach((texts, i) => void assert.deepEqual(texts, [`to ${i % 100}`]));
         await Promise.all(subscriptions.map((s) => s.close()));
-        assert.equal(await connections(backend()), opened + held, 'subscribing opened only those');
+        // On a cluster the sharded subscriptions share the connection each master already
+        // has for commands (RESP3); on one Redis the pub/sub connection is one more.
+        const added = backend().kind === 'cluster' ? 0 : held;
+        assert.equal(await connections(backend()), opened + added, 'subscribing opened only those');
       } finally {
         await m.close();
       }

@@ -221,8 +221,11 @@ export async function openCluster(options: ClusterConnectionOptions): Promise<Re
         // drops the node if a replica took its place.
         reconnectStrategy: reconnectDelay,
       } as never,
-      // The same reasons as for one server (openClient).
+      // The same reasons as for one server (openClient). The connection to each master
+      // also carries the commands sent on it directly (./slot-router.ts), with these.
       disableOfflineQueue: true,
+      // Passed on to every node's client (the type leaves it out).
+      ...({ commandOptions: { timeout: 0 } } as object),
     },
     commandOptions: { timeout: 0 },
     // After a master dies, its slots are served by a promoted replica within a few

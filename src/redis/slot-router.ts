@@ -1,98 +1,68 @@
 /**
- * Commands sent straight to the master that serves their key, on a connection of our own
- * to each master, instead of through node-redis's cluster client. The cluster client
- * spends several µs of CPU on every command (routing policies, per-node lookups, a chain
- * of promises); here a command costs its slot (./key-slot.ts), a lookup in the cluster
- * client's slot map, and a plain client's send: the price of one Redis. Commands to one
- * master share its connection, so those of many concurrent operations go out together.
+ * Commands sent straight to the master that serves their key, on the cluster client's
+ * own connection to that master, instead of through the cluster client's command path.
+ * That path spends several µs of CPU on every command (routing policies, per-node
+ * lookups, a chain of promises); here a command costs its slot (./key-slot.ts), a lookup
+ * in the cluster client's slot map, and a plain client's send: the price of one Redis.
+ * Commands to one master share its connection, so those of many concurrent operations go
+ * out together. No connection is opened here: the cluster client's connection to each
+ * master carries its own commands, these, and the shared subscriber's sharded
+ * subscriptions (./subscriber.ts; RESP3 lets one connection do both), so a messenger
+ * holds one connection per master.
  *
- * The cluster client stays the authority on where slots are: it re-reads the slot map
- * after a failover and on MOVED. A command answered MOVED (its slot has moved) is sent
- * again to the node the reply names, which then serves that slot here until the cluster
- * client's map agrees (it is nudged to re-read it); one answered ASK (its slot is
- * migrating, its key gone ahead) is sent to the node named, after ASKING, on the same
- * connection. So every command goes out on our own connections, and a WAIT on one of
- * them covers the writes sent on it. TRYAGAIN and lost connections are the caller's to
- * retry, as with the cluster client (disableOfflineQueue: a command is never queued
- * behind the caller's back).
+ * The cluster client stays the authority on where slots are and on its connections: it
+ * re-reads the slot map after a failover and on MOVED, connects to a promoted replica and
+ * closes its connection to a node that serves no slot any more. A command answered MOVED
+ * (its slot has moved) is sent again to the node the reply names, which then serves that
+ * slot here until the cluster client's map agrees (it is nudged to re-read it); one
+ * answered ASK (its slot is migrating, its key gone ahead) is sent to the node named,
+ * after ASKING, on the same connection. A node the cluster client does not know yet gets
+ * the command through the cluster client. So a WAIT on a master's connection covers the
+ * writes sent to it. TRYAGAIN and lost connections are the caller's to retry, as with the
+ * cluster client (disableOfflineQueue: a command is never queued behind the caller's back).
  *
- * Each connection is opened with the caller's `open` (connect.ts's openClient, watched:
- * one that stops answering while it stays open is replaced within seconds). Connections
- * to nodes that no longer serve slots are closed.
+ * The connections are watched for silence by connect.ts (watchClusterLiveness): one that
+ * stops answering while it stays open gets a new socket within seconds.
  * @module
  */
 import { ErrorReply } from 'redis';
-import { closeClient, nodeUrl, type RedisClient, type RedisCluster } from './connect.js';
-import { keySlot, SLOTS } from './key-slot.js';
+import type { RedisClient, RedisCluster } from './connect.js';
+import { keySlot } from './key-slot.js';
 
-/** How often connections to nodes that are no longer masters are looked for and closed. */
+/** How often MOVED slots the cluster client's map has caught up with are forgotten. */
 const SWEEP_MS = 2000;
 
 /** How many redirections one command follows before it goes through the cluster client. */
 const MAX_REDIRECTIONS = 5;
 
-/** A master as the cluster client's slot map names it. */
-interface Master {
-  host: string;
-  port: number;
-}
-
-/** Our connection to one master, or its opening. */
-interface Node {
-  address: string;
-  /** False once it was dropped (not opened, or no longer a master). */
-  live: boolean;
-  client: RedisClient | undefined;
-  opening: Promise<RedisClient>;
-}
+/** A node as the cluster client's slot map holds it: its address and its connection. */
+type ClusterNode = Parameters<RedisCluster['nodeClient']>[0];
 
 export class SlotRouter {
   readonly #cluster: RedisCluster;
-  readonly #likeUrl: string;
-  readonly #open: (url: string) => Promise<RedisClient>;
-  /** By "host:port". */
-  readonly #nodes = new Map<string, Node>();
-  /** The node of each master object of the slot map (its objects change on a re-read). */
-  #byMaster = new WeakMap<object, Node>();
-  /** The node of each slot, and the master object of the slot map it was found for. */
-  readonly #bySlot: ({ master: object; node: Node } | undefined)[] = new Array(SLOTS);
-  /** Slots a MOVED reply placed elsewhere than the cluster client's map says, for now. */
-  readonly #moved = new Map<number, Node>();
-  readonly #sweeper: NodeJS.Timeout;
-  #closed = false;
+  /** Slots a MOVED reply placed elsewhere than the cluster client's map says, for now: their node's address. */
+  readonly #moved = new Map<number, string>();
+  #sweeper: NodeJS.Timeout | undefined;
 
-  /**
-   * `cluster` is the cluster client whose slot map is followed; `likeUrl` a node URL (for
-   * credentials and TLS); `open` what opens a connection to one node.
-   */
-  constructor(cluster: RedisCluster, likeUrl: string, open: (url: string) => Promise<RedisClient>) {
+  /** `cluster` is the cluster client whose slot map and connections are used. */
+  constructor(cluster: RedisCluster) {
     this.#cluster = cluster;
-    this.#likeUrl = likeUrl;
-    this.#open = open;
-    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
-    this.#sweeper.unref();
   }
 
-  /** The connection to the master serving `key`, opened if need be. */
+  /** The connection to the master serving `key` (the cluster client's), opened if need be. */
   connectionFor(key: string): Promise<RedisClient> {
-    const node = this.#nodeOfSlot(keySlot(key));
-    return node.client ? Promise.resolve(node.client) : node.opening;
+    return this.#connection(this.#nodeOfSlot(keySlot(key)));
   }
 
-  /** Opens a connection to every master; resolves with them once all are open. */
+  /** The connection to every master; resolves with them once all are open. */
   connectAll(): Promise<RedisClient[]> {
-    return Promise.all(
-      this.#cluster.masters.map((master) => {
-        const node = this.#nodeOfMaster(master);
-        return node.client ? Promise.resolve(node.client) : node.opening;
-      }),
-    );
+    return Promise.all(this.#cluster.masters.map((master) => this.#connection(master)));
   }
 
   /** Sends `args` (a command naming `key`) to the master that serves `key`. */
   send(key: string, args: string[]): Promise<unknown> {
     const slot = keySlot(key);
-    let node: Node;
+    let node: ClusterNode;
     try {
       node = this.#nodeOfSlot(slot);
     } catch {
@@ -104,18 +74,22 @@ export class SlotRouter {
     );
   }
 
-  /** Closes every connection. */
-  async close(): Promise<void> {
-    this.#closed = true;
+  /** Stops following MOVED slots (the connections are the cluster client's to close). */
+  close(): Promise<void> {
     clearInterval(this.#sweeper);
-    const nodes = [...this.#nodes.values()];
-    for (const node of nodes) this.#drop(node);
+    this.#sweeper = undefined;
     this.#moved.clear();
-    this.#byMaster = new WeakMap();
-    await Promise.all(nodes.map((node) => this.#retire(node)));
+    return Promise.resolve();
   }
 
-  #sendOn(node: Node, args: string[], asking: boolean): Promise<unknown> {
+  #connection(node: ClusterNode): Promise<RedisClient> {
+    // Open (ready, or reconnecting on its own: commands fail at once while it is down),
+    // or opened now by the cluster client.
+    if (node.client && !node.connectPromise) return Promise.resolve(node.client as RedisClient);
+    return this.#cluster.nodeClient(node) as Promise<RedisClient>;
+  }
+
+  #sendOn(node: ClusterNode, args: string[], asking: boolean): Promise<unknown> {
     const send = (client: RedisClient) =>
       asking
         ? // Issued together: nothing else can come between them on the connection.
@@ -123,7 +97,9 @@ export class SlotRouter {
             ([, reply]) => reply,
           )
         : client.sendCommand(args);
-    return node.client ? send(node.client) : node.opening.then(send);
+    const { client } = node;
+    if (client?.isReady) return send(client as RedisClient);
+    return this.#connection(node).then(send);
   }
 
   /** Follows MOVED and ASK; any other error is the caller's. */
@@ -135,14 +111,17 @@ export class SlotRouter {
     hops: number,
   ): Promise<unknown> {
     const redirection =
-      error instanceof ErrorReply ? /^(MOVED|ASK) \d+ (.+):(\d+)$/.exec(error.message) : null;
+      error instanceof ErrorReply ? /^(MOVED|ASK) \d+ (.+:\d+)$/.exec(error.message) : null;
     if (!redirection) throw error;
-    const [, kind, host = '', port = ''] = redirection;
-    // A cycle of redirections (a topology in flux): the cluster client sorts it out.
-    if (hops > MAX_REDIRECTIONS) return this.#cluster.sendCommand(key, false, args);
-    const node = this.#node(host, Number(port));
-    if (kind === 'MOVED' && this.#moved.get(slot) !== node) {
-      this.#moved.set(slot, node);
+    const [, kind, address = ''] = redirection;
+    const node = this.#cluster.nodeByAddress.get(address);
+    // A cycle of redirections (a topology in flux), or a node the cluster client has not
+    // met yet: the cluster client sorts it out.
+    if (hops > MAX_REDIRECTIONS || !node) return this.#cluster.sendCommand(key, false, args);
+    if (kind === 'MOVED' && this.#moved.get(slot) !== address) {
+      this.#moved.set(slot, address);
+      this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS);
+      this.#sweeper.unref();
       // The cluster client re-reads its slot map on a MOVED of its own.
       this.#cluster.sendCommand(key, true, ['TYPE', key]).catch(() => {});
     }
@@ -151,82 +130,27 @@ export class SlotRouter {
     );
   }
 
-  #nodeOfSlot(slot: number): Node {
+  #nodeOfSlot(slot: number): ClusterNode {
     if (this.#moved.size > 0) {
-      const moved = this.#moved.get(slot);
-      if (moved?.live) return moved;
+      const address = this.#moved.get(slot);
+      const moved = address === undefined ? undefined : this.#cluster.nodeByAddress.get(address);
+      if (moved) return moved;
     }
-    const master = this.#cluster.getSlotMaster(slot);
-    // The last answer for this slot, while the map still names the same master object.
-    const cached = this.#bySlot[slot];
-    if (cached?.master === master && cached.node.live) return cached.node;
-    const node = this.#nodeOfMaster(master);
-    this.#bySlot[slot] = { master, node };
-    return node;
+    return this.#cluster.getSlotMaster(slot);
   }
 
-  #nodeOfMaster(master: Master): Node {
-    const known = this.#byMaster.get(master);
-    if (known?.live) return known;
-    const node = this.#node(master.host, master.port);
-    this.#byMaster.set(master, node);
-    return node;
-  }
-
-  #node(host: string, port: number): Node {
-    const address = `${host}:${port}`;
-    const known = this.#nodes.get(address);
-    if (known) return known;
-    if (this.#closed) throw new Error('the connections to the cluster are closed');
-    const node: Node = {
-      address,
-      live: true,
-      client: undefined,
-      opening: this.#open(nodeUrl(this.#likeUrl, host, port)),
-    };
-    this.#nodes.set(address, node);
-    node.opening.then(
-      (client) => {
-        if (node.live) node.client = client;
-        else void closeClient(client, 0);
-      },
-      // Not opened: the next command opens it again (the failure went to its caller).
-      () => this.#drop(node),
-    );
-    return node;
-  }
-
-  /**
-   * Closes the connections to nodes that serve no slot now (a master that failed over),
-   * and forgets the MOVED slots the cluster client's map has caught up with.
-   */
+  /** Forgets the MOVED slots the cluster client's map has caught up with. */
   #sweep(): void {
-    let masters: Set<string>;
     try {
-      masters = new Set(this.#cluster.masters.map((m) => `${m.host}:${m.port}`));
-      for (const [slot, node] of this.#moved) {
-        const master = this.#cluster.getSlotMaster(slot);
-        if (`${master.host}:${master.port}` === node.address) this.#moved.delete(slot);
+      for (const [slot, address] of this.#moved) {
+        if (this.#cluster.getSlotMaster(slot).address === address) this.#moved.delete(slot);
       }
     } catch {
       return;
     }
-    if (masters.size === 0) return;
-    for (const node of this.#moved.values()) masters.add(node.address);
-    for (const [address, node] of this.#nodes) {
-      if (masters.has(address)) continue;
-      this.#drop(node);
-      void this.#retire(node);
+    if (this.#moved.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
     }
-  }
-
-  #drop(node: Node): void {
-    node.live = false;
-    if (this.#nodes.get(node.address) === node) this.#nodes.delete(node.address);
-  }
-
-  async #retire(node: Node): Promise<void> {
-    const client = await node.opening.catch(() => undefined);
-    if (client) await closeClient(client);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * One pub/sub connection shared by every channel a process listens to: on one Redis a
- * single connection (SUBSCRIBE); on a Redis Cluster one connection per master that serves
- * a listened channel's slot (SSUBSCRIBE, sharded pub/sub), following failovers and slot
- * moves. Several listeners of one channel share one subscription of it, so opening and
+ * single connection (SUBSCRIBE); on a Redis Cluster the cluster client's connection to
+ * each master that serves a listened channel's slot (SSUBSCRIBE, sharded pub/sub, beside
+ * the commands on it), following failovers and slot moves. Several listeners of one channel share one subscription of it, so opening and
  * closing a listener costs at most one round trip and never a connection set-up.
  *
  * Pub/sub is at most once: a listener is told when its channel may have missed messages
@@ -10,7 +10,7 @@
  * elsewhere. This module knows only Redis: channels are names, messages are strings.
  * @module
  */
-import { closeClient, nodeUrl, type RedisClient, type RedisCluster } from './connect.js';
+import { closeClient, type RedisClient, type RedisCluster } from './connect.js';
 import { withDeadline } from './deadline.js';
 import { keySlot } from './key-slot.js';
 import { watchLiveness } from './liveness.js';
@@ -301,8 +301,10 @@ const PLACE_RETRY_MAX_MS = 2000;
  * sooner than that.
  */
 const WATCH_MS = 200;
+/** How often to look whether the cluster client re-read its slot map (see #followMap). */
+const MAP_CHECK_MS = 500;
 
-/** A connection to one master, and the channels subscribed on it. */
+/** The cluster client's connection to one master, and the channels subscribed on it. */
 interface Shard {
   readonly address: string;
   readonly client: Promise<RedisClient>;
@@ -313,41 +315,49 @@ interface Shard {
   watch: NodeJS.Timeout | undefined;
   /** Set once it is replaced: its events are no news any more. */
   retired: boolean;
+  /** Removes the listeners this subscriber put on the connection. */
+  unwire: () => void;
 }
 
 /**
- * On a Redis Cluster: a connection per master, each holding the sharded channels of the
- * slots that master serves, as the messenger's cluster client knows them. When a
- * connection drops, it asks every 200 ms whether its slots have moved (a replica promoted
- * after a failover); when one has, or when a connection comes back on a node that no
- * longer serves a channel, the connection is retired and each of its channels is
+ * On a Redis Cluster: the sharded channels of the slots each master serves, as the
+ * messenger's cluster client knows them, subscribed on the cluster client's own
+ * connection to that master. Under RESP3 (node-redis's default) a connection runs
+ * commands while it is subscribed, so the commands of the messenger and its sharded
+ * subscriptions share one connection per master (./slot-router.ts sends on the same).
+ * The connections are the cluster client's: it opens, watches (connect.ts replaces one
+ * that falls silent; node-redis subscribes again on the new socket) and closes them;
+ * this subscriber only subscribes and unsubscribes.
+ *
+ * When a connection drops, it asks every 200 ms whether its slots have moved (a replica
+ * promoted after a failover); when one has, or when a connection comes back on a node
+ * that no longer serves a channel, the shard is retired and each of its channels is
  * subscribed again where its slot is. A slot moved by resharding while connected ends
- * that channel's subscription (Redis says so); the channel follows it alone.
+ * that channel's subscription (Redis says so: #guard hears it), and the channel follows
+ * its slot; the channels are also checked against the slot map whenever the cluster
+ * client re-reads it, in case that word crossed a SUNSUBSCRIBE of ours.
  */
 export class ShardedSubscriber extends SharedSubscriber {
   readonly #cluster: RedisCluster;
-  readonly #likeUrl: string;
-  readonly #connect: (url: string) => Promise<RedisClient>;
   readonly #shards = new Map<string, Shard>();
   /** Channels waiting to be subscribed again after a failed placement, and the retry. */
   readonly #homeless = new Set<Channel>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = PLACE_RETRY_FIRST_MS;
+  /** The slot map last checked (the cluster client makes a new one on each re-read). */
+  #map: unknown;
+  #mapTimer: NodeJS.Timeout | undefined;
+  /** Each channel's one message listener (node-redis keeps a set: the same one never twice). */
+  readonly #hearing = new WeakMap<Channel, (raw: string) => void>();
+  /** Our SUNSUBSCRIBEs on each connection that Redis has not answered yet, by channel. */
+  readonly #leavingOn = new WeakMap<RedisClient, Map<string, number>>();
+  /** The connections whose pushes this subscriber sees first (#guard). */
+  readonly #guarded = new WeakSet<RedisClient>();
 
-  /**
-   * `cluster` is the messenger's cluster client (its slot map says where a channel
-   * goes); `likeUrl` a URL of the cluster, for credentials and TLS; `connect` opens a
-   * connection to one node's URL.
-   */
-  constructor(
-    cluster: RedisCluster,
-    likeUrl: string,
-    connect: (url: string) => Promise<RedisClient>,
-  ) {
+  /** `cluster` is the messenger's cluster client: its slot map says where a channel goes. */
+  constructor(cluster: RedisCluster) {
     super();
     this.#cluster = cluster;
-    this.#likeUrl = likeUrl;
-    this.#connect = connect;
   }
 
   get connections(): number {
@@ -355,21 +365,28 @@ export class ShardedSubscriber extends SharedSubscriber {
   }
 
   /** The master that serves the channel's slot, as the cluster client knows it. */
-  #master(channel: string): { host: string; port: number; address: string } {
+  #master(channel: string): ReturnType<RedisCluster['getSlotMaster']> {
     return this.#cluster.getSlotMaster(keySlot(channel));
   }
 
+  #hear(channel: Channel): (raw: string) => void {
+    let hear = this.#hearing.get(channel);
+    if (!hear) {
+      hear = (raw) => this.dispatch(channel, raw);
+      this.#hearing.set(channel, hear);
+    }
+    return hear;
+  }
+
   protected async subscribe(channel: Channel): Promise<void> {
-    const master = this.#master(channel.name);
-    const shard = this.#shard(master);
+    const shard = this.#shard(this.#master(channel.name));
     const client = await shard.client;
     shard.stale.delete(channel.name);
-    await withDeadline(
-      client.sSubscribe(channel.name, (raw) => this.dispatch(channel, raw)),
-      STEP_MS,
-      stepLate,
-    );
-    if (shard.retired) throw new Error('the connection was replaced while subscribing');
+    await withDeadline(client.sSubscribe(channel.name, this.#hear(channel)), STEP_MS, stepLate);
+    if (shard.retired) {
+      this.#release(client, channel.name);
+      throw new Error('the connection was replaced while subscribing');
+    }
     shard.channels.add(channel);
   }
 
@@ -377,7 +394,7 @@ export class ShardedSubscriber extends SharedSubscriber {
     for (const shard of this.#shards.values()) {
       if (!shard.channels.delete(channel)) continue;
       if (shard.opened?.isReady)
-        await withDeadline(shard.opened.sUnsubscribe(channel.name), STEP_MS, stepLate);
+        await withDeadline(this.#sUnsubscribe(shard.opened, channel.name), STEP_MS, stepLate);
       else shard.stale.add(channel.name);
     }
     this.#homeless.delete(channel);
@@ -392,53 +409,61 @@ export class ShardedSubscriber extends SharedSubscriber {
 
   protected async closeConnections(): Promise<void> {
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#mapTimer);
     this.#homeless.clear();
     const shards = [...this.#shards.values()];
     this.#shards.clear();
     await Promise.all(shards.map((shard) => this.#retire(shard)));
   }
 
-  /** The connection to a master, opened (and wired) on first use. */
-  #shard(master: { host: string; port: number; address: string }): Shard {
+  /** A master's connection as a shard, wired on first use. */
+  #shard(master: ReturnType<RedisCluster['getSlotMaster']>): Shard {
     const existing = this.#shards.get(master.address);
     if (existing) return existing;
+    this.#mapTimer ??= setInterval(() => this.#followMap(), MAP_CHECK_MS);
+    this.#mapTimer.unref();
     const shard: Shard = {
       address: master.address,
-      client: this.#connect(nodeUrl(this.#likeUrl, master.host, master.port)),
+      client: this.#cluster.nodeClient(master) as Promise<RedisClient>,
       opened: undefined,
       channels: new Set(),
       stale: new Set(),
       watch: undefined,
       retired: false,
+      unwire: () => {},
     };
     this.#shards.set(master.address, shard);
     shard.client.then(
       (client) => {
+        if (this.closed || shard.retired) return;
         shard.opened = client;
-        if (this.closed || shard.retired) {
-          void closeClient(client, 0);
-          return;
-        }
+        this.#guard(client);
         const current = () => !shard.retired && !this.closed;
-        client.on('error', () => current() && this.#lost(shard));
-        client.on('reconnecting', () => current() && this.#lost(shard));
-        client.on('ready', () => current() && void this.#back(shard));
-        // Silent but open: retire it, and subscribe its channels on a new connection.
-        watchLiveness(client, {
-          stuck: () => {
-            if (!current()) return;
-            tellAll(shard.channels, (l) => l.lost());
-            this.#replace(shard);
-          },
-        });
+        const lost = () => current() && this.#lost(shard);
+        const back = () => current() && void this.#back(shard);
         // Resharding moved the channel's slot while we listened: Redis ended that
-        // subscription (node-redis has forgotten it), so it follows the slot alone.
-        client.on('sharded-channel-moved', (name: string) => {
+        // subscription (node-redis has forgotten it), so it follows the slot alone. (Seen
+        // by #guard first, but for an answer that crossed a SUNSUBSCRIBE of ours.)
+        const moved = (name: string) => {
           const channel = this.byName.get(name);
           if (!current() || !channel || !shard.channels.delete(channel)) return;
           tellAll([channel], (l) => l.lost());
           this.#place([channel]);
-        });
+        };
+        // 'end': the cluster client dropped the connection (to replace a silent socket,
+        // or since the node serves no slot any more).
+        client.on('error', lost);
+        client.on('reconnecting', lost);
+        client.on('end', lost);
+        client.on('ready', back);
+        client.on('sharded-channel-moved', moved);
+        shard.unwire = () => {
+          client.off('error', lost);
+          client.off('reconnecting', lost);
+          client.off('end', lost);
+          client.off('ready', back);
+          client.off('sharded-channel-moved', moved);
+        };
       },
       () => {
         // Not reachable: forget it, so that the next placement connects again.
@@ -447,6 +472,72 @@ export class ShardedSubscriber extends SharedSubscriber {
       },
     );
     return shard;
+  }
+
+  /**
+   * Stops hearing a channel on a connection that stays the cluster client's: node-redis
+   * forgets it at once (so it neither delivers nor subscribes it again on a reconnect),
+   * and Redis is told when the connection is up.
+   */
+  #release(client: RedisClient, name: string): void {
+    client.getPubSubListeners('SHARDED').delete(name);
+    if (client.isReady)
+      withDeadline(this.#sUnsubscribe(client, name), STEP_MS, stepLate).catch(() => {
+        // Down or silent: the cluster client replaces the socket, and the channel is gone.
+      });
+  }
+
+  /** SUNSUBSCRIBE, noted until Redis answers it (#guard tells its answer from Redis's own word). */
+  #sUnsubscribe(client: RedisClient, name: string): Promise<void> {
+    let names = this.#leavingOn.get(client);
+    if (!names) {
+      names = new Map();
+      this.#leavingOn.set(client, names);
+    }
+    const leaving = names;
+    leaving.set(name, (leaving.get(name) ?? 0) + 1);
+    return client.sUnsubscribe(name).finally(() => {
+      const left = (leaving.get(name) ?? 1) - 1;
+      if (left > 0) leaving.set(name, left);
+      else leaving.delete(name);
+    });
+  }
+
+  /**
+   * Sees the connection's pushes before node-redis does, to take the SUNSUBSCRIBEs Redis
+   * sends of its own (a slot moved away) out of its hands. node-redis takes any such push
+   * for the answer to a SUNSUBSCRIBE of its own whenever a command is waiting for its
+   * reply, which on a connection shared with commands is most of the time: it then
+   * answers that command with nothing, or with the next command's reply, and never says
+   * that the channel's subscription ended. (Its own reading is right only on a connection
+   * that does nothing but subscribe.) Here the channel is forgotten by node-redis and
+   * follows its slot; every other push goes on to node-redis as it came.
+   */
+  #guard(client: RedisClient): void {
+    if (this.#guarded.has(client)) return;
+    this.#guarded.add(client);
+    const { decoder } = client._getQueue();
+    const onPush = decoder.onPush;
+    decoder.onPush = (push) => (this.#endedByRedis(client, push) ? undefined : onPush(push));
+  }
+
+  /** Whether `push` is Redis ending a sharded subscription on `client` by itself; if so, follows it. */
+  #endedByRedis(client: RedisClient, push: unknown[]): boolean {
+    // Most pushes are messages ('smessage'): told apart by length before any conversion.
+    const kind = push[0] as { length?: number } | undefined;
+    if (kind?.length !== 12 || String(kind).toLowerCase() !== 'sunsubscribe') return false;
+    const name = String(push[1]);
+    // The answer to one of ours.
+    if (this.#leavingOn.get(client)?.has(name)) return false;
+    client.getPubSubListeners('SHARDED').delete(name);
+    const channel = this.byName.get(name);
+    if (this.closed || !channel) return true;
+    for (const shard of this.#shards.values()) {
+      if (shard.opened !== client || shard.retired || !shard.channels.delete(channel)) continue;
+      tellAll([channel], (l) => l.lost());
+      this.#place([channel]);
+    }
+    return true;
   }
 
   #lost(shard: Shard): void {
@@ -469,11 +560,16 @@ export class ShardedSubscriber extends SharedSubscriber {
     }
     const stale = [...shard.stale].filter((name) => !this.byName.has(name));
     shard.stale.clear();
-    for (const name of stale) shard.opened?.sUnsubscribe(name).catch(() => shard.stale.add(name));
+    const { opened } = shard;
+    if (opened)
+      for (const name of stale) this.#sUnsubscribe(opened, name).catch(() => shard.stale.add(name));
     tellAll(shard.channels, (l) => l.ready());
   }
 
+  /** Whether the shard's connection is still the cluster client's for a master serving all its channels. */
   #servesAll(shard: Shard): boolean {
+    if (shard.opened && this.#cluster.nodeByAddress.get(shard.address)?.client !== shard.opened)
+      return false;
     return [...shard.channels].every((c) => this.#master(c.name).address === shard.address);
   }
 
@@ -483,7 +579,36 @@ export class ShardedSubscriber extends SharedSubscriber {
     this.#replace(shard);
   }
 
-  /** Retires a connection and subscribes each of its channels again where its slot is now. */
+  /**
+   * After the cluster client re-read its slot map: the channels whose slot another master
+   * serves now move there (their listeners hear `lost`, then `ready`), in case Redis's
+   * word that it ended their subscription did not get through.
+   */
+  #followMap(): void {
+    let map: unknown;
+    try {
+      map = this.#cluster.slots;
+    } catch {
+      return;
+    }
+    if (map === this.#map) return;
+    this.#map = map;
+    for (const shard of [...this.#shards.values()]) {
+      if (shard.retired || !shard.opened?.isReady) continue;
+      const moved = [...shard.channels].filter(
+        (c) => this.#master(c.name).address !== shard.address,
+      );
+      if (moved.length === 0) continue;
+      for (const channel of moved) {
+        shard.channels.delete(channel);
+        this.#release(shard.opened, channel.name);
+      }
+      tellAll(moved, (l) => l.lost());
+      this.#place(moved);
+    }
+  }
+
+  /** Retires a shard and subscribes each of its channels again where its slot is now. */
   #replace(shard: Shard): void {
     const channels = [...shard.channels];
     void this.#retire(shard);
@@ -493,10 +618,12 @@ export class ShardedSubscriber extends SharedSubscriber {
   async #retire(shard: Shard): Promise<void> {
     shard.retired = true;
     clearInterval(shard.watch);
+    shard.unwire();
     if (this.#shards.get(shard.address) === shard) this.#shards.delete(shard.address);
-    shard.channels.clear();
     const client = await shard.client.catch(() => undefined);
-    if (client) await closeClient(client, 0);
+    // The connection stays the cluster client's: only this subscriber's channels leave it.
+    if (client) for (const channel of shard.channels) this.#release(client, channel.name);
+    shard.channels.clear();
   }
 
   /**

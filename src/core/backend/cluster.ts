@@ -1,13 +1,13 @@
 /**
  * The backend on a Redis Cluster: hash-tagged keys, multi-key writes as ordered
- * single-slot steps sent straight to each key's master on connections of the backend's
- * own (redis/slot-router.ts: node-redis's cluster client costs several times the CPU per
- * command), sharded pub/sub with one subscriber connection per master, scripts loaded
- * into every master, WAIT on each master a send wrote to. Other reads go through the
- * cluster client.
+ * single-slot steps sent straight to each key's master on the cluster client's connection
+ * to it (redis/slot-router.ts: node-redis's cluster command path costs several times the
+ * CPU per command), sharded pub/sub on the same connections, scripts loaded into every
+ * master, WAIT on each master a send wrote to. Other reads go through the cluster client:
+ * one connection to each master in all (two with waitForReplicas).
  * @module
  */
-import { closeClient, type RedisClient, type RedisCluster } from '../../redis/connect.js';
+import { closeClient, type RedisCluster } from '../../redis/connect.js';
 import { waitOnCluster } from '../../redis/replicas.js';
 import { RoutedCommands } from '../../redis/routed-commands.js';
 import { SlotRouter } from '../../redis/slot-router.js';
@@ -30,21 +30,17 @@ export class ClusterBackend implements Backend {
   #subscriber: Subscriber | undefined;
 
   /**
-   * `sendClient` is `client` unless sends wait for replicas; `likeUrl` a node URL (for
-   * credentials and TLS); `connect` opens a connection to one node for the subscriber
-   * (which watches it itself), `connectWatched` one for commands (watched for silence).
+   * `sendClient` is `client` unless sends wait for replicas (WAIT holds up its
+   * connections); everything else, the subscriber's sharded subscriptions too, shares
+   * `client`'s one connection to each master.
    */
   constructor(
     readonly keys: Keys,
     readonly client: RedisCluster,
     private readonly sendClient: RedisCluster,
     readonly target: string,
-    private readonly likeUrl: string,
-    private readonly connect: (url: string) => Promise<RedisClient>,
-    connectWatched: (url: string) => Promise<RedisClient>,
   ) {
-    const route = (cluster: RedisCluster) =>
-      new RoutedCommands(new SlotRouter(cluster, likeUrl, connectWatched), cluster);
+    const route = (cluster: RedisCluster) => new RoutedCommands(new SlotRouter(cluster), cluster);
     this.#routed = route(client);
     this.#routedSends = sendClient === client ? this.#routed : route(sendClient);
     this.writes = new ClusterWrites(this.#routed, keys);
@@ -70,7 +66,7 @@ export class ClusterBackend implements Backend {
   }
 
   subscriber(): Subscriber {
-    this.#subscriber ??= new ShardedSubscriber(this.client, this.likeUrl, this.connect);
+    this.#subscriber ??= new ShardedSubscriber(this.client);
     return this.#subscriber;
   }
 

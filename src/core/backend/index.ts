@@ -59,13 +59,5 @@ export async function openBackend(target: Target, options: BackendOptions): Prom
     openCluster({ urls: target.urls, connectTimeoutMs, onError }),
   );
   const keys = new Keys(options.namespace, 'cluster');
-  return new ClusterBackend(
-    keys,
-    client,
-    sendClient,
-    describeCluster(target.urls),
-    target.urls[0] as string,
-    (url) => openClient({ url, connectTimeoutMs, onError, watch: false }),
-    (url) => openClient({ url, connectTimeoutMs, onError }),
-  );
+  return new ClusterBackend(keys, client, sendClient, describeCluster(target.urls));
 }
