@@ -10,7 +10,8 @@
  *   the parent's clock compares) and how many times;
  * - `drop`: every socket terminated at once (replies how many will resume from the first);
  * - `reconnect`: every listener reconnects at once, from its last cursor (or from the
- *   first message, when its inbox was empty at its last ready);
+ *   first message, when its inbox was empty at its last ready); one that fails (refused,
+ *   or no `ready` within 15 s) tries again after a growing wait, for up to a minute;
  * - `close`: everything closed, then the child exits.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -36,10 +37,13 @@ type Reply =
   | { type: 'connected'; held: number; refused: number }
   | { type: 'arrivals'; arrivals: [id: string, at: number, times: number][] }
   | { type: 'dropped'; fromFirst: number }
-  | { type: 'reconnected'; reconnected: number; failed: number }
+  | { type: 'reconnected'; reconnected: number; retried: number; failed: number }
   | { type: 'closed' };
 
 const now = () => performance.timeOrigin + performance.now();
+
+/** In the storm, a listener that is still not back this long after it began gives up. */
+const RECONNECT_GIVE_UP_MS = 60_000;
 
 /** The child's side: runs when this file is forked with `--child`. */
 function child(): void {
@@ -122,14 +126,28 @@ function child(): void {
       // Every listener can resume: from its cursor, or (an inbox that was empty) from the first.
       send({ type: 'dropped', fromFirst: cursors.filter((c) => c === 'first').length });
     } else if (command.type === 'reconnect') {
+      let retried = 0;
       let failed = 0;
-      // All at once, as after a server restart or a network blip behind a load balancer.
+      const until = Date.now() + RECONNECT_GIVE_UP_MS;
+      // All at once, as after a server restart or a network blip behind a load balancer;
+      // one that fails tries again after a growing, jittered wait, as the client does.
       await runConcurrently(listeners.length, listeners.length, async (i) => {
-        const socket = await connectLive(i, cursors[i] ?? null);
-        if (socket) open.push(socket);
-        else failed++;
+        for (let attempt = 0; ; attempt++) {
+          const socket = await connectLive(i, cursors[i] ?? null);
+          if (socket) {
+            open.push(socket);
+            return;
+          }
+          if (attempt === 0) retried++;
+          if (Date.now() > until) {
+            failed++;
+            return;
+          }
+          const wait = Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random());
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
       });
-      send({ type: 'reconnected', reconnected: open.length, failed });
+      send({ type: 'reconnected', reconnected: open.length, retried, failed });
     } else if (command.type === 'close') {
       for (const socket of open) socket.terminate();
       send({ type: 'closed' });
