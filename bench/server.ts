@@ -674,7 +674,8 @@ if (asJson) {
 if (chartsDir) {
   mkdirSync(chartsDir, { recursive: true });
   const day = new Date().toISOString().slice(0, 10);
-  const note = `npm run bench:server${quick ? ' -- --quick' : ''}, ${day}; ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before`;
+  const flags = process.argv.slice(2).join(' ');
+  const note = `npm run bench:server${flags ? ` -- ${flags}` : ''}, ${day}; ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before`;
   const latencyChart = lineChart({
     title: `Latency, PUT → receiver's WebSocket frame, ${n(held)} sockets open`,
     x: { label: 'offered rate (messages a second)' },

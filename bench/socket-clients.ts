@@ -42,6 +42,9 @@ type Reply =
 
 const now = () => performance.timeOrigin + performance.now();
 
+/** A socket not ready this long after it opened is given up (and, in the storm, tried again). */
+const READY_WITHIN_MS = 15_000;
+
 /** In the storm, a listener that is still not back this long after it began gives up. */
 const RECONNECT_GIVE_UP_MS = 60_000;
 
@@ -60,12 +63,18 @@ function child(): void {
     const user = listeners[i] as Listener;
     const socket = new WebSocket(`${url.replace('http', 'ws')}/api/v1/live`, {
       headers: { authorization: `Bearer ${user.token}` },
+      // The upgrade itself is bounded too (ws then emits an error).
+      handshakeTimeout: 30_000,
     });
     const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 15_000);
+      // As the client (src/client/live.ts): ready within 15 s of the socket's opening.
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const hello =
         after === 'first' ? { type: 'hello', fromFirst: true } : { type: 'hello', after };
-      socket.once('open', () => socket.send(JSON.stringify(hello)));
+      socket.once('open', () => {
+        socket.send(JSON.stringify(hello));
+        timer = setTimeout(() => resolve(false), READY_WITHIN_MS);
+      });
       socket.on('message', (data) => {
         const frame = JSON.parse(String(data)) as {
           type: string;
@@ -88,7 +97,10 @@ function child(): void {
         }
       });
       socket.once('error', () => resolve(false));
-      socket.once('close', () => resolve(false));
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
     });
     if (ready) return socket;
     socket.terminate();
