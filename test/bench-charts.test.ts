@@ -20,7 +20,14 @@ it('draws each point at its figures, left and right axes apart, with the text es
     left: { label: 'ms' },
     right: { label: 's' },
     series: [
-      { name: 'left', color: '#000', points: [[0, 0], [1000, 100]] },
+      {
+        name: 'left',
+        color: '#000',
+        points: [
+          [0, 0],
+          [1000, 100],
+        ],
+      },
       { name: 'right', color: '#111', axis: 'right', points: [[1000, 10]] },
     ],
   });
