@@ -5,7 +5,7 @@
  * half on each server, each sending to the next every 20 ms with its own message ids (the
  * client retries a send with the same id for up to 30 s). After 1.5 s of load the master
  * that holds a watched receiver's inbox is killed; the load goes on until a send to that
- * shard, begun after the kill, is acknowledged again, and 1.5 s more.
+ * shard, begun after the kill, is acknowledged again, and 1 s more.
  *
  * "Acknowledged but lost": a send the server answered 2xx whose message is not in its
  * receiver's inbox afterwards (read through the API); "shown twice": a message the
