@@ -1,33 +1,43 @@
 /**
- * `npm run bench:server [-- --quick] [-- --json] [-- --sockets N]`: the server under load,
+ * `npm run bench:server [-- --quick] [-- --json] [-- --sockets N] [-- --charts DIR]`: the server under load,
  * on one throwaway redis-server and real `messenger serve` processes (rate limits off),
  * all on 127.0.0.1, measured side by side in one run:
  * - throughput: `PUT /api/v1/messages/:id` with HTTP keep-alive and many senders, driven
  *   by autocannon (a fresh UUID path per request), against the library's own
  *   `messenger.send` with as many in flight on the same Redis, then with two servers;
- * - connections: N live WebSocket clients (`ws`, in this process) on one server: held,
- *   server RSS per socket (/proc/<pid>/status), Redis connections the server holds, time
- *   to connect them all;
- * - latency: with those N sockets open, the sender's request → the receiver's frame, p50
- *   and p99, at 1,000 and 5,000 messages a second offered; every message counted once
- *   (losses and duplicates).
+ * - connections: N live WebSocket clients (`ws`, in two processes of their own:
+ *   socket-clients.ts) on one server: held, server RSS per socket (/proc/<pid>/status)
+ *   and time taken at every tenth of the way, Redis connections the server holds, time to
+ *   connect them all;
+ * - latency: with those N sockets open, the sender's request (this process) → the
+ *   receiver's frame (a socket client's process; both clocks are the epoch's), p50 and
+ *   p99, at 500 to 5,000 messages a second offered; every message counted once (losses
+ *   and duplicates);
+ * - a reconnect storm: every socket dropped at once, messages sent meanwhile, all back at
+ *   once from their cursors.
+ * Charts (SVG, charts.ts) of latency against the offered rate and of server memory and
+ * connect time against sockets open go to DIR: docs/charts/ on a full run, nowhere on a
+ * `--quick` one unless `--charts` is given.
  * Sessions are opened through the library (as `POST /login` would) so that thousands of
  * users do not cost thousands of argon2 hashes.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createClient, type RedisClientType } from 'redis';
-import { WebSocket } from 'ws';
 import { createOutput } from '../src/cli/output.js';
 import { RedisMessenger } from '../src/index.js';
 import { newCsrfToken, newToken, tokenHash } from '../src/server/auth/tokens.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { exitOf, servingUrl, spawnServe } from '../test/support/serve-process.js';
+import { lineChart } from './charts.js';
 import { median, percentile, runConcurrently } from './measure.js';
+import { SocketClients } from './socket-clients.js';
 import { text } from './workloads.js';
 
 const quick = process.argv.includes('--quick');
@@ -44,9 +54,23 @@ const size = {
   inFlight: 50,
   seconds: quick ? 2 : 4,
   rounds: quick ? 1 : 3,
-  rates: quick ? [1000] : [1000, 5000],
+  rates: quick ? [500, 1000, 2000] : [500, 1000, 2000, 3000, 5000],
   latencySeconds: quick ? 2 : 4,
 };
+
+const chartsFlag = process.argv.indexOf('--charts');
+const chartsDir =
+  chartsFlag > 0
+    ? resolve(process.argv[chartsFlag + 1] ?? '.')
+    : quick
+      ? undefined
+      : fileURLToPath(new URL('../docs/charts/', import.meta.url));
+/** Processes holding the WebSocket listeners (socket-clients.ts). */
+const CLIENT_PROCESSES = 2;
+/** Sockets being opened at once, over all those processes. */
+const CONNECT_IN_FLIGHT = 100;
+/** Milliseconds since the epoch, sub-millisecond: comparable across processes. */
+const now = () => performance.timeOrigin + performance.now();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const output = createOutput();
@@ -274,66 +298,71 @@ const pid = live.child.pid as number;
 const rssBefore = serverRss(pid);
 const serverClients = (await connectedClients()) - idleClients;
 const listeners = await signedInUsers(sockets);
+/** The listeners' sockets, in processes of their own; listener i lives in pools[i % n]. */
+const pools = await Promise.all(
+  Array.from({ length: CLIENT_PROCESSES }, () => SocketClients.start()),
+);
+const poolPids = () => pools.map((pool) => pool.pid);
 /** Frames of kind message seen per message id: once each is right. */
 const seen = new Map<string, number>();
+/** When each message first arrived at a listener (ms since the epoch, as `now()`). */
 const arrivedAt = new Map<string, number>();
-/**
- * Where each listener resumes after the reconnect storm: its last cursor, or 'first' when
- * the server's ready said nothing precedes what comes next (an empty inbox).
- */
-const cursors: (string | 'first' | null)[] = listeners.map(() => null);
-
-/** Opens listener `i`'s socket from `after` and waits for ready; null if it did not get there. */
-async function connectLive(i: number, after: string | 'first' | null): Promise<WebSocket | null> {
-  const user = listeners[i] as { token: string };
-  const socket = new WebSocket(`${live.url.replace('http', 'ws')}/api/v1/live`, {
-    headers: { authorization: `Bearer ${user.token}` },
-  });
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 15_000);
-    const hello = after === 'first' ? { type: 'hello', fromFirst: true } : { type: 'hello', after };
-    socket.once('open', () => socket.send(JSON.stringify(hello)));
-    socket.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as {
-        type: string;
-        cursor?: string | null;
-        message?: { id: string };
-      };
-      if (frame.type === 'ready') {
-        if (typeof frame.cursor === 'string') cursors[i] = frame.cursor;
-        else if (frame.cursor === null && cursors[i] === null) cursors[i] = 'first';
-        clearTimeout(timer);
-        resolve(true);
-      } else if (frame.type === 'message' && frame.message) {
-        const id = frame.message.id;
-        if (frame.cursor) cursors[i] = frame.cursor;
-        seen.set(id, (seen.get(id) ?? 0) + 1);
-        if (!arrivedAt.has(id)) arrivedAt.set(id, performance.now());
-      }
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(false));
-  });
-  if (ready) return socket;
-  socket.terminate();
-  return null;
+/** Collects what the listeners saw since the last time. */
+async function drainArrivals(): Promise<void> {
+  for (const arrivals of await Promise.all(pools.map((pool) => pool.drain()))) {
+    for (const [id, at, times] of arrivals) {
+      seen.set(id, (seen.get(id) ?? 0) + times);
+      if (!Number.isNaN(at) && !arrivedAt.has(id)) arrivedAt.set(id, at);
+    }
+  }
+}
+/** Waits (collecting) until every id has arrived or `ms` pass. */
+async function awaitArrivals(ids: string[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    await drainArrivals();
+    if (!ids.some((id) => !arrivedAt.has(id)) || Date.now() > deadline) return;
+    await sleep(20);
+  }
 }
 
-let open: WebSocket[] = [];
-let refusedSockets = 0;
+/** Sockets open, server memory and time since the start, at every tenth of the way. */
+const connectCurve: { sockets: number; seconds: number; rssMiB: number }[] = [];
 const connectStart = performance.now();
-await runConcurrently(listeners.length, 100, async (i) => {
-  const socket = await connectLive(i, null);
-  if (socket) open.push(socket);
-  else refusedSockets++;
-  if (i % 250 === 0) output.progress('Connections', i, sockets);
+connectCurve.push({ sockets: 0, seconds: 0, rssMiB: rssBefore / 2 ** 20 });
+const progress = pools.map(() => 0);
+let nextTenth = 1;
+pools.forEach((pool, k) => {
+  pool.onProgress = (connected: number) => {
+    progress[k] = connected;
+    const total = progress.reduce((a, b) => a + b, 0);
+    output.progress('Connections', total, sockets);
+    while (nextTenth <= 10 && total >= Math.ceil((sockets * nextTenth) / 10)) {
+      connectCurve.push({
+        sockets: total,
+        seconds: (performance.now() - connectStart) / 1000,
+        rssMiB: serverRss(pid) / 2 ** 20,
+      });
+      nextTenth++;
+    }
+  };
 });
+const shares = pools.map((_, k) => listeners.filter((_, i) => i % CLIENT_PROCESSES === k));
+const connected = await Promise.all(
+  pools.map((pool, k) => {
+    const share = shares[k] as { token: string }[];
+    // Progress often enough for a point at every tenth of all the sockets.
+    const every = Math.max(1, Math.floor(sockets / 100 / CLIENT_PROCESSES));
+    return pool.connect(live.url, share, CONNECT_IN_FLIGHT / CLIENT_PROCESSES, every);
+  }),
+);
 const connectSeconds = (performance.now() - connectStart) / 1000;
+const refusedSockets = connected.reduce((sum, c) => sum + c.refused, 0);
+const held = connected.reduce((sum, c) => sum + c.held, 0);
 output.progress('Connections', sockets, sockets);
 await sleep(1000);
 const rssAfter = serverRss(pid);
 const serverClientsWithSockets = (await connectedClients()) - idleClients;
-const held = open.filter((s) => s.readyState === WebSocket.OPEN).length;
 
 // ---- latency ----------------------------------------------------------------------------
 
@@ -378,9 +407,10 @@ interface Latency {
   doubled: number;
   p50: number;
   p99: number;
-  /** CPU the server and the bench process (senders and sockets) used, in cores, while sending. */
+  /** CPU used while sending, in cores: the server, the senders (this process), the socket clients' processes, Redis. */
   serverCores: number;
   benchCores: number;
+  clientCores: number;
   redisCores: number;
   /** Messages a second the sender managed to put on the wire (below `rate` when it fell behind). */
   achieved: number;
@@ -395,6 +425,7 @@ async function latencyAt(rate: number, seconds = size.latencySeconds): Promise<L
   const start = performance.now();
   const serverCpu = cpuSeconds(pid);
   const benchCpu = ownCpuSeconds();
+  const clientCpu = poolPids().map(cpuSeconds);
   const redisCpu = cpuSeconds(redis.process.pid as number);
   for (let tick = 0; tick < ticks; tick++) {
     const due = start + (tick + 1) * 10;
@@ -402,7 +433,7 @@ async function latencyAt(rate: number, seconds = size.latencySeconds): Promise<L
       const id = randomUUID();
       const sender = senders[(tick * perTick + k) % senders.length] as { token: string };
       const to = listeners[Math.floor(Math.random() * listeners.length)]?.id as string;
-      sentAt.set(id, performance.now());
+      sentAt.set(id, now());
       pending.push(
         put(sender, to, id).then((status) => {
           if (status === 201) accepted++;
@@ -416,12 +447,14 @@ async function latencyAt(rate: number, seconds = size.latencySeconds): Promise<L
   const achieved = sentAt.size / elapsed;
   const serverCores = (cpuSeconds(pid) - serverCpu) / elapsed;
   const benchCores = (ownCpuSeconds() - benchCpu) / elapsed;
+  const clientCores =
+    poolPids().reduce((sum, p, i) => sum + cpuSeconds(p) - (clientCpu[i] as number), 0) / elapsed;
   const redisCores = (cpuSeconds(redis.process.pid as number) - redisCpu) / elapsed;
   await Promise.all(pending);
   const ids = [...sentAt.keys()];
-  const deadline = Date.now() + 10_000;
-  while (ids.some((id) => !arrivedAt.has(id)) && Date.now() < deadline) await sleep(20);
+  await awaitArrivals(ids, 10_000);
   await sleep(300); // a late duplicate would come now
+  await drainArrivals();
   const latencies: number[] = [];
   let doubled = 0;
   for (const id of ids) {
@@ -441,6 +474,7 @@ async function latencyAt(rate: number, seconds = size.latencySeconds): Promise<L
     achieved,
     serverCores,
     benchCores,
+    clientCores,
     redisCores,
   };
 }
@@ -464,36 +498,32 @@ output.progress('Latency', size.rates.length, size.rates.length);
  */
 async function storm() {
   output.progress('Reconnect storm', 0, 2);
-  const closing = open.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
-  for (const socket of open) socket.terminate();
-  await Promise.all(closing);
-  open = [];
+  const fromFirst = (await Promise.all(pools.map((pool) => pool.drop()))).reduce(
+    (sum, k) => sum + k,
+    0,
+  );
   await sleep(500);
   const whileDown = quick ? 500 : 2000;
-  // Every listener can resume: from its cursor, or (an inbox that was empty) from the first.
-  const fromFirst = cursors.filter((c) => c === 'first').length;
   const ids: string[] = [];
   let accepted = 0;
+  // Only what was accepted can be owed: the ids of the sends answered 201.
   await runConcurrently(whileDown, 50, async (k) => {
     const id = randomUUID();
-    ids.push(id);
     const to = listeners[Math.floor(Math.random() * listeners.length)]?.id as string;
-    if ((await put(senders[k % senders.length] as { token: string }, to, id)) === 201) accepted++;
+    if ((await put(senders[k % senders.length] as { token: string }, to, id)) === 201) {
+      accepted++;
+      ids.push(id);
+    }
   });
   output.progress('Reconnect storm', 1, 2);
   const start = performance.now();
-  let failed = 0;
-  // All at once, as after a server restart or a network blip behind a load balancer.
-  await runConcurrently(listeners.length, listeners.length, async (i) => {
-    const socket = await connectLive(i, cursors[i] ?? null);
-    if (socket) open.push(socket);
-    else failed++;
-  });
+  // All at once (each process opens its share at the same moment), from their cursors.
+  const back = await Promise.all(pools.map((pool) => pool.reconnect()));
   const readySeconds = (performance.now() - start) / 1000;
-  const deadline = Date.now() + 20_000;
-  while (ids.some((id) => !arrivedAt.has(id)) && Date.now() < deadline) await sleep(20);
+  await awaitArrivals(ids, 30_000);
   const caughtUpSeconds = (performance.now() - start) / 1000;
   await sleep(300);
+  await drainArrivals();
   const delivered = ids.filter((id) => arrivedAt.has(id)).length;
   const doubled = ids.reduce((sum, id) => sum + Math.max(0, (seen.get(id) ?? 0) - 1), 0);
   const health = await fetch(`${live.url}/healthz`)
@@ -502,13 +532,14 @@ async function storm() {
   output.progress('Reconnect storm', 2, 2);
   return {
     sockets: listeners.length,
-    reconnected: open.length,
-    failed,
+    reconnected: back.reduce((sum, r) => sum + r.reconnected, 0),
+    retried: back.reduce((sum, r) => sum + r.retried, 0),
+    failed: back.reduce((sum, r) => sum + r.failed, 0),
     sentWhileDown: whileDown,
     accepted,
     fromFirst,
     delivered,
-    lost: whileDown - delivered,
+    lost: ids.length - delivered,
     doubled,
     readySeconds,
     caughtUpSeconds,
@@ -517,7 +548,7 @@ async function storm() {
 }
 const reconnect = await storm();
 
-for (const socket of open) socket.terminate();
+await Promise.all(pools.map((pool) => pool.close()));
 agent.destroy();
 await stopServer(live);
 await messenger.close();
@@ -558,6 +589,8 @@ const results = {
     rssPerSocket: (rssAfter - rssBefore) / Math.max(1, held),
     redisConnectionsIdle: serverClients,
     redisConnectionsWithSockets: serverClientsWithSockets,
+    clientProcesses: CLIENT_PROCESSES,
+    curve: connectCurve,
   },
   latency,
   reconnect,
@@ -595,7 +628,9 @@ if (asJson) {
   output.line(`Requests not answered 2xx: ${refused}`);
   output.line();
   const c = results.connections;
-  output.line('Connections (one server, WebSocket clients in the bench process):');
+  output.line(
+    `Connections (one server, WebSocket clients in ${CLIENT_PROCESSES} processes of their own, ${CONNECT_IN_FLIGHT} opening at once):`,
+  );
   output.line(
     '| sockets asked | held | refused | time to connect all | server RSS before → after | RSS per socket | Redis connections of the server (no sockets → with them) |',
   );
@@ -603,27 +638,79 @@ if (asJson) {
   output.line(
     `| ${n(c.asked)} | ${n(c.held)} | ${c.refused} | ${c.connectSeconds.toFixed(2)} s | ${n(c.rssBefore / 2 ** 20)} → ${n(c.rssAfter / 2 ** 20)} MiB | ${n(c.rssPerSocket / 1024)} KiB | ${c.redisConnectionsIdle} → ${c.redisConnectionsWithSockets} |`,
   );
+  output.line('While connecting (server RSS and time since the first socket, at every tenth):');
+  output.line('| sockets open | seconds | server RSS |');
+  output.line('|---|---|---|');
+  for (const point of connectCurve) {
+    output.line(`| ${n(point.sockets)} | ${point.seconds.toFixed(2)} s | ${n(point.rssMiB)} MiB |`);
+  }
   output.line();
   output.line(`Latency, PUT sent → receiver's frame, with ${n(held)} sockets open:`);
   output.line(
-    '| offered | achieved | accepted | delivered | lost | doubled | p50 | p99 | cores: bench / server / redis |',
+    '| offered | achieved | accepted | delivered | lost | doubled | p50 | p99 | cores: senders / socket clients / server / redis |',
   );
   output.line('|---|---|---|---|---|---|---|---|---|');
   for (const l of latency) {
     output.line(
-      `| ${n(l.rate)}/s | ${n(l.achieved)}/s | ${n(l.accepted)}/${n(l.offered)} | ${n(l.delivered)} | ${l.lost} | ${l.doubled} | ${l.p50.toFixed(1)} ms | ${l.p99.toFixed(1)} ms | ${l.benchCores.toFixed(2)} / ${l.serverCores.toFixed(2)} / ${l.redisCores.toFixed(2)} |`,
+      `| ${n(l.rate)}/s | ${n(l.achieved)}/s | ${n(l.accepted)}/${n(l.offered)} | ${n(l.delivered)} | ${l.lost} | ${l.doubled} | ${l.p50.toFixed(1)} ms | ${l.p99.toFixed(1)} ms | ${l.benchCores.toFixed(2)} / ${l.clientCores.toFixed(2)} / ${l.serverCores.toFixed(2)} / ${l.redisCores.toFixed(2)} |`,
     );
   }
   output.line();
   const r = reconnect;
   output.line(
-    `Reconnect storm: all ${n(r.sockets)} sockets dropped at once, ${n(r.sentWhileDown)} messages sent while down, then all reconnected at the same moment, each from its cursor (or from the first message, for an inbox that was empty):`,
+    `Reconnect storm: all ${n(r.sockets)} sockets dropped at once, ${n(r.sentWhileDown)} messages sent while down, then all reconnected at the same moment, each from its cursor (or from the first message, for an inbox that was empty), one that failed trying again after a growing wait (for up to a minute):`,
   );
   output.line(
-    '| reconnected | failed | all ready after | all caught up after | accepted | delivered | lost | doubled | server up | resumed from the first message |',
+    '| reconnected | needed a retry | gave up | all ready after | all caught up after | accepted | delivered | lost | doubled | server up | resumed from the first message |',
   );
-  output.line('|---|---|---|---|---|---|---|---|---|---|');
+  output.line('|---|---|---|---|---|---|---|---|---|---|---|');
   output.line(
-    `| ${n(r.reconnected)}/${n(r.sockets)} | ${r.failed} | ${r.readySeconds.toFixed(2)} s | ${r.caughtUpSeconds.toFixed(2)} s | ${n(r.accepted)}/${n(r.sentWhileDown)} | ${n(r.delivered)} | ${r.lost} | ${r.doubled} | ${r.serverUp ? 'yes' : 'no'} | ${n(r.fromFirst)} |`,
+    `| ${n(r.reconnected)}/${n(r.sockets)} | ${n(r.retried)} | ${r.failed} | ${r.readySeconds.toFixed(2)} s | ${r.caughtUpSeconds.toFixed(2)} s | ${n(r.accepted)}/${n(r.sentWhileDown)} | ${n(r.delivered)} | ${r.lost} | ${r.doubled} | ${r.serverUp ? 'yes' : 'no'} | ${n(r.fromFirst)} |`,
   );
+}
+
+// ---- charts -----------------------------------------------------------------------------
+
+if (chartsDir) {
+  mkdirSync(chartsDir, { recursive: true });
+  const day = new Date().toISOString().slice(0, 10);
+  const flags = process.argv.slice(2).join(' ');
+  const note = `npm run bench:server${flags ? ` -- ${flags}` : ''}, ${day}; ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before`;
+  const latencyChart = lineChart({
+    title: `Latency, PUT → receiver's WebSocket frame, ${n(held)} sockets open`,
+    x: { label: 'offered rate (messages a second)' },
+    left: { label: 'milliseconds' },
+    series: [
+      { name: 'p50', color: '#2563eb', points: latency.map((l) => [l.rate, l.p50]) },
+      { name: 'p99', color: '#dc2626', points: latency.map((l) => [l.rate, l.p99]) },
+    ],
+    note,
+  });
+  const connectionsChart = lineChart({
+    title: 'Connecting WebSocket clients to one server',
+    x: { label: 'sockets open' },
+    left: { label: 'server RSS (MiB)' },
+    right: { label: 'seconds since the first' },
+    series: [
+      {
+        name: 'server RSS (MiB, left)',
+        color: '#7c3aed',
+        points: connectCurve.map((p) => [p.sockets, p.rssMiB]),
+      },
+      {
+        name: 'time to connect (s, right)',
+        color: '#059669',
+        axis: 'right',
+        dashed: true,
+        points: connectCurve.map((p) => [p.sockets, p.seconds]),
+      },
+    ],
+    note,
+  });
+  writeFileSync(join(chartsDir, 'server-latency.svg'), latencyChart);
+  writeFileSync(join(chartsDir, 'server-connections.svg'), connectionsChart);
+  if (!asJson)
+    output.line(
+      `\nCharts: ${join(chartsDir, 'server-latency.svg')}, ${join(chartsDir, 'server-connections.svg')}`,
+    );
 }

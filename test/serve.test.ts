@@ -96,6 +96,57 @@ it('a busy port is one line and exit code 1; a bad flag exit code 2', async () =
   }
 });
 
+it('--wait-for-replicas reaches the messenger: with no replica to wait for, a send answers 503 after --replica-timeout-ms; bad values exit 2', async () => {
+  for (const [flag, value, said] of [
+    ['--wait-for-replicas', 'one', /--wait-for-replicas must be a whole number/],
+    ['--wait-for-replicas', '-1', /--wait-for-replicas must be a whole number/],
+    ['--replica-timeout-ms', '0', /--replica-timeout-ms must be a whole number/],
+  ] as const) {
+    const refused = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--redis', redis.url, flag, value],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, said);
+  }
+  // This Redis has no replica: each send is stored but never confirmed by one.
+  const child = serve(
+    '--port',
+    '0',
+    '--namespace',
+    `replicas-${randomUUID()}`,
+    '--wait-for-replicas',
+    '1',
+    '--replica-timeout-ms',
+    '150',
+  );
+  try {
+    const url = await servingUrl(child);
+    const token = async (username: string) => {
+      const response = await fetch(`${url}/api/v1/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: 'a long enough password' }),
+      });
+      return ((await response.json()) as { token: string }).token;
+    };
+    const [dana] = [await token('dana'), await token('eve')];
+    const started = Date.now();
+    const sent = await fetch(`${url}/api/v1/messages/${randomUUID()}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${dana}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to: 'eve', text: 'hello' }),
+    });
+    const waited = Date.now() - started;
+    assert.equal(sent.status, 503, await sent.text());
+    assert.ok(sent.headers.get('retry-after'));
+    assert.ok(waited >= 150, `answered after ${waited} ms, before the replica timeout`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 it('rate limits come from flags and the environment; --no-rate-limits turns them off and says so', async () => {
   const unlimited = serve('--port', '0', '--no-rate-limits');
   // A namespace of its own: the other tests' registrations from this address count too.

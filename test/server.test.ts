@@ -213,6 +213,20 @@ onEachBackend((backend) => {
       const cases: [string, 'GET' | 'POST' | 'PUT', string, unknown, number][] = [
         ['unknown receiver', 'POST', '/messages', { to: `nobody-${randomUUID()}`, text: 'x' }, 404],
         ['to themselves', 'POST', '/messages', { to: alice.name, text: 'x' }, 400],
+        [
+          'unknown receiver id',
+          'PUT',
+          `/messages/${randomUUID()}`,
+          { to: randomUUID(), text: 'x' },
+          404,
+        ],
+        [
+          'to themselves by id',
+          'PUT',
+          `/messages/${randomUUID()}`,
+          { to: alice.id.toUpperCase(), text: 'x' },
+          400,
+        ],
         ['empty text', 'POST', '/messages', { to: alice.name, text: '' }, 400],
         ['too long', 'POST', '/messages', { to: 'someone', text: 'x'.repeat(20_000) }, 400],
         ['not a uuid', 'PUT', '/messages/not-a-uuid', { to: 'x', text: 'x' }, 400],

@@ -7,6 +7,7 @@
  */
 import {
   describeCluster,
+  type MessengerOptions,
   namedTarget,
   RedisMessenger,
   RedisRefusedError,
@@ -83,9 +84,13 @@ function named(options: GlobalOptions): { target: Target; source: Source } | nul
   return { target: chosen.target, source };
 }
 
+/** What a command may set beyond where Redis is (serve: --wait-for-replicas). */
+export type ExtraMessengerOptions = Pick<MessengerOptions, 'waitForReplicas' | 'replicaTimeoutMs'>;
+
 async function openMessenger(
   options: GlobalOptions,
   output: Output,
+  extra: ExtraMessengerOptions,
 ): Promise<[RedisMessenger, ChosenRedis]> {
   const { namespace } = options;
   let chosen = named(options);
@@ -102,7 +107,9 @@ async function openMessenger(
   const target = where.kind === 'cluster' ? describeCluster(where.urls) : redactUrl(where.url);
   const connect = () =>
     RedisMessenger.connect(
-      where.kind === 'cluster' ? { cluster: where.urls, namespace } : { url: where.url, namespace },
+      where.kind === 'cluster'
+        ? { cluster: where.urls, namespace, ...extra }
+        : { url: where.url, namespace, ...extra },
     );
   try {
     return [await connect(), { description: `${target} (${ORIGIN[source]})` }];
@@ -126,9 +133,10 @@ export async function withMessenger<T>(
   options: GlobalOptions,
   output: Output,
   work: (messenger: RedisMessenger, redis: ChosenRedis) => Promise<T>,
+  extra: ExtraMessengerOptions = {},
 ): Promise<T> {
   refuseServer(options);
-  const [messenger, redis] = await openMessenger(options, output);
+  const [messenger, redis] = await openMessenger(options, output, extra);
   try {
     return await work(messenger, redis);
   } finally {

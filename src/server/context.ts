@@ -52,13 +52,14 @@ export interface ServerContext {
   findUser(nameOrId: string): Promise<User>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A user id, as a path or a body may name a user instead of a username. */
+export const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function userFinder(messenger: RedisMessenger): (nameOrId: string) => Promise<User> {
   return async (nameOrId) => {
     let user: User | null = null;
     try {
-      user = UUID.test(nameOrId)
+      user = USER_ID.test(nameOrId)
         ? await messenger.getUser(nameOrId.toLowerCase())
         : await messenger.findUserByUsername(nameOrId);
     } catch (error) {

@@ -13,7 +13,7 @@ import {
   RATE_LIMIT_FLAGS,
   type RateLimitOptions,
 } from '../../server/options.js';
-import { withMessenger } from '../connect.js';
+import { type ExtraMessengerOptions, withMessenger } from '../connect.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../handle-error.js';
 import { noticeLiveCoverage } from '../what-is-live.js';
@@ -28,6 +28,8 @@ type ServeOptions = {
   jwtAudience?: string;
   jwtIssuer?: string;
   jwtCreateUsers?: boolean;
+  waitForReplicas?: string;
+  replicaTimeoutMs?: string;
   /** False with --no-rate-limits. */
   rateLimits: boolean;
 } & Partial<Record<keyof RateLimitOptions, string>>;
@@ -117,6 +119,30 @@ function trailingNewline(bytes: Buffer): number {
   return bytes.at(-2) === 0x0d ? 2 : 1;
 }
 
+/**
+ * --wait-for-replicas and --replica-timeout-ms, checked: what the messenger's
+ * `waitForReplicas` and `replicaTimeoutMs` take (docs/reliability.md measures both ways).
+ */
+function replicaOptions(options: ServeOptions): ExtraMessengerOptions {
+  const extra: ExtraMessengerOptions = {};
+  const { waitForReplicas, replicaTimeoutMs } = options;
+  if (waitForReplicas !== undefined) {
+    if (!/^\d{1,3}$/.test(waitForReplicas))
+      throw new UsageError(
+        `--wait-for-replicas must be a whole number of replicas (0 or more), got ${JSON.stringify(waitForReplicas)}`,
+      );
+    extra.waitForReplicas = Number(waitForReplicas);
+  }
+  if (replicaTimeoutMs !== undefined) {
+    if (!/^\d{1,7}$/.test(replicaTimeoutMs) || Number(replicaTimeoutMs) === 0)
+      throw new UsageError(
+        `--replica-timeout-ms must be a whole number of milliseconds above 0, got ${JSON.stringify(replicaTimeoutMs)}`,
+      );
+    extra.replicaTimeoutMs = Number(replicaTimeoutMs);
+  }
+  return extra;
+}
+
 /** proxy-addr's names for ranges (Fastify's trustProxy takes them too). */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -195,6 +221,16 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       'create the user a valid JWT names on first sight (default: $MESSENGER_JWT_CREATE_USERS=1, else no)',
       process.env.MESSENGER_JWT_CREATE_USERS === '1',
     )
+    .option(
+      '--wait-for-replicas <n>',
+      'acknowledge a message only once this many replicas have it, so that a failover cannot lose it (default: $MESSENGER_WAIT_FOR_REPLICAS, else 0)',
+      process.env.MESSENGER_WAIT_FOR_REPLICAS,
+    )
+    .option(
+      '--replica-timeout-ms <ms>',
+      'how long a send waits for those replicas before it answers 503 (stored; sending again with its id is safe) (default: $MESSENGER_REPLICA_TIMEOUT_MS, else 1000)',
+      process.env.MESSENGER_REPLICA_TIMEOUT_MS,
+    )
     .option('--no-rate-limits', 'turn every rate limit off (benchmarks on a trusted network)');
   for (const name of LIMIT_NAMES) {
     const { flag, env, what } = RATE_LIMIT_FLAGS[name];
@@ -216,6 +252,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       const rateLimits = options.rateLimits ? givenLimits(options) : false;
       const trustProxy = checkedProxies(listOf(options.trustProxy));
       const jwt = jwtOptions(options);
+      const replicas = replicaOptions(options);
       if (jwt) {
         // A key that cannot check anything is the operator's to fix before anything starts.
         const { JwtIdentity } = await import('../../server/index.js');
@@ -227,83 +264,88 @@ export function registerServe(program: Command, { output, globals }: CommandCont
       }
       const metricsPort =
         options.metricsPort === undefined ? null : port(options.metricsPort, '--metrics-port');
-      return withMessenger(globals(), output, async (messenger, redis) => {
-        // It stores accounts and messages: whoever starts it must know into which Redis.
-        output.notice(`Using the Redis at ${redis.description}.`);
-        const ownUrl = (p: number) =>
-          `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
-        // Loaded here, not at the top: every other command would pay for loading Fastify.
-        const { createServer, metricsListener, ServerMetrics } = await import(
-          '../../server/index.js'
-        );
-        const metrics = metricsPort === null ? undefined : new ServerMetrics();
-        // With --port 0 the server's own origin is known only once it listens: then no
-        // browser origin is allowed unless given (bearer tokens work as ever).
-        const server = await createServer({
-          messenger,
-          origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
-          trustProxy,
-          rateLimits,
-          metrics,
-          jwt,
-          // One JSON line per request on standard error (pino, Fastify's own), with a
-          // request id. Its serializers log the method, URL, status and timing: never a
-          // header (so no token or cookie), a body (so no password or text).
-          logger: { level: process.env.LOG_LEVEL ?? 'info', stream: process.stderr },
-        });
-        try {
-          await server.listen({ port: listenPort, host: options.host });
-        } catch (error) {
-          await server.close();
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'EADDRINUSE')
-            throw new Error(
-              `port ${listenPort} on ${options.host} is in use: choose another with --port`,
-            );
-          if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-            throw new Error(`cannot listen on ${options.host}: not an address of this machine`);
-          throw error;
-        }
-        await noticeLiveCoverage(messenger, output);
-        const address = server.server.address();
-        const actualPort = typeof address === 'object' && address ? address.port : listenPort;
-        const scrape = metrics ? metricsListener(metrics) : null;
-        if (scrape && metricsPort !== null) {
+      return withMessenger(
+        globals(),
+        output,
+        async (messenger, redis) => {
+          // It stores accounts and messages: whoever starts it must know into which Redis.
+          output.notice(`Using the Redis at ${redis.description}.`);
+          const ownUrl = (p: number) =>
+            `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
+          // Loaded here, not at the top: every other command would pay for loading Fastify.
+          const { createServer, metricsListener, ServerMetrics } = await import(
+            '../../server/index.js'
+          );
+          const metrics = metricsPort === null ? undefined : new ServerMetrics();
+          // With --port 0 the server's own origin is known only once it listens: then no
+          // browser origin is allowed unless given (bearer tokens work as ever).
+          const server = await createServer({
+            messenger,
+            origins: origins.length > 0 || listenPort === 0 ? origins : [ownUrl(listenPort)],
+            trustProxy,
+            rateLimits,
+            metrics,
+            jwt,
+            // One JSON line per request on standard error (pino, Fastify's own), with a
+            // request id. Its serializers log the method, URL, status and timing: never a
+            // header (so no token or cookie), a body (so no password or text).
+            logger: { level: process.env.LOG_LEVEL ?? 'info', stream: process.stderr },
+          });
           try {
-            await new Promise<void>((resolve, reject) => {
-              scrape.once('error', reject);
-              scrape.listen(metricsPort, options.host, resolve);
-            });
+            await server.listen({ port: listenPort, host: options.host });
           } catch (error) {
             await server.close();
-            if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+            const code = (error as NodeJS.ErrnoException).code;
+            if (code === 'EADDRINUSE')
               throw new Error(
-                `port ${metricsPort} on ${options.host} is in use: choose another with --metrics-port`,
+                `port ${listenPort} on ${options.host} is in use: choose another with --port`,
               );
+            if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+              throw new Error(`cannot listen on ${options.host}: not an address of this machine`);
             throw error;
           }
-          const at = scrape.address();
-          output.notice(
-            `Metrics on ${ownUrl(typeof at === 'object' && at ? at.port : metricsPort)}/metrics`,
-          );
-        }
-        // Off is for benchmarks on a trusted network: never silently.
-        const limits = rateLimits === false ? ' (rate limits off)' : '';
-        output.line(`messenger serving on ${ownUrl(actualPort)}${limits}`);
-        await new Promise<void>((resolve) => {
-          const stop = () => {
-            process.off('SIGTERM', stop);
-            process.off('SIGINT', stop);
-            resolve();
-          };
-          process.on('SIGTERM', stop);
-          process.on('SIGINT', stop);
-        });
-        output.notice('stopping: finishing requests in flight');
-        const late = setTimeout(() => server.server.closeAllConnections(), DRAIN_MS);
-        await server.close();
-        if (scrape) await new Promise((resolve) => scrape.close(resolve));
-        clearTimeout(late);
-      });
+          await noticeLiveCoverage(messenger, output);
+          const address = server.server.address();
+          const actualPort = typeof address === 'object' && address ? address.port : listenPort;
+          const scrape = metrics ? metricsListener(metrics) : null;
+          if (scrape && metricsPort !== null) {
+            try {
+              await new Promise<void>((resolve, reject) => {
+                scrape.once('error', reject);
+                scrape.listen(metricsPort, options.host, resolve);
+              });
+            } catch (error) {
+              await server.close();
+              if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+                throw new Error(
+                  `port ${metricsPort} on ${options.host} is in use: choose another with --metrics-port`,
+                );
+              throw error;
+            }
+            const at = scrape.address();
+            output.notice(
+              `Metrics on ${ownUrl(typeof at === 'object' && at ? at.port : metricsPort)}/metrics`,
+            );
+          }
+          // Off is for benchmarks on a trusted network: never silently.
+          const limits = rateLimits === false ? ' (rate limits off)' : '';
+          output.line(`messenger serving on ${ownUrl(actualPort)}${limits}`);
+          await new Promise<void>((resolve) => {
+            const stop = () => {
+              process.off('SIGTERM', stop);
+              process.off('SIGINT', stop);
+              resolve();
+            };
+            process.on('SIGTERM', stop);
+            process.on('SIGINT', stop);
+          });
+          output.notice('stopping: finishing requests in flight');
+          const late = setTimeout(() => server.server.closeAllConnections(), DRAIN_MS);
+          await server.close();
+          if (scrape) await new Promise((resolve) => scrape.close(resolve));
+          clearTimeout(late);
+        },
+        replicas,
+      );
     });
 }
