@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { createClient, type RedisClientType } from 'redis';
-import { RedisMessenger } from '../src/index.js';
-import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
-import { eventually } from './support/wait.js';
+import { RedisMessenger } from '../../src/index.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
+import { eventually } from '../support/wait.js';
 
 let cluster: RedisCluster;
 let probes: RedisClientType[];

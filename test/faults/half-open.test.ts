@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { RedisMessenger } from '../src/index.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { type SilentProxy, startSilentProxy } from './support/silent-proxy.js';
-import { eventually, retryUnconfirmed } from './support/wait.js';
+import { RedisMessenger } from '../../src/index.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { type SilentProxy, startSilentProxy } from '../support/silent-proxy.js';
+import { eventually, retryUnconfirmed } from '../support/wait.js';
 
 let server: RedisServer;
 let proxy: SilentProxy;

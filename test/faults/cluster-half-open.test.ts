@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { createClient } from 'redis';
-import { RedisMessenger } from '../src/index.js';
-import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
-import { type SilentProxy, startSilentProxy } from './support/silent-proxy.js';
-import { eventually, retryUnconfirmed } from './support/wait.js';
+import { RedisMessenger } from '../../src/index.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
+import { type SilentProxy, startSilentProxy } from '../support/silent-proxy.js';
+import { eventually, retryUnconfirmed } from '../support/wait.js';
 
 let cluster: RedisCluster;
 let proxy: SilentProxy;
