@@ -39,7 +39,7 @@ import {
 import { keySlot, startRedisCluster } from '../support/redis-cluster.js';
 import { eventually, within } from '../support/wait.js';
 import { bump, errorName, PendingTracker, report, sleep } from './support/faults.js';
-import { replicasCaughtUp } from './support/replication.js';
+import { killMaster, replicasCaughtUp } from './support/replication.js';
 
 /** Concurrent send loops. */
 const SENDERS = 8;
@@ -276,21 +276,13 @@ async function failoverRun(
 
     await sleep(LOAD_BEFORE_KILL_MS);
     const ackedBeforeKill = sends.filter((send) => send.ackedAt !== undefined).length;
-    killedAt = Date.now();
-    victim.signal('SIGKILL');
-    // Until the process has exited, the cluster helper would count the node as alive.
-    await eventually(() => !victim.alive, 2000, 'the killed master to exit');
-    await cluster.waitForStable(RECOVERY_BOUND_MS);
-    const promotedAfter = Date.now() - killedAt;
-    let rejoinedAfter: number | undefined;
-    if (restartKilled) {
-      // Not at once: long enough for the client to write to the promoted replica, which
-      // has no replica of its own yet.
-      await sleep(RESTART_DELAY_MS);
-      await victim.restart();
-      await cluster.waitForStable(RECOVERY_BOUND_MS);
-      rejoinedAfter = Date.now() - killedAt;
-    }
+    const { promotedAfter, rejoinedAfter } = await killMaster(cluster, victim, {
+      boundMs: RECOVERY_BOUND_MS,
+      ...(restartKilled ? { restartAfterMs: RESTART_DELAY_MS } : {}),
+      killed: (at) => {
+        killedAt = at;
+      },
+    });
     await eventually(
       () => recoveredAt !== undefined,
       Math.max(0, killedAt + RECOVERY_BOUND_MS - Date.now()),

@@ -33,7 +33,7 @@ import { servingUrl, spawnServe } from '../support/serve-process.js';
 import { eventually, within } from '../support/wait.js';
 import { longestOutage, type Person, signUpPeople } from './support/chat-load.js';
 import { report, sleep } from './support/faults.js';
-import { replicasCaughtUp } from './support/replication.js';
+import { killMaster, replicasCaughtUp } from './support/replication.js';
 
 const PEOPLE = 8;
 const SEND_PAUSE_MS = 20;
@@ -147,18 +147,13 @@ async function failover(t: TestContext, { waitForReplicas }: { waitForReplicas: 
 
   await sleep(LOAD_BEFORE_KILL_MS);
   const ackedBeforeKill = sends.filter((s) => s.ackedAt !== undefined).length;
-  killedAt = Date.now();
-  victim.signal('SIGKILL');
-  await eventually(() => !victim.alive, 2000, 'the killed master to exit');
-  await cluster.waitForStable(RECOVERY_BOUND_MS);
-  const promotedAfter = Date.now() - killedAt;
-  let rejoinedAfter: number | undefined;
-  if (waitForReplicas) {
-    await sleep(RESTART_DELAY_MS);
-    await victim.restart();
-    await cluster.waitForStable(RECOVERY_BOUND_MS);
-    rejoinedAfter = Date.now() - killedAt;
-  }
+  const { promotedAfter, rejoinedAfter } = await killMaster(cluster, victim, {
+    boundMs: RECOVERY_BOUND_MS,
+    ...(waitForReplicas ? { restartAfterMs: RESTART_DELAY_MS } : {}),
+    killed: (at) => {
+      killedAt = at;
+    },
+  });
   await eventually(
     () => recoveredAt !== undefined,
     Math.max(0, killedAt + RECOVERY_BOUND_MS + (rejoinedAfter ?? 0) - Date.now()),
