@@ -74,6 +74,11 @@ export interface LiveOptions {
    * replaced. @defaultValue 25 000 ms (the server's own ping interval)
    */
   pingEveryMs?: number;
+  /**
+   * How long the server may take from the socket's opening to `ready`; doubled after each
+   * connection that failed, up to 8 times as long. @defaultValue 15 000 ms
+   */
+  readyWithinMs?: number;
   /** How long to wait after the server closed for too many frames (4008). @defaultValue 60 000 ms */
   rateLimitedWaitMs?: number;
   url: string;
@@ -88,8 +93,15 @@ const PROTOCOL = 4002;
 const RATE_LIMITED = 4008;
 /** How many delivered ids are remembered to drop a second delivery. */
 const REMEMBERED_IDS = 10_000;
-/** How long the server may take from the upgrade to `ready`. */
+/** How long the server may take from the upgrade to `ready`, at first. */
 const READY_WITHIN_MS = 15_000;
+/**
+ * After each connection that failed, the wait for `ready` doubles, up to 2³ times the
+ * first: a server working through a herd of reconnections (every socket of a restart at
+ * once) answers each in turn, and clients that all gave up at the same moment would
+ * come back as the same herd, forever.
+ */
+const READY_DOUBLINGS = 3;
 
 interface Frame {
   type?: string;
@@ -219,9 +231,12 @@ export class LiveSubscription {
     };
     socket.onopen = () => {
       socket.send(JSON.stringify(this.#hello()));
+      const readyWithin =
+        (this.#options.readyWithinMs ?? READY_WITHIN_MS) *
+        2 ** Math.min(this.#attempt, READY_DOUBLINGS);
       this.#readyTimer = setTimeout(
         () => done(new Error('the server did not say ready in time')),
-        READY_WITHIN_MS,
+        readyWithin,
       );
       this.#pinger = setInterval(() => {
         if (!heard) return done(new Error('the connection fell silent'));
