@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient, createCluster } from 'redis';
-import { keySlot, type RedisCluster, SLOTS, startRedisCluster } from './support/redis-cluster.js';
+import { keySlot, type RedisCluster, SLOTS, startRedisCluster } from '../support/redis-cluster.js';
 
 /**
  * A node-redis cluster client on `cluster`; errors of dying nodes are collected, not thrown.

@@ -2,14 +2,14 @@
  * The CLI on a Redis Cluster: every command with --cluster (and REDIS_CLUSTER), and two
  * live chats talking through the cluster's sharded doorbells.
  */
-import './support/config-home.js';
+import '../support/config-home.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../src/cli/main.js';
-import { RedisMessenger } from '../src/index.js';
-import { capture } from './support/capture.js';
-import { killAllChats, ready, withChats } from './support/chat-process.js';
-import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { main } from '../../src/cli/main.js';
+import { RedisMessenger } from '../../src/index.js';
+import { capture } from '../support/capture.js';
+import { killAllChats, ready, withChats } from '../support/chat-process.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;
 /** The nodes as --cluster takes them: host:port, comma-separated. */
