@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
+import { Keys } from '../src/core/keys.js';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
 import { onEachBackend } from './support/backends.js';
@@ -21,6 +22,7 @@ const ROOMY = { registrationsPerAddressPerHour: 1000, requestsPerAddressPerMinut
 let messenger: RedisMessenger;
 let server: Server;
 let base: string;
+let keys: Keys;
 
 const api = (method: string, path: string, token?: string, body?: unknown) =>
   serverApi(base, method, path, token, body);
@@ -44,7 +46,9 @@ const connect = (
 
 onEachBackend((backend) => {
   before(async () => {
-    messenger = await backend().messenger();
+    const namespace = `live-${randomUUID()}`;
+    keys = new Keys(namespace, backend().kind);
+    messenger = await backend().messenger({ namespace });
     // Every test registers from one address: the other limits stay as they are by default.
     server = await createServer({ messenger, origins: [ORIGIN], rateLimits: ROOMY });
     await server.listen({ port: 0, host: '127.0.0.1' });
@@ -148,6 +152,42 @@ onEachBackend((backend) => {
       assert.equal((await api('POST', '/logout', bob.token)).status, 204);
       await eventually(() => client.closed.code !== undefined, 3000, 'the socket to close');
       assert.equal(client.closed.code, 4001);
+    });
+
+    it('stops reading the inbox of a socket that stopped reading as soon as it closes it with 4009', async () => {
+      const alice = await register();
+      const bob = await register();
+      const stalled = await connect(bob.token, null);
+      const tcp = (stalled.socket as unknown as { _socket: { pause(): void; resume(): void } })
+        ._socket;
+      tcp.pause();
+      const channel = keys.inboxChannel(bob.id);
+      const command = backend().kind === 'cluster' ? 'SHARDNUMSUB' : 'NUMSUB';
+      const listeners = async () => {
+        const replies = await backend().eachMaster(
+          (node) => node.sendCommand(['PUBSUB', command, channel]) as Promise<unknown[]>,
+        );
+        return replies.reduce<number>((sum, reply) => sum + Number(reply[1] ?? 0), 0);
+      };
+      assert.equal(await listeners(), 1);
+      // 6 MB: more than the loopback's buffers (~4 MB) and the server's 1 MiB bound together.
+      const text = 'x'.repeat(4000);
+      for (let i = 0; i < 1500; i += 50)
+        await Promise.all(
+          Array.from({ length: 50 }, () => messenger.sendMessage(alice.id, bob.id, text)),
+        );
+      // The peer reads nothing, so it cannot finish the close handshake (ws waits 30 s for
+      // it); the inbox must not be read meanwhile.
+      const deadline = Date.now() + 10_000;
+      while ((await listeners()) !== 0) {
+        assert.ok(Date.now() < deadline, 'the server still listens to the stalled socket’s inbox');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(stalled.closed.code, undefined, 'the close frame has not reached it yet');
+      tcp.resume();
+      await eventually(() => stalled.closed.code !== undefined, 10_000, 'the close frame');
+      assert.equal(stalled.closed.code, 4009);
+      assert.ok(stalled.messages().length < 1500, 'it was cut off before the end');
     });
 
     it('refuses an upgrade from an origin not in the allowlist, and one with no session', async () => {

@@ -83,6 +83,11 @@ export function liveRoute(
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
+      // Nothing more goes out, so stop reading the inbox now: the 'close' event waits for
+      // the peer's half of the handshake, up to 30 s from a peer that stopped reading, and
+      // meanwhile every message would still be read from Redis and thrown away.
+      gone.abort();
+      void subscription?.close();
       if (code === CLOSE.rateLimited) metrics?.refused('live');
       socket.close(code, reason);
     };
