@@ -36,7 +36,7 @@ export interface ReindexReport {
 const CHUNK = 500;
 
 /**
- * Each step (a chunk of an inbox, a step of a recount) is run through `step`, with a
+ * Each step (a batch of names, a chunk of an inbox, a step of a recount) is run through `step`, with a
  * deadline of its own: a big inbox takes many, and a step that fails ends the run there.
  */
 export async function rebuildIndexes(
@@ -45,7 +45,7 @@ export async function rebuildIndexes(
   onProgress?: (progress: ReindexProgress) => void,
 ): Promise<ReindexReport> {
   const { client, keys, writes } = backend;
-  const names = await indexSeedNames(client, keys);
+  const names = await indexSeedNames(client, keys, step);
   const report: ReindexReport = {
     users: 0,
     messages: 0,

@@ -4,7 +4,8 @@
  * markConversationSeen's do. A big inbox takes many steps, so the run may last far longer
  * than one deadline; a Redis that stops answering fails the run within one deadline,
  * and nothing more of it runs once its caller was told it failed. Before, reindex had
- * no deadline at all: it waited out a paused Redis and went on.
+ * no deadline at all: it waited out a paused Redis and went on. The same holds for its
+ * first pass, over the names the original program wrote.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,8 @@ import { fillBigInbox } from '../support/big-inbox.js';
 import { report, sleep } from './support/faults.js';
 
 const MESSAGES = 50_000;
+/** Names as the original program writes them (only `usernames`): enough for many batches. */
+const NAMES = 40_000;
 const PAUSE_MS = 2500;
 
 /** Commands of the kinds reindex sends, every master's, so far. */
@@ -92,6 +95,45 @@ onEachBackend((backend, kind) => {
       );
       assert.ok(failedAfter < PAUSE_MS - 500, `reindex failed ${failedAfter} ms into the pause`);
       assert.equal(later - settled, 0, 'reindex went on after it failed');
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a paused Redis fails reindex within one deadline in its pass over the names too', async (t) => {
+    const commandTimeoutMs = 300;
+    const namespace = `reindex-names-${randomUUID()}`;
+    const keys = new Keys(namespace, kind);
+    const m = await RedisMessenger.connect({ ...backend().target, namespace, commandTimeoutMs });
+    try {
+      for (let first = 0; first < NAMES; first += 1000) {
+        const batch: Record<string, string> = {};
+        for (let n = first; n < first + 1000; n++) batch[`legacy${n}`] = randomUUID();
+        await backend().raw.hSet(keys.usernames, batch);
+      }
+      const run = m.reindex().then(
+        () => 'completed',
+        (error: unknown) => error,
+      );
+      await sleep(200);
+      const indexed = await backend().raw.hLen(keys.foldedUsernames);
+      const pausedAt = performance.now();
+      await backend().eachMaster((node) =>
+        node.sendCommand(['CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL']),
+      );
+      const outcome = await run;
+      const failedAfter = performance.now() - pausedAt;
+      report(
+        t,
+        `${kind}: reindex over ${NAMES} legacy names, paused with ${indexed} indexed: ${outcome instanceof Error ? outcome.name : outcome} ${failedAfter.toFixed(0)} ms into a ${PAUSE_MS} ms pause (commandTimeoutMs ${commandTimeoutMs})`,
+      );
+      assert.ok(indexed < NAMES, 'the pause came after the name pass: make NAMES larger');
+      assert.ok(
+        outcome instanceof RedisTimeoutError || outcome instanceof RedisUnavailableError,
+        `reindex ended with ${String(outcome)}`,
+      );
+      assert.ok(failedAfter < PAUSE_MS - 500, `reindex failed ${failedAfter} ms into the pause`);
+      await sleep(PAUSE_MS);
     } finally {
       await m.close();
     }
