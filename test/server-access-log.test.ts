@@ -1,7 +1,7 @@
 /**
  * The access log: one line per request (Fastify's own logging wrote two, each a write
  * system call of its own), written in batches, still with what an operator needs and
- * still never a token or a text (docs/performance.md, the server's profile).
+ * still never a token or a text (docs/performance.md, "The access log: one line per request").
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

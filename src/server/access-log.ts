@@ -1,8 +1,8 @@
 /**
  * The server's access log: one line per request, written in batches. Fastify's own
  * logging writes two lines per request ("incoming request", "request completed"), each a
- * write system call of its own on a pipe; under load those writes were a sixth of the
- * server's CPU (docs/performance.md, "Where a send's CPU goes in the server").
+ * write system call of its own on a pipe; under load those lines were an eighth of the
+ * server's samples (docs/performance.md, "The access log: one line per request").
  * @module
  */
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';

@@ -276,7 +276,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
           const { batchedLines, createServer, metricsListener, ServerMetrics } = await import(
             '../../server/index.js'
           );
-          // A write system call per line was a sixth of a busy server's CPU: the lines of
+          // A write system call per line was an eighth of a busy server's profile: the lines of
           // one turn of the event loop go in one write, and none is lost at exit.
           const logLines = batchedLines(process.stderr);
           process.once('exit', logLines.flush);
