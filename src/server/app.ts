@@ -13,6 +13,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RedisMessenger } from '../index.js';
+import { OneLinePerRequest } from './access-log.js';
 import { guard } from './auth/guard.js';
 import { JwtIdentity, type JwtOptions } from './auth/jwt.js';
 import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
@@ -99,6 +100,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   };
   const app = Fastify({
     logger: options.logger ?? false,
+    // One line per request (src/server/access-log.ts), not Fastify's two.
+    logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT,
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
     // Ids for log lines; never a token, a password or a text in them.

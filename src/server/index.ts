@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+export { type BatchedLines, batchedLines } from './access-log.js';
 export { createServer, type ServerOptions } from './app.js';
 export { HS256_MIN_BYTES, JwtIdentity, type JwtOptions } from './auth/jwt.js';
 export { hashPassword, PASSWORD_MAX, PASSWORD_MIN, passwordProblem } from './auth/passwords.js';
