@@ -618,7 +618,8 @@ it('bad HTTP and bad frames: answered in the one error shape, closed cleanly, an
 
 it('secrets: no password, token, CSRF token or message text used in this file is in any server log', (t) => {
   const logs = servers.flatMap((s) => s.logs);
-  assert.ok(logs.length > 500, `only ${logs.length} log lines: is logging on?`);
+  // One line per request answered (an error adds its own): some 400 in this file.
+  assert.ok(logs.length > 200, `only ${logs.length} log lines: is logging on?`);
   const found = [...secrets].filter((secret) => logs.some((line) => line.includes(secret)));
   assert.deepEqual(found, []);
   report(t, `${logs.length} log lines searched for ${secrets.size} secrets: 0 found`);
