@@ -59,19 +59,35 @@ export class SlotRouter {
     return Promise.all(this.#cluster.masters.map((master) => this.#connection(master)));
   }
 
-  /** Sends `args` (a command naming `key`) to the master that serves `key`. */
-  send(key: string, args: string[]): Promise<unknown> {
+  /**
+   * Sends `args` (a command naming `key`) to the master that serves `key`. `noScript`, for
+   * an EVALSHA, is the script's source: if the node answers NOSCRIPT (a script cache
+   * emptied by a restart, a promoted replica) the call goes again as EVAL, which caches
+   * it. One step here, not a wrapper around it.
+   *
+   * Written for the send path, where it runs six times a send: no closure or array per
+   * command (each costs an allocation, and under tsx a `__name` call dearer than the send
+   * itself), one promise of its own besides the connection's.
+   */
+  async send(key: string, args: string[], noScript?: string): Promise<unknown> {
     const slot = keySlot(key);
     let node: ClusterNode;
     try {
       node = this.#nodeOfSlot(slot);
     } catch {
       // The slot map is being re-read: the cluster client waits for it.
-      return this.#cluster.sendCommand(key, false, args);
+      return this.#throughCluster(key, args, noScript);
     }
-    return this.#sendOn(node, args, false).catch((error: unknown) =>
-      this.#redirected(error, slot, key, args, 1),
-    );
+    const { client } = node;
+    try {
+      return await (client?.isReady
+        ? (client as RedisClient).sendCommand(args)
+        : this.#sendOn(node, args, false));
+    } catch (error) {
+      if (noScript !== undefined && isNoScript(error))
+        return this.send(key, asEval(args, noScript));
+      return this.#redirected(error, slot, key, args, 1, noScript);
+    }
   }
 
   /** Stops following MOVED slots (the connections are the cluster client's to close). */
@@ -89,17 +105,26 @@ export class SlotRouter {
     return this.#cluster.nodeClient(node) as Promise<RedisClient>;
   }
 
-  #sendOn(node: ClusterNode, args: string[], asking: boolean): Promise<unknown> {
-    const send = (client: RedisClient) =>
-      asking
-        ? // Issued together: nothing else can come between them on the connection.
-          Promise.all([client.sendCommand(['ASKING']), client.sendCommand(args)]).then(
-            ([, reply]) => reply,
-          )
-        : client.sendCommand(args);
-    const { client } = node;
-    if (client?.isReady) return send(client as RedisClient);
-    return this.#connection(node).then(send);
+  async #sendOn(node: ClusterNode, args: string[], asking: boolean): Promise<unknown> {
+    const client = node.client?.isReady
+      ? (node.client as RedisClient)
+      : await this.#connection(node);
+    if (!asking) return client.sendCommand(args);
+    // Issued together: nothing else can come between them on the connection.
+    const [, reply] = await Promise.all([client.sendCommand(['ASKING']), client.sendCommand(args)]);
+    return reply;
+  }
+
+  /** Through the cluster client, which finds the node itself; NOSCRIPT answered as by send. */
+  async #throughCluster(key: string, args: string[], noScript?: string): Promise<unknown> {
+    try {
+      return await this.#cluster.sendCommand(key, false, args);
+    } catch (error) {
+      if (noScript !== undefined && isNoScript(error)) {
+        return this.#cluster.sendCommand(key, false, asEval(args, noScript));
+      }
+      throw error;
+    }
   }
 
   /** Follows MOVED and ASK; any other error is the caller's. */
@@ -109,6 +134,7 @@ export class SlotRouter {
     key: string,
     args: string[],
     hops: number,
+    noScript: string | undefined,
   ): Promise<unknown> {
     const redirection =
       error instanceof ErrorReply ? /^(MOVED|ASK) \d+ (.+:\d+)$/.exec(error.message) : null;
@@ -117,7 +143,7 @@ export class SlotRouter {
     const node = this.#cluster.nodeByAddress.get(address);
     // A cycle of redirections (a topology in flux), or a node the cluster client has not
     // met yet: the cluster client sorts it out.
-    if (hops > MAX_REDIRECTIONS || !node) return this.#cluster.sendCommand(key, false, args);
+    if (hops > MAX_REDIRECTIONS || !node) return this.#throughCluster(key, args, noScript);
     if (kind === 'MOVED' && this.#moved.get(slot) !== address) {
       this.#moved.set(slot, address);
       this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS);
@@ -125,9 +151,10 @@ export class SlotRouter {
       // The cluster client re-reads its slot map on a MOVED of its own.
       this.#cluster.sendCommand(key, true, ['TYPE', key]).catch(() => {});
     }
-    return this.#sendOn(node, args, kind === 'ASK').catch((next: unknown) =>
-      this.#redirected(next, slot, key, args, hops + 1),
-    );
+    return this.#sendOn(node, args, kind === 'ASK').catch((next: unknown) => {
+      if (noScript !== undefined && isNoScript(next)) return this.send(key, asEval(args, noScript));
+      return this.#redirected(next, slot, key, args, hops + 1, noScript);
+    });
   }
 
   #nodeOfSlot(slot: number): ClusterNode {
@@ -153,4 +180,13 @@ export class SlotRouter {
       this.#sweeper = undefined;
     }
   }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/** An EVALSHA's arguments as the EVAL of `source`. */
+function asEval(evalSha: string[], source: string): string[] {
+  return ['EVAL', source, ...evalSha.slice(2)];
 }

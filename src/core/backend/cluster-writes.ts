@@ -31,9 +31,9 @@ export class ClusterWrites implements Writes {
    */
   async createUser(name: string, foldedName: string, id: string): Promise<string | number> {
     const { client, keys } = this;
-    const createdAt = (await scripts.storeUser.run(client, [keys.user(id)], [id, name])) as string;
-    const reply = (await scripts.createUser.run(
-      client,
+    const createdAt = (await client.run(scripts.storeUser, [keys.user(id)], [id, name])) as string;
+    const reply = (await client.run(
+      scripts.createUser,
       [keys.usernames, keys.foldedUsernames, keys.userIndex, keys.usernamesIndexed, keys.nameIndex],
       [name, foldedName, id, nameIndexMember(foldedName, name, id), createdAt],
     )) as string | number;
@@ -64,12 +64,12 @@ export class ClusterWrites implements Writes {
     const conversation = keys.conversation(sender, receiver);
     const [senderCheck, [stored, ...hash], conversationType] = await Promise.all([
       // The sender exists, and their conversations (step 5) are a sorted set if anything.
-      scripts.checkSender.run(
-        client,
+      client.run(
+        scripts.checkSender,
         [keys.user(sender), keys.conversations(sender)],
         [],
       ) as Promise<number | [number, string, string]>,
-      scripts.storeMessage.run(client, [keys.message(id)], [id, sender, receiver, text]) as Promise<
+      client.run(scripts.storeMessage, [keys.message(id)], [id, sender, receiver, text]) as Promise<
         [number, string?, string?]
       >,
       // Step 4 writes it after the message is visible: a key of the wrong type there
@@ -78,25 +78,21 @@ export class ClusterWrites implements Writes {
     ]);
     // Stored now: [timestamp]; stored before: [seen, timestamp].
     const [seen, stamped = ''] = stored === 1 ? [undefined, hash[0]] : hash;
-    const refuse = async (code: number): Promise<SendReply> => {
-      if (stored === 1) await client.del(keys.message(id));
-      return { code, timestamp: '', seen: false };
-    };
     if (stored < 0) return { code: stored, timestamp: '', seen: false };
-    if (senderCheck === 0) return refuse(Refusal.FirstUserMissing);
+    if (senderCheck === 0) return this.#refuse(id, stored === 1, Refusal.FirstUserMissing);
     if (Array.isArray(senderCheck)) {
-      await refuse(0);
+      await this.#refuse(id, stored === 1, 0);
       throw new BadDataError(senderCheck[1], `${senderCheck[2]}; nothing was stored`);
     }
     if (conversationType !== 'none' && conversationType !== 'zset') {
-      await refuse(0);
+      await this.#refuse(id, stored === 1, 0);
       throw new BadDataError(
         conversation,
         `is a ${conversationType}, not a sorted set; nothing was stored`,
       );
     }
-    const [delivered, timestamp = '0', found] = (await scripts.deliverMessage.run(
-      client,
+    const [delivered, timestamp = '0', found] = (await client.run(
+      scripts.deliverMessage,
       [
         keys.user(receiver),
         keys.inbox(receiver),
@@ -107,19 +103,19 @@ export class ClusterWrites implements Writes {
       [id, sender, receiver, text, keys.inboxChannel(receiver), stamped],
     )) as [number, string?, string?];
     if (delivered === Refusal.BadData) {
-      await refuse(0);
+      await this.#refuse(id, stored === 1, 0);
       throw new BadDataError(timestamp, `${found}; nothing was stored`);
     }
-    if (delivered < 0) return refuse(delivered);
+    if (delivered < 0) return this.#refuse(id, stored === 1, delivered);
     await Promise.all([
       // Only when the inbox entry's score is not the hash's time (raised past the newest).
       timestamp !== stamped && client.hSet(keys.message(id), 'timestamp', timestamp),
       // At the inbox score, raised past the conversation's newest entry if need be: a
       // reader paging the conversation forwards must never find it behind its cursor.
-      scripts.addToConversation.run(client, [conversation], [messageMember(id), timestamp]),
+      client.run(scripts.addToConversation, [conversation], [messageMember(id), timestamp]),
       // The sender's recency, and the first time, their channel told what they sent.
-      scripts.noteSent.run(
-        client,
+      client.run(
+        scripts.noteSent,
         [keys.conversations(sender)],
         [receiver, timestamp, delivered === 1 ? keys.inboxChannel(sender) : '', id, sender, text],
       ),
@@ -127,12 +123,18 @@ export class ClusterWrites implements Writes {
     return { code: stored, timestamp, seen: seen === 'True' };
   }
 
+  /** A send refused after step 1: takes back the hash if this send stored it. */
+  async #refuse(id: string, storedNow: boolean, code: number): Promise<SendReply> {
+    if (storedNow) await this.client.del(this.keys.message(id));
+    return { code, timestamp: '', seen: false };
+  }
+
   async addContact(userId: string, contactId: string): Promise<number> {
     const { client, keys } = this;
     const missing = await this.#missingUser(userId, contactId);
     if (missing < 0) return missing;
-    return (await scripts.addContact.run(
-      client,
+    return (await client.run(
+      scripts.addContact,
       [keys.user(userId), keys.contacts(userId)],
       [contactId],
     )) as number;
@@ -152,7 +154,7 @@ export class ClusterWrites implements Writes {
     const scores = await client.zmScore(keys.inbox(userId), messageIds.map(messageMember));
     const received = messageIds.filter((_, i) => scores[i] !== null);
     const flips = (await Promise.all(
-      received.map((id) => scripts.flipSeen.run(client, [keys.message(id)], [userId])),
+      received.map((id) => client.run(scripts.flipSeen, [keys.message(id)], [userId])),
     )) as [number, string?][];
     const seenBySender = new Map<string, string[]>();
     flips.forEach(([code, sender], i) => {
@@ -193,7 +195,7 @@ export class ClusterWrites implements Writes {
     const members = await client.zRange(unseen, 0, WALK_PAGE - 1);
     const flips = (await Promise.all(
       members.map((member) =>
-        scripts.flipSeen.run(client, [keys.messageOfMember(member)], [userId]),
+        client.run(scripts.flipSeen, [keys.messageOfMember(member)], [userId]),
       ),
     )) as [number][];
     const usable = members.filter((_, i) => (flips[i]?.[0] ?? -1) >= 0);
@@ -226,8 +228,8 @@ export class ClusterWrites implements Writes {
     return Promise.all([
       stored !== entry.timestamp &&
         client.hSet(keys.messageOfMember(entry.member), 'timestamp', stored),
-      scripts.addToConversation.run(
-        client,
+      client.run(
+        scripts.addToConversation,
         [keys.conversation(userId, sender)],
         [entry.member, stored],
       ),
@@ -255,8 +257,8 @@ export class ClusterWrites implements Writes {
     if (seenBySender.size === 0) return 0;
     const senders = [...seenBySender.keys()];
     return Number(
-      await scripts.forgetUnread.run(
-        this.client,
+      await this.client.run(
+        scripts.forgetUnread,
         [this.keys.unread(userId), ...senders.map((sender) => this.keys.unseen(userId, sender))],
         senders.flatMap((sender) => {
           const members = seenBySender.get(sender) ?? [];
