@@ -104,3 +104,32 @@ it('after a slot moves, sends follow MOVED once and then go to its new master di
     await cluster.stop();
   }
 });
+
+it('after SCRIPT FLUSH on every master, sends go on: a NOSCRIPT reply is answered with the script itself', async () => {
+  const namespace = `cluster-noscript-${randomUUID()}`;
+  const m = await RedisMessenger.connect({ ...backend.target, namespace });
+  try {
+    const a = await m.createUser('a');
+    const b = await m.createUser('b');
+    await m.sendMessage(a, b, 'before the flush');
+    await backend.eachMaster((node) => node.sendCommand(['SCRIPT', 'FLUSH']));
+    const id = await m.sendMessage(a, b, 'after the flush');
+    const page = await m.listUserMessages(b);
+    assert.deepEqual(
+      page.messages.map((message) => message.text),
+      ['before the flush', 'after the flush'],
+    );
+    assert.equal(page.messages[1]?.id, id);
+    // The scripts a send runs are cached again on the masters it went to.
+    const cached = await backend.eachMaster(
+      (node) =>
+        node.sendCommand(['SCRIPT', 'EXISTS', scripts.deliverMessage.sha]) as Promise<number[]>,
+    );
+    assert.ok(
+      cached.some(([exists]) => exists === 1),
+      'no master has the script again',
+    );
+  } finally {
+    await m.close();
+  }
+});
