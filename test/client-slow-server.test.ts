@@ -73,13 +73,24 @@ it('a server slower than the wait for ready: the wait grows with each try, and t
   await eventually(() => probe.frames.some((f) => f.type === 'ready'), 15_000, 'ready');
   const readyMs = performance.now() - asked;
   probe.socket.close();
-  const failures: string[] = [];
+  let failures: string[] = [];
   const received: string[] = [];
-  const subscription = await bob.subscribe((message) => void received.push(message.text), {
-    readyWithinMs: readyMs / 4,
-    backoff: { firstMs: 10, maxMs: 50 },
-    onError: (error) => failures.push(error.message),
-  });
+  const subscribe = () =>
+    bob.subscribe((message) => void received.push(message.text), {
+      readyWithinMs: readyMs / 4,
+      backoff: { firstMs: 10, maxMs: 50 },
+      onError: (error) => failures.push(error.message),
+    });
+  // The first ready comes from the fast server, within that short wait unless the machine
+  // is busy (once, at load 7, it was not): then subscribing again is what any caller does.
+  let subscription: Awaited<ReturnType<typeof subscribe>> | undefined;
+  for (let attempt = 1; !subscription; attempt++) {
+    failures = [];
+    subscription = await subscribe().catch((error: Error) => {
+      if (attempt === 5 || error.message !== 'the server did not say ready in time') throw error;
+      return undefined;
+    });
+  }
   try {
     proxy.switchTo(slowPort);
     proxy.cut(); // every socket dropped: the client reconnects, now to the slow server
