@@ -94,7 +94,9 @@ async function measure(
   if (meanUs !== undefined) row.scriptMeanUs = meanUs;
   if (withHeap) row.heapPeakMb = (peak - baseline) / 1e6;
   if (typeof result === 'string' && result.startsWith('failed')) row.failed = result;
-  console.error(`  ${call}: ${JSON.stringify(result)} ${JSON.stringify(row)}`);
+  // A call that returns nothing (the recount) is shown as done, not as "undefined".
+  const said = result === undefined ? 'done' : JSON.stringify(result);
+  console.error(`  ${call}: ${said} ${JSON.stringify(row)}`);
   return row;
 }
 
