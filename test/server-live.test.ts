@@ -11,7 +11,7 @@ import { WebSocket } from 'ws';
 import { Keys } from '../src/core/keys.js';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
-import { onEachBackend } from './support/backends.js';
+import { listenersOf, onEachBackend } from './support/backends.js';
 import { liveClient, openLive, api as serverApi } from './support/serve-process.js';
 import { eventually } from './support/wait.js';
 
@@ -161,14 +161,7 @@ onEachBackend((backend) => {
       const tcp = (stalled.socket as unknown as { _socket: { pause(): void; resume(): void } })
         ._socket;
       tcp.pause();
-      const channel = keys.inboxChannel(bob.id);
-      const command = backend().kind === 'cluster' ? 'SHARDNUMSUB' : 'NUMSUB';
-      const listeners = async () => {
-        const replies = await backend().eachMaster(
-          (node) => node.sendCommand(['PUBSUB', command, channel]) as Promise<unknown[]>,
-        );
-        return replies.reduce<number>((sum, reply) => sum + Number(reply[1] ?? 0), 0);
-      };
+      const listeners = () => listenersOf(backend(), keys.inboxChannel(bob.id));
       assert.equal(await listeners(), 1);
       // 6 MB: more than the loopback's buffers (~4 MB) and the server's 1 MiB bound together.
       const text = 'x'.repeat(4000);

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { Keys } from '../src/core/keys.js';
 import { QUEUE_LIMIT } from '../src/core/live.js';
 import type { Message, RedisMessenger, SeenChange } from '../src/index.js';
-import { type Backend, onEachBackend } from './support/backends.js';
+import { type Backend, listenersOf, onEachBackend } from './support/backends.js';
 import { eventually, retryUnconfirmed } from './support/wait.js';
 
 /** Pub/sub connections the Redis side holds, over every master. */
@@ -36,15 +36,6 @@ async function connections(backend: Backend): Promise<number> {
     return Number(/connected_clients:(\d+)/.exec(info)?.[1]);
   });
   return counts.reduce((a, b) => a + b, 0);
-}
-
-/** How many connections listen to a channel, summed over masters. */
-async function listenersOf(backend: Backend, channel: string): Promise<number> {
-  const command = backend.kind === 'cluster' ? 'SHARDNUMSUB' : 'NUMSUB';
-  const replies = await backend.eachMaster(
-    (node) => node.sendCommand(['PUBSUB', command, channel]) as Promise<unknown[]>,
-  );
-  return replies.reduce<number>((sum, reply) => sum + Number(reply[1] ?? 0), 0);
 }
 
 /** What `read` returns once it returns `expected`, or after 5 s what it returns then. */

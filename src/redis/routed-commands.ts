@@ -31,7 +31,7 @@ export class RoutedCommands {
   }
 
   evalSha(sha: string, { keys, arguments: args }: ScriptCall): Promise<unknown> {
-    return this.router.send(keys[0] ?? '', ['EVALSHA', sha, String(keys.length), ...keys, ...args]);
+    return this.router.send(keys[0] ?? '', evalShaArgs(sha, keys, args));
   }
 
   eval(source: string, { keys, arguments: args }: ScriptCall): Promise<unknown> {

@@ -37,6 +37,15 @@ export interface Backend {
   eachMaster<T>(ask: (node: RedisClientType) => Promise<T>): Promise<T[]>;
 }
 
+/** How many connections listen to `channel` now, summed over masters (sharded on a cluster). */
+export async function listenersOf(backend: Backend, channel: string): Promise<number> {
+  const command = backend.kind === 'cluster' ? 'SHARDNUMSUB' : 'NUMSUB';
+  const replies = await backend.eachMaster(
+    (node) => node.sendCommand(['PUBSUB', command, channel]) as Promise<unknown[]>,
+  );
+  return replies.reduce<number>((sum, reply) => sum + Number(reply[1] ?? 0), 0);
+}
+
 const KINDS: BackendKind[] = ['standalone', 'cluster'];
 
 function wanted(): BackendKind[] {
