@@ -9,7 +9,12 @@
  * @module
  */
 
-export type { Accounts, Session, SessionTimeouts } from './core/accounts.js';
+export type {
+  Accounts,
+  EndedSessionsListener,
+  Session,
+  SessionTimeouts,
+} from './core/accounts.js';
 export type { SeenChange } from './core/doorbell.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';
 export type { KeyspaceNotifications, LiveCoverage } from './core/live-coverage.js';
@@ -88,4 +93,5 @@ export {
   resolveRedis,
   stopLocalServer,
 } from './redis/local-server.js';
+export type { Listening } from './redis/subscriber.js';
 export { namedTarget, type Target, type TargetSource } from './redis/target.js';

@@ -1,8 +1,8 @@
 /**
  * Several `messenger serve` processes on one Redis (real processes, no sticky sessions):
  * a message sent through one reaches a WebSocket client of the other; a logout on one
- * closes the user's socket on the other with 4001 within a second; SIGTERM on one closes
- * its sockets with 1001 and it exits 0.
+ * makes the other refuse the token at once and close the user's socket with 4001 within a
+ * second; SIGTERM on one closes its sockets with 1001 and it exits 0.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { api, liveClient, servingUrl, spawnServe } from './support/serve-process.js';
-import { eventually, within } from './support/wait.js';
+import { eventually, sleep, within } from './support/wait.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -61,9 +61,27 @@ it('two instances on one Redis: delivery across them, logout closing the otherâ€
     'the message on the other instance',
   );
 
-  // Bob logs out through the first instance: his socket on the second closes within a second.
+  // The second instance keeps Bob's session in memory once it has heard the ended-sessions
+  // channel (its first signed-in request starts listening).
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await api(two.url, 'GET', '/me', bob.token)).status, 200);
+    await sleep(50);
+  }
+
+  // Bob logs out through the first instance: the second refuses his token at once (it
+  // hears the ending; the 5 s its memory would keep the session are not waited out), and
+  // his socket there closes within a second.
   const loggedOutAt = Date.now();
   assert.equal((await api(one.url, 'POST', '/logout', bob.token)).status, 204);
+  let status = 200;
+  while (status === 200 && Date.now() - loggedOutAt < 5000)
+    status = (await api(two.url, 'GET', '/me', bob.token)).status;
+  assert.equal(status, 401);
+  const refusedAfter = Date.now() - loggedOutAt;
+  assert.ok(
+    refusedAfter < 1000,
+    `refused on the other instance ${refusedAfter} ms after the logout`,
+  );
   await eventually(() => bobOnTwo.closed.code !== undefined, 3000, 'the socket to close');
   assert.equal(bobOnTwo.closed.code, 4001);
   const took = (bobOnTwo.closed.at ?? Infinity) - loggedOutAt;

@@ -8,6 +8,7 @@
 
 import { Refusal, UserNotFoundError, ValidationError } from '../errors.js';
 import type { RedisConnection } from '../redis/connect.js';
+import type { ChannelListener, Listening } from '../redis/subscriber.js';
 import type { Keys } from './keys.js';
 import { scripts } from './scripts.js';
 import { validateId } from './validate.js';
@@ -47,17 +48,50 @@ function checkTokenHash(tokenHash: string): string {
   return tokenHash;
 }
 
+/** What `watchEndedSessions` tells. Calls must return quickly: they run on the connection's path. */
+export interface EndedSessionsListener {
+  /** A session ended: logged out, revoked, ended by a password reset or by the cap. */
+  ended(userId: string, sessionId: string): void;
+  /** Endings elsewhere may be missed from now until `ready` (the connection is down). */
+  lost(): void;
+  /** Endings are heard again after a gap. */
+  ready(): void;
+}
+
 export interface AccountParts {
   client: RedisConnection;
   keys: Keys;
   run: <T>(operation: () => Promise<T>) => Promise<T>;
-  /** Tells the user's channel (their live connections) that one of their sessions ended. */
-  tellSessionEnded: (userId: string, sessionId: string) => void;
+  /**
+   * Tells the user's channel (their live connections) and the ended-sessions channel
+   * that one of their sessions ended; rejects when Redis did not take the notices.
+   */
+  tellSessionEnded: (userId: string, sessionId: string) => Promise<void>;
+  /** Listens to a channel on the messenger's shared subscriber. */
+  listen: (channel: string, listener: ChannelListener) => Promise<Listening>;
+}
+
+/** The ended-sessions channel's message: JSON `user_id`, `session`. */
+export function endedSessionNotice(userId: string, sessionId: string): string {
+  return JSON.stringify({ user_id: userId, session: sessionId });
+}
+
+function parseEndedSession(raw: string): { userId: string; sessionId: string } | null {
+  try {
+    const fields = JSON.parse(raw) as { user_id?: unknown; session?: unknown };
+    return typeof fields.user_id === 'string' && typeof fields.session === 'string'
+      ? { userId: fields.user_id, sessionId: fields.session }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Passwords and sessions of users. Get it from `RedisMessenger.accounts`. */
 export class Accounts {
   readonly #parts: AccountParts;
+  /** This process's watchers, told of its own endings before they reach Redis. */
+  readonly #watchers = new Set<EndedSessionsListener>();
 
   constructor(parts: AccountParts) {
     this.#parts = parts;
@@ -111,8 +145,10 @@ export class Accounts {
     if (reply === Refusal.FirstUserMissing) throw new UserNotFoundError(userId);
     // Sessions past the cap ended to make room: their sockets must close now, not at
     // the server's next recheck.
+    // Not awaited: the new session is open whether or not the notices arrive, and a
+    // server that missed one forgets the old session within its cache's age anyway.
     const ended = Array.isArray(reply) ? reply.slice(1) : [];
-    for (const old of ended) this.#parts.tellSessionEnded(userId, String(old));
+    for (const old of ended) this.#ended(userId, String(old)).catch(() => {});
     return {
       id: hash,
       userId,
@@ -180,7 +216,7 @@ export class Accounts {
         client.zRem(keys.sessions(userId), hashes),
       ]),
     );
-    for (const hash of hashes) this.#parts.tellSessionEnded(userId, hash);
+    await Promise.all(hashes.map((hash) => this.#ended(userId, hash)));
     return hashes.length;
   }
 
@@ -195,8 +231,48 @@ export class Accounts {
         client.zRem(keys.sessions(userId), hash),
       ]),
     );
-    this.#parts.tellSessionEnded(userId, hash);
+    // Told even when it had ended already: a retry after a notice that failed tells again.
+    await this.#ended(userId, hash);
     return deleted === 1;
+  }
+
+  /**
+   * Hears every session that ends: at once for this process's own endings, and through
+   * the ended-sessions channel for every other process's on the same Redis. For a
+   * server that keeps sessions in memory: it must forget one the moment it ends, and
+   * distrust all it holds while it may miss endings (`lost` until `ready`).
+   */
+  async watchEndedSessions(listener: EndedSessionsListener): Promise<Listening> {
+    const listening = await this.#parts.listen(this.#parts.keys.endedSessionsChannel(), {
+      message: (raw) => {
+        const ended = parseEndedSession(raw);
+        if (ended) listener.ended(ended.userId, ended.sessionId);
+      },
+      lost: () => listener.lost(),
+      ready: () => listener.ready(),
+    });
+    this.#watchers.add(listener);
+    return {
+      get isReady() {
+        return listening.isReady;
+      },
+      close: async () => {
+        this.#watchers.delete(listener);
+        await listening.close();
+      },
+    };
+  }
+
+  /** Tells this process's watchers, then every listener through Redis, that a session ended. */
+  async #ended(userId: string, sessionId: string): Promise<void> {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher.ended(userId, sessionId);
+      } catch {
+        // A watcher's own failure; the others are still told.
+      }
+    }
+    await this.#parts.tellSessionEnded(userId, sessionId);
   }
 }
 

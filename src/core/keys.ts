@@ -202,6 +202,15 @@ export class Keys {
   }
 
   /**
+   * Pub/sub channel: told of every session that ends (a logout, a revocation, a password
+   * reset, the oldest past the cap), so that a server that keeps sessions in memory forgets
+   * them at once. One channel for all users: endings are rare.
+   */
+  endedSessionsChannel(): string {
+    return `${this.prefix}sessions_ended`;
+  }
+
+  /**
    * Redis's keyspace channel of the user's inbox in database `db`: where Redis, when the
    * operator turned on keyspace notifications, tells of every write to it, whoever wrote.
    */

@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import { isCluster, type RedisConnection } from '../redis/connect.js';
 import { databaseOf } from '../redis/keyspace-events.js';
-import { Accounts } from './accounts.js';
+import { Accounts, endedSessionNotice } from './accounts.js';
 import { type Backend, openBackend } from './backend/index.js';
 import { RedisCalls } from './calls.js';
 import { conversationSummaries } from './conversations.js';
@@ -560,7 +560,19 @@ export class RedisMessenger {
       client: this.#client,
       keys: this.#keys,
       run: (operation) => this.#calls.run(operation),
-      tellSessionEnded: (userId, session) => this.#tell(userId, sessionEndedBell(session)),
+      // Awaited, unlike other notices: a server that keeps sessions in memory forgets an
+      // ended one only when it hears of it, so an ending must fail if Redis did not take it.
+      tellSessionEnded: (userId, session) =>
+        this.#calls.run(async () => {
+          await Promise.all([
+            this.#backend.publish(this.#keys.inboxChannel(userId), sessionEndedBell(session)),
+            this.#backend.publish(
+              this.#keys.endedSessionsChannel(),
+              endedSessionNotice(userId, session),
+            ),
+          ]);
+        }),
+      listen: (channel, listener) => this.#backend.subscriber().listen(channel, listener),
     });
     return this.#accounts;
   }

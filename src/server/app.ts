@@ -17,6 +17,7 @@ import { OneLinePerRequest } from './access-log.js';
 import { guard } from './auth/guard.js';
 import { JwtIdentity, type JwtOptions } from './auth/jwt.js';
 import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
+import { SessionCache } from './auth/session-cache.js';
 import { type Server, type ServerContext, type Settings, userFinder } from './context.js';
 import { answerClientError, HttpError, handleError } from './errors.js';
 import { CLOSE, liveRoute, type OpenSockets } from './live.js';
@@ -238,6 +239,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   // The web page at `/` (src/web/): same origin as the API, so its cookie and CSRF apply.
   webPage(app, { secure });
 
+  const sessions = new SessionCache(options.messenger.accounts);
+  app.addHook('onClose', () => sessions.close());
   await app.register(
     async (api) => {
       api.addHook(
@@ -248,6 +251,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
           cookieName: settings.cookieName,
           idleMs: settings.sessionIdleMs,
           rates,
+          sessions,
         }),
       );
       const scoped = { ...context, app: api as Server };

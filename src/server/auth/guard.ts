@@ -11,6 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisMessenger, Session, User } from '../../index.js';
 import { HttpError } from '../errors.js';
 import type { RatePolicy } from './rate-limits.js';
+import type { SessionCache, SignedIn } from './session-cache.js';
 import { readToken } from './tokens.js';
 
 /** The signed-in user of a request. */
@@ -51,6 +52,8 @@ export interface GuardOptions {
   idleMs: number;
   /** The rate limits; null when they are off. */
   rates: RatePolicy | null;
+  /** The sessions this process read lately. */
+  sessions: SessionCache;
 }
 
 export function sameText(a: string, b: string): boolean {
@@ -85,18 +88,21 @@ export function checkOrigin(request: FastifyRequest, origins: ReadonlySet<string
 /** The session a token names, with its user; throws 401 when there is none. */
 export async function authenticate(
   messenger: RedisMessenger,
+  sessions: SessionCache,
   token: string,
   idleMs: number,
-): Promise<{ user: User; session: Session }> {
+): Promise<SignedIn> {
   const named = readToken(token);
   if (!named) throw new HttpError(401, 'unauthorized', 'log in first');
-  const [session, user] = await Promise.all([
-    messenger.accounts.session(named.userId, named.hash, idleMs),
-    messenger.getUser(named.userId),
-  ]);
-  if (!session || !user)
-    throw new HttpError(401, 'session_ended', 'your session has ended: log in again');
-  return { user, session };
+  const signedIn = await sessions.signedIn(named.userId, named.hash, idleMs, async () => {
+    const [session, user] = await Promise.all([
+      messenger.accounts.session(named.userId, named.hash, idleMs),
+      messenger.getUser(named.userId),
+    ]);
+    return session && user ? { user, session } : null;
+  });
+  if (!signedIn) throw new HttpError(401, 'session_ended', 'your session has ended: log in again');
+  return signedIn;
 }
 
 /** The onRequest hook: every route but the public ones needs a session. */
@@ -116,7 +122,12 @@ export function guard(options: GuardOptions) {
     try {
       const found = tokenOf(request, options.cookieName);
       if (!found) throw new HttpError(401, 'unauthorized', 'log in first');
-      const signedIn = await authenticate(options.messenger, found.token, options.idleMs);
+      const signedIn = await authenticate(
+        options.messenger,
+        options.sessions,
+        found.token,
+        options.idleMs,
+      );
       caller = { ...signedIn, via: found.via };
     } catch (error) {
       // Guessing tokens is a request without a session too: counted by address.
