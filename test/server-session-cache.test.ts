@@ -182,8 +182,8 @@ onEachBackend((backend) => {
       assert.ok(await cache.signedIn(id, hash, IDLE_MS, fromRedis(messenger, id, hash)));
       assert.equal(cache.size, 1);
       await backend().eachMaster((node) => node.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
-      await eventually(() => !cache.trusted, 5000, 'the dropped connection to be noticed');
-      assert.equal(cache.size, 0, 'every entry went with the connection');
+      // The subscriber may be back within a poll: what shows the gap is the entries gone.
+      await eventually(() => cache.size === 0, 5000, 'every entry to go with the connection');
       // An ending nobody heard of (the key deleted by hand while the channel was down).
       await backend().raw.del(new Keys(namespace, backend().kind).session(id, hash));
       assert.equal(await cache.signedIn(id, hash, IDLE_MS, fromRedis(messenger, id, hash)), null);
