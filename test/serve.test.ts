@@ -1,12 +1,13 @@
 /**
  * `messenger serve` as a real process: it prints the URL to open, answers over HTTP with
- * keep-alive, stops on SIGTERM with exit code 0, and a busy port or a bad flag is one
- * line and exit code 1 or 2.
+ * keep-alive, stops on SIGTERM with exit code 0, holds a storm of connections while
+ * busy, and a busy port or a bad flag is one line and exit code 1 or 2.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer as createNetServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { after, before, it } from 'node:test';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import {
@@ -26,6 +27,9 @@ before(async () => {
 after(async () => {
   await redis?.stop();
 });
+
+/** Connections opened at once in the storm test: well past Node's default backlog (511). */
+const STORM = 1500;
 
 function serve(...args: string[]): ChildProcessWithoutNullStreams {
   return serveWith({}, ...args);
@@ -52,6 +56,40 @@ it('serves the API, and stops on SIGTERM with exit code 0', async () => {
     child.kill('SIGTERM');
     assert.equal(await within(10_000, exitOf(child), 'serve to stop'), 0);
   } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+it('holds a storm of connections while it is busy: 1,500 opened at once while it is frozen all connect', async (t) => {
+  // The kernel holds at most net.core.somaxconn of them, whatever the server asks.
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  if (somaxconn < STORM) return t.skip(`net.core.somaxconn is ${somaxconn}, under ${STORM}`);
+  const child = serve('--port', '0');
+  const sockets: Socket[] = [];
+  try {
+    const url = new URL(await servingUrl(child));
+    // Frozen, it accepts nothing: the kernel completes each handshake into its accept
+    // queue, and past the queue's length drops the SYN (the client tries again after 1 s).
+    child.kill('SIGSTOP');
+    const connected = await Promise.all(
+      Array.from(
+        { length: STORM },
+        () =>
+          new Promise<boolean>((resolve) => {
+            const socket = connect({ host: url.hostname, port: Number(url.port) });
+            sockets.push(socket);
+            const late = setTimeout(() => resolve(false), 1500);
+            socket.once('connect', () => resolve(true));
+            socket.once('error', () => resolve(false));
+            socket.once('close', () => clearTimeout(late));
+          }),
+      ),
+    );
+    // Node's default backlog (511) held 512 of them.
+    assert.equal(connected.filter(Boolean).length, STORM);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    child.kill('SIGCONT');
     child.kill('SIGKILL');
   }
 });

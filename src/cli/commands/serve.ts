@@ -57,6 +57,14 @@ function givenLimits(options: ServeOptions): Partial<RateLimitOptions> {
 /** How long requests in flight may take to finish after a stop signal. */
 const DRAIN_MS = 5000;
 
+/**
+ * Connections the kernel holds for the server before it accepts them (capped by
+ * net.core.somaxconn). Node's default, 511, overflowed when 10,000 sockets came back at
+ * once after a restart: the kernel dropped the rest of the SYNs and the clients' kernels
+ * sent them again only after 1, 3, 7 s and more (docs/performance.md, the storm).
+ */
+const LISTEN_BACKLOG = 4096;
+
 function port(text: string, flag = '--port'): number {
   const value = Number(text);
   if (!/^\d{1,5}$/.test(text) || value < 0 || value > 65535)
@@ -296,7 +304,7 @@ export function registerServe(program: Command, { output, globals }: CommandCont
             logger: { level: process.env.LOG_LEVEL ?? 'info', stream: logLines },
           });
           try {
-            await server.listen({ port: listenPort, host: options.host });
+            await server.listen({ port: listenPort, host: options.host, backlog: LISTEN_BACKLOG });
           } catch (error) {
             await server.close();
             const code = (error as NodeJS.ErrnoException).code;
