@@ -1,10 +1,11 @@
 /**
  * `npm run bench:server [-- --quick] [-- --json] [-- --sockets N] [-- --charts DIR]`: the server under load,
- * on one throwaway redis-server and real `messenger serve` processes (rate limits off),
+ * on one throwaway redis-server and real `messenger serve` processes (rate limits off but for one),
  * all on 127.0.0.1, measured side by side in one run:
  * - throughput: `PUT /api/v1/messages/:id` with HTTP keep-alive and many senders, driven
  *   by autocannon (a fresh UUID path per request), against the library's own
- *   `messenger.send` with as many in flight on the same Redis, then with two servers;
+ *   `messenger.send` with as many in flight on the same Redis, then with two servers,
+ *   and one server with its rate limits on (what checking the send bucket costs);
  * - connections: N live WebSocket clients (`ws`, in two processes of their own:
  *   socket-clients.ts) on one server: held, server RSS per socket (/proc/<pid>/status)
  *   and time taken at every tenth of the way, Redis connections the server holds, time to
@@ -83,8 +84,19 @@ await probe.connect();
 const messenger = await RedisMessenger.connect({ url: redis.url, commandTimeoutMs: 30_000 });
 const servers: { child: ChildProcessWithoutNullStreams; url: string }[] = [];
 
-async function startServer(): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawnServe(['--redis', redis.url, '--no-rate-limits', '--port', '0']);
+/**
+ * The limits of a server: off (the figures of the server itself), or on as in production
+ * with a send bucket no sender here empties, to show what checking it costs.
+ */
+const LIMITS = {
+  off: ['--no-rate-limits'],
+  on: ['--send-burst', '1000000', '--sends-per-second', '1000000'],
+};
+
+async function startServer(
+  limits: keyof typeof LIMITS = 'off',
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const child = spawnServe(['--redis', redis.url, ...LIMITS[limits], '--port', '0']);
   child.stderr.resume();
   const url = await servingUrl(child);
   child.stdout.resume();
@@ -256,14 +268,17 @@ async function healthRate(url: string): Promise<number> {
 
 const first = await startServer();
 const second = await startServer();
-// Warm both servers (and the library) up first: the first seconds are the JIT's.
+const limited = await startServer('on');
+// Warm the servers (and the library) up first: the first seconds are the JIT's.
 await Promise.all([cannon(first.url, 25, 0, 1), cannon(second.url, 25, 25, 1)]);
+await cannon(limited.url, 50, 0, 1);
 const library: number[] = [];
 const one: number[] = [];
+const oneLimited: number[] = [];
 const two: number[] = [];
 const health: number[] = [];
 /** CPU of each way in its last round. */
-const cpu: Record<'library' | 'one' | 'two' | 'health', Cores> = {} as never;
+const cpu: Record<'library' | 'one' | 'oneLimited' | 'two' | 'health', Cores> = {} as never;
 const pidOf = (s: { child: ChildProcessWithoutNullStreams }) => s.child.pid as number;
 let refused = 0;
 for (let round = 0; round < size.rounds; round++) {
@@ -277,6 +292,10 @@ for (let round = 0; round < size.rounds; round++) {
   const single = await cores([pidOf(first)], () => serverRate([first.url]));
   one.push(single.result.rate);
   cpu.one = single;
+  const checked = await cores([pidOf(limited)], () => serverRate([limited.url]));
+  oneLimited.push(checked.result.rate);
+  cpu.oneLimited = checked;
+  refused += checked.result.refused;
   const both = await cores([pidOf(first), pidOf(second)], () =>
     serverRate([first.url, second.url]),
   );
@@ -285,6 +304,7 @@ for (let round = 0; round < size.rounds; round++) {
   refused += single.result.refused + both.result.refused;
 }
 output.progress('Throughput', size.rounds, size.rounds);
+await stopServer(limited);
 await stopServer(second);
 await stopServer(first);
 
@@ -559,6 +579,7 @@ await redis.stop();
 
 const libraryMedian = median(library);
 const oneMedian = median(one);
+const oneLimitedMedian = median(oneLimited);
 const twoMedian = median(two);
 const healthMedian = median(health);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${loadBefore.toFixed(2)} before the run, ${(loadavg()[0] ?? 0).toFixed(2)} after`;
@@ -574,9 +595,11 @@ const results = {
     health,
     cpu,
     oneServer: one,
+    oneServerRateLimited: oneLimited,
     twoServers: two,
     refused,
     ratioOne: oneMedian / libraryMedian,
+    ratioOneRateLimited: oneLimitedMedian / libraryMedian,
     ratioTwo: twoMedian / libraryMedian,
   },
   connections: {
@@ -600,7 +623,7 @@ if (asJson) {
   output.line(JSON.stringify(results, null, 2));
 } else {
   output.line(
-    `Machine: ${machine}; ${results.seconds} s in all${quick ? ' (quick run)' : ''}; one redis-server, servers with --no-rate-limits, HTTP load by autocannon`,
+    `Machine: ${machine}; ${results.seconds} s in all${quick ? ' (quick run)' : ''}; one redis-server, servers with --no-rate-limits unless said, HTTP load by autocannon`,
   );
   output.line();
   output.line(
@@ -618,6 +641,9 @@ if (asJson) {
   );
   output.line(
     `| one server, PUT /api/v1/messages/:id | ${n(oneMedian)} | ${results.throughput.ratioOne.toFixed(2)} | ${rounds(one)} | ${c2(cpu.one)} |`,
+  );
+  output.line(
+    `| one server with its rate limits on (a send bucket nobody empties), PUT /api/v1/messages/:id | ${n(oneLimitedMedian)} | ${results.throughput.ratioOneRateLimited.toFixed(2)} | ${rounds(oneLimited)} | ${c2(cpu.oneLimited)} |`,
   );
   output.line(
     `| two servers, PUT /api/v1/messages/:id | ${n(twoMedian)} | ${results.throughput.ratioTwo.toFixed(2)} | ${rounds(two)} | ${c2(cpu.two)} |`,

@@ -211,6 +211,8 @@ export enum Refusal {
   MessageIdTaken = -3,
   /** A key the write would touch holds another type (bad data); nothing was written. */
   BadData = -4,
+  /** The sender's send bucket is empty (SendOptions.limit); nothing was written. */
+  SendLimited = -5,
 }
 
 /** createUser's replies, where they differ: the name is someone's; or names are not indexed yet. */
@@ -265,7 +267,10 @@ export class SessionEndedError extends MessengerError {
   }
 }
 
-/** The server refused for now: too many requests. `retryAfterMs` says how long to wait. */
+/**
+ * Too many for now: the server refused a request (a 429), or a send with a `limit` found
+ * the sender's bucket empty and stored nothing. `retryAfterMs` says how long to wait.
+ */
 export class RateLimitedError extends MessengerError {
   override name = 'RateLimitedError';
   constructor(

@@ -7,6 +7,7 @@ import {
   CursorNotFoundError,
   type Message,
   MessageIdConflictError,
+  RateLimitedError,
   type RedisMessenger,
   UserNotFoundError,
   ValidationError,
@@ -61,6 +62,33 @@ onEachBackend((backend, kind) => {
       assert.equal(message.text, 'Hello, Bob!');
       assert.equal(message.seen, false);
       assert.ok(Math.abs(message.sentAt.getTime() - Date.now()) < 60_000);
+    });
+
+    it('with a limit, takes a token from the sender’s bucket in the same step; past it, stores nothing', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const limit = { burst: 2, perSecond: 0.5 };
+        await m.send(a, b, 'one', { limit });
+        await m.send(a, b, 'two', { limit });
+        const refusedId = randomUUID();
+        const refused = await m.send(a, b, 'three', { limit, messageId: refusedId }).then(
+          () => assert.fail('a third send at once'),
+          (error: unknown) => error,
+        );
+        assert.ok(refused instanceof RateLimitedError, String(refused));
+        assert.ok(
+          refused.retryAfterMs > 0 && refused.retryAfterMs <= 2000,
+          `${refused.retryAfterMs}`,
+        );
+        assert.deepEqual(await backend().keys(`*${refusedId}*`), [], 'nothing stored');
+        assert.equal((await m.listUserMessages(b)).messages.length, 2);
+        // The bucket is the rate limits' `send` rule of the sender: shared with take().
+        assert.ok((await m.rateLimits.take('send', { userId: a }, limit)) > 0);
+        assert.equal(await m.rateLimits.take('send', { userId: b }, limit), 0, 'b has their own');
+        await m.send(a, b, 'no limit', {});
+      } finally {
+        await m.close();
+      }
     });
 
     it('round-trips unicode byte-exact: emoji, right-to-left, newlines, NUL', async () => {

@@ -146,6 +146,51 @@ onEachBackend((backend) => {
       assertLimited(await send(one, alice.token), 'and only one');
     });
 
+    it('sends to a user id take their token inside the send: the same bucket, one round trip, nothing stored when refused', async () => {
+      const server = await serverWith({ sendBurst: 4, sendsPerSecond: 0.5 });
+      const alice = await register(server);
+      const bob = await register(server);
+      const bobId = (await call(server, 'GET', '/me', { token: bob.token })).json().user.id;
+      const send = (to: string, id = randomUUID()) =>
+        server.inject({
+          method: 'PUT',
+          url: `/api/v1/messages/${id}`,
+          headers: { authorization: `Bearer ${alice.token}` },
+          payload: { to, text: 'hi' },
+        }) as unknown as Promise<Reply>;
+      /** EVALSHAs every master answered during `work` (the bucket's script is one of them). */
+      const scriptsDuring = async (work: () => Promise<unknown>) => {
+        const count = async () =>
+          (await backend().eachMaster((node) => node.info('commandstats'))).reduce(
+            (sum, info) => sum + Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0),
+            0,
+          );
+        const before = await count();
+        await work();
+        return (await count()) - before;
+      };
+      // Two sends warm the scripts and the session; then one of each kind, counted.
+      assert.equal((await send(bobId)).statusCode, 201);
+      const byName = await scriptsDuring(async () => {
+        assert.equal((await send(bob.username)).statusCode, 201);
+      });
+      const byId = await scriptsDuring(async () => {
+        assert.equal((await send(bobId)).statusCode, 201);
+      });
+      // By name the bucket is its own step before the lookup; by id it is in the send's.
+      assert.equal(byName - byId, 1, `scripts: by name ${byName}, by id ${byId}`);
+      // The bucket is the same one: the fourth took the last token.
+      assert.equal((await send(bobId)).statusCode, 201);
+      const refusedId = randomUUID();
+      const wait = assertLimited(await send(bobId, refusedId), 'a fifth send at once');
+      assert.ok(wait <= 2000, `a token comes every 2 s: ${wait}`);
+      assertLimited(await send(bob.username), 'and by name too');
+      const inbox = (await call(server, 'GET', '/inbox', { token: bob.token })).json();
+      assert.equal(inbox.messages.length, 4);
+      const ids = await backend().keys(`*${refusedId}*`);
+      assert.deepEqual(ids, [], 'the refused send left no key behind');
+    });
+
     it('other requests per user', async () => {
       const server = await serverWith({ requestsPerUserPer10Seconds: 3 });
       const alice = await register(server);

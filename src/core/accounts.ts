@@ -144,9 +144,9 @@ export class Accounts {
     );
     if (reply === Refusal.FirstUserMissing) throw new UserNotFoundError(userId);
     // Sessions past the cap ended to make room: their sockets must close now, not at
-    // the server's next recheck.
-    // Not awaited: the new session is open whether or not the notices arrive, and a
-    // server that missed one forgets the old session within its cache's age anyway.
+    // the server's next recheck. Not awaited: the new session is open whether or not the
+    // notices arrive, and a server that missed one drops the old session from its memory
+    // within seconds anyway (src/server/auth/session-cache.ts).
     const ended = Array.isArray(reply) ? reply.slice(1) : [];
     for (const old of ended) this.#ended(userId, String(old)).catch(() => {});
     return {

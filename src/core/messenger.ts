@@ -9,6 +9,8 @@ import {
   MessengerError,
   NameRefusal,
   NotReplicatedError,
+  RateLimitedError,
+  Refusal,
   refusalError,
   UserNotFoundError,
   UsernameTakenError,
@@ -35,7 +37,7 @@ import {
   readMessagesOf,
   type StampedMessagePage,
 } from './pages.js';
-import { RateLimits } from './rate-limits.js';
+import { type BucketLimit, bucketArgs, RateLimits } from './rate-limits.js';
 import { parseTime, USER_FIELDS, userFromHash } from './records.js';
 import {
   indexFoundMessages,
@@ -75,6 +77,12 @@ export interface SendOptions {
    * once, which makes a retry after a timeout or a dropped connection safe.
    */
   messageId?: string;
+  /**
+   * The sender's send bucket (the server's send limit): the send first takes a token
+   * from it, in the same step, and when there is none stores nothing and throws
+   * RateLimitedError. The bucket is `rateLimits`' rule `send` of the sender.
+   */
+  limit?: BucketLimit;
 }
 
 /**
@@ -302,9 +310,12 @@ export class RedisMessenger {
       options?.messageId === undefined
         ? newMessageId()
         : validateId(options.messageId, 'message id');
+    const limit = options.limit && bucketArgs(options.limit);
     const reply = await this.#calls.run(() =>
-      this.#backend.sends.sendMessage(id, sender, receiver, body),
+      this.#backend.sends.sendMessage(id, sender, receiver, body, limit),
     );
+    if (reply.code === Refusal.SendLimited)
+      throw new RateLimitedError(reply.waitMs ?? 0, 'you are sending too fast');
     if (reply.code < 0)
       throw refusalError(reply.code, { first: sender, second: receiver, messageId: id });
     const { waitForReplicas: wanted, replicaTimeoutMs } = this.#options;

@@ -81,11 +81,7 @@ export class RateLimits {
     subject: RateSubject,
     { burst, perSecond }: BucketLimit,
   ): Promise<number> {
-    if (!(perSecond > 0)) throw new ValidationError('perSecond must be more than 0');
-    return this.#script(scripts.rateBucket, rule, subject, [
-      whole(burst, 'burst'),
-      String(1000 / perSecond),
-    ]);
+    return this.#script(scripts.rateBucket, rule, subject, bucketArgs({ burst, perSecond }));
   }
 
   /**
@@ -150,6 +146,12 @@ export class RateLimits {
     ]);
     return keys.rateLimit(rule, createHash('sha256').update(named).digest('hex'));
   }
+}
+
+/** A bucket's numbers as its scripts take them (token-bucket.lua): burst, and milliseconds per token. */
+export function bucketArgs({ burst, perSecond }: BucketLimit): [burst: string, every: string] {
+  if (!(perSecond > 0)) throw new ValidationError('perSecond must be more than 0');
+  return [whole(burst, 'burst'), String(1000 / perSecond)];
 }
 
 function whole(value: number, what: string): string {

@@ -16,7 +16,7 @@ export const scripts = {
   commitUnread: LuaScript.fromFile(folder, 'commit-unread-2'),
   findUnseen: LuaScript.fromFile(folder, 'find-unseen-2'),
   repairUnread: LuaScript.fromFile(folder, 'repair-unread-2'),
-  sendMessage: LuaScript.fromFile(folder, 'send-message-8'),
+  sendMessage: LuaScript.fromFile(folder, 'send-message-9'),
   page: LuaScript.fromFile(folder, 'page-1'),
   addContact: LuaScript.fromFile(folder, 'add-contact-n'),
   markSeen: LuaScript.fromFile(folder, 'mark-seen-n'),
@@ -28,7 +28,7 @@ export const scripts = {
   rateLockout: LuaScript.fromFile(folder, 'rate-lockout-1'),
   // Cluster only: the steps of writes whose keys span hash slots (backend/cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
-  checkSender: LuaScript.fromFile(folder, 'check-sender-2'),
+  checkSender: LuaScript.fromFile(folder, 'check-sender-3'),
   storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
   noteSent: LuaScript.fromFile(folder, 'note-sent-1'),
   deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),

@@ -13,7 +13,7 @@ import { type Keys, messageMember, nameIndexMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
 import { recountUnreadStreamed } from './cluster-recount.js';
-import type { SendReply, StepRunner, Writes } from './writes.js';
+import type { SendLimitArgs, SendReply, StepRunner, Writes } from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
 const WALK_PAGE = 100;
@@ -59,16 +59,18 @@ export class ClusterWrites implements Writes {
     sender: string,
     receiver: string,
     text: string,
+    limit?: SendLimitArgs,
   ): Promise<SendReply> {
     const { client, keys } = this;
     const conversation = keys.conversation(sender, receiver);
     const [senderCheck, [stored, ...hash], conversationType] = await Promise.all([
       // The sender exists, and their conversations (step 5) are a sorted set if anything.
+      // With a send limit, it takes the sender's token first (the bucket is in their slot).
       client.run(
         scripts.checkSender,
-        [keys.user(sender), keys.conversations(sender)],
-        [],
-      ) as Promise<number | [number, string, string]>,
+        [keys.user(sender), keys.conversations(sender), keys.userRateLimit('send', sender)],
+        limit ? [...limit] : ['', ''],
+      ) as Promise<number | [number, string, string?]>,
       client.run(scripts.storeMessage, [keys.message(id)], [id, sender, receiver, text]) as Promise<
         [number, string?, string?]
       >,
@@ -80,6 +82,10 @@ export class ClusterWrites implements Writes {
     const [seen, stamped = ''] = stored === 1 ? [undefined, hash[0]] : hash;
     if (stored < 0) return { code: stored, timestamp: '', seen: false };
     if (senderCheck === 0) return this.#refuse(id, stored === 1, Refusal.FirstUserMissing);
+    if (Array.isArray(senderCheck) && senderCheck[0] === Refusal.SendLimited) {
+      const refused = await this.#refuse(id, stored === 1, Refusal.SendLimited);
+      return { ...refused, waitMs: Number(senderCheck[1]) };
+    }
     if (Array.isArray(senderCheck)) {
       await this.#refuse(id, stored === 1, 0);
       throw new BadDataError(senderCheck[1], `${senderCheck[2]}; nothing was stored`);

@@ -10,7 +10,7 @@ import type { RedisClient } from '../../redis/connect.js';
 import { type Keys, nameIndexMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { recountUnreadInSteps } from './standalone-recount.js';
-import type { SendReply, StepRunner, Writes } from './writes.js';
+import type { SendLimitArgs, SendReply, StepRunner, Writes } from './writes.js';
 
 /**
  * How many conversation entries one step of markConversationSeen reads: 1,000 took up to
@@ -46,6 +46,7 @@ export class StandaloneWrites implements Writes {
     sender: string,
     receiver: string,
     text: string,
+    limit?: SendLimitArgs,
   ): Promise<SendReply> {
     const keys = this.keys;
     const [code, second = '', third] = (await scripts.sendMessage.run(
@@ -59,12 +60,23 @@ export class StandaloneWrites implements Writes {
         keys.conversations(sender),
         keys.conversations(receiver),
         keys.unread(receiver),
+        keys.userRateLimit('send', sender),
       ],
-      [id, sender, receiver, text, keys.inboxChannel(receiver), keys.inboxChannel(sender)],
+      [
+        id,
+        sender,
+        receiver,
+        text,
+        keys.inboxChannel(receiver),
+        keys.inboxChannel(sender),
+        ...(limit ?? ['', '']),
+      ],
     )) as [number, string?, string?];
     if (code === Refusal.BadData) {
       throw new BadDataError(second, `${third}; nothing was stored`);
     }
+    if (code === Refusal.SendLimited)
+      return { code, timestamp: '', seen: false, waitMs: Number(second) };
     return { code, timestamp: second, seen: third === 'True' };
   }
 

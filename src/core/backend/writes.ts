@@ -15,8 +15,16 @@ export interface Writes {
   /**
    * Sends a message, ringing the receiver's doorbell and the sender's channel. Throws
    * BadDataError, having written nothing, when a key it would write holds another type.
+   * With `limit`, first takes a token from the sender's send bucket, and writes nothing
+   * when there is none (code -5).
    */
-  sendMessage(id: string, sender: string, receiver: string, text: string): Promise<SendReply>;
+  sendMessage(
+    id: string,
+    sender: string,
+    receiver: string,
+    text: string,
+    limit?: SendLimitArgs,
+  ): Promise<SendReply>;
   /** Adds a contact: 1 added, 0 already one; -1 no such user, -2 no such contact. */
   addContact(userId: string, contactId: string): Promise<number>;
   /** Marks messages the user received seen; how many were counted unread until now. */
@@ -47,10 +55,15 @@ export interface Writes {
 /** Runs one step of a longer write against Redis, with a deadline of its own. */
 export type StepRunner = <T>(operation: () => Promise<T>) => Promise<T>;
 
+/** A send bucket's numbers as the scripts take them (bucketArgs): burst, milliseconds per token. */
+export type SendLimitArgs = readonly [burst: string, every: string];
+
 /** What a send did. */
 export interface SendReply {
-  /** 1 stored now, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 the id is another message's. */
+  /** 1 stored now, 0 stored before (a retry); -1 no sender, -2 no receiver, -3 the id is another message's, -5 the bucket is empty. */
   code: number;
+  /** With -5: the milliseconds until the bucket has a token. */
+  waitMs?: number;
   /** The timestamp stored ("seconds.micros"), when stored now or before. */
   timestamp: string;
   /** Whether the receiver has seen it: false when stored now; as stored, on a retry. */

@@ -15,7 +15,7 @@
  * Names are counted whether or not a user has them, so a lockout tells nobody which exist.
  * @module
  */
-import type { RateLimits } from '../../index.js';
+import type { BucketLimit, RateLimitedError, RateLimits } from '../../index.js';
 import { HttpError } from '../errors.js';
 
 /** Every number of the rate limits; each is a `createServer` option, a flag and an environment variable. */
@@ -168,6 +168,8 @@ export function networkOf(address: string): string {
     .join(':')}::/64`;
 }
 
+const SENDING_TOO_FAST = 'you are sending too fast: wait, then send again';
+
 function refuse(waitMs: number, message: string): never {
   throw HttpError.rateLimited(waitMs, message);
 }
@@ -256,11 +258,24 @@ export class RatePolicy {
     ]);
   }
 
-  /** A message sent: one token of the user's bucket. */
+  /**
+   * A message sent: one token of the user's bucket. A send to a user id takes it inside
+   * the send itself instead (`sendLimit`, one round trip): this is for a send that reads
+   * Redis before it (a receiver named by username).
+   */
   async send(userId: string): Promise<void> {
-    const { sendBurst: burst, sendsPerSecond: perSecond } = this.#settings;
-    const wait = await this.#limits.take('send', { userId }, { burst, perSecond });
-    if (wait > 0) refuse(wait, 'you are sending too fast: wait, then send again');
+    const wait = await this.#limits.take('send', { userId }, this.sendLimit);
+    if (wait > 0) refuse(wait, SENDING_TOO_FAST);
+  }
+
+  /** The send bucket's numbers, for `messenger.send`'s `limit`. */
+  get sendLimit(): BucketLimit {
+    return { burst: this.#settings.sendBurst, perSecond: this.#settings.sendsPerSecond };
+  }
+
+  /** A send refused by its own bucket (`messenger.send` with `limit`), as the 429 of `send`. */
+  static sendRefused(error: RateLimitedError): never {
+    refuse(error.retryAfterMs, SENDING_TOO_FAST);
   }
 
   /** Any other request of a signed-in user. */

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
+import { RateLimitedError } from '../../index.js';
 import { callerOf } from '../auth/guard.js';
+import { RatePolicy } from '../auth/rate-limits.js';
 import { type ServerContext, USER_ID } from '../context.js';
 import { HttpError } from '../errors.js';
 import {
@@ -23,14 +25,24 @@ const Outgoing = Type.Object({
 });
 const Sent = Type.Object({ message: MessageShape });
 
-export function messageRoutes({ app, messenger, findUser }: ServerContext): void {
+export function messageRoutes({ app, messenger, findUser, rates }: ServerContext): void {
   const send = async (senderId: string, to: string, text: string, messageId: string) => {
     // A user id needs no lookup first: the send refuses an unknown receiver itself (a 404
-    // all the same), and a lookup would be a Redis round trip more on every send.
-    const receiverId = USER_ID.test(to) ? to.toLowerCase() : (await findUser(to)).id;
+    // all the same), and a lookup would be a Redis round trip more on every send. The
+    // user's send bucket is charged before anything reads Redis: a name's lookup comes
+    // after the bucket's own step; with an id the send takes the token itself.
+    const byId = USER_ID.test(to);
+    if (!byId) await rates?.send(senderId);
+    const receiverId = byId ? to.toLowerCase() : (await findUser(to)).id;
     if (receiverId === senderId)
       throw new HttpError(400, 'invalid', 'you cannot send a message to yourself');
-    return messenger.send(senderId, receiverId, text, { messageId });
+    const limit = byId && rates ? { limit: rates.sendLimit } : {};
+    try {
+      return await messenger.send(senderId, receiverId, text, { messageId, ...limit });
+    } catch (error) {
+      if (error instanceof RateLimitedError) RatePolicy.sendRefused(error);
+      throw error;
+    }
   };
 
   app.put(

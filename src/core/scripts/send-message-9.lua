@@ -1,7 +1,9 @@
 --[[
   Stores one message and every index entry for it, all or nothing, then rings the
   receiver's doorbell and tells the sender's channel (their other devices). Sending a
-  message id that is already stored stores nothing.
+  message id that is already stored stores nothing. With a send limit, first takes a
+  token from the sender's bucket (a retry too, as a request of its own); without one,
+  nothing stored.
 
   KEYS[1] user:<sender>
   KEYS[2] user:<receiver>
@@ -11,17 +13,27 @@
   KEYS[6] user_conversations:<sender>    ZSET
   KEYS[7] user_conversations:<receiver>  ZSET
   KEYS[8] user_unread:<receiver>         HASH sender -> unseen count
+  KEYS[9] rate:send:<sender>             HASH the sender's send bucket (token-bucket.lua)
   ARGV[1] message id
   ARGV[2] sender id
   ARGV[3] receiver id
   ARGV[4] text
   ARGV[5] the receiver's doorbell channel
   ARGV[6] the sender's channel
+  ARGV[7] the bucket's burst, or '' for no send limit
+  ARGV[8] the bucket's milliseconds per token
   Returns: {1, timestamp} when stored; {0, timestamp, seen} when it was stored before (a
            retry; seen 'True' or 'False'); {-1} no such sender; {-2} no such receiver;
            {-3} the id belongs to another message; {-4, key, problem} a key holds what it
-           should not (bad data): nothing written
+           should not (bad data): nothing written; {-5, ms} the sender's bucket is empty
+           for ms more: nothing written
 ]]
+--#include token-bucket
+
+if ARGV[7] ~= '' then
+  local wait = take_token(KEYS[9], tonumber(ARGV[7]), tonumber(ARGV[8]))
+  if wait > 0 then return {-5, tostring(wait)} end
+end
 local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp',
   'seen')
 if stored[1] then
