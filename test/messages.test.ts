@@ -86,6 +86,11 @@ onEachBackend((backend, kind) => {
         assert.ok((await m.rateLimits.take('send', { userId: a }, limit)) > 0);
         assert.equal(await m.rateLimits.take('send', { userId: b }, limit), 0, 'b has their own');
         await m.send(a, b, 'no limit', {});
+        await assert.rejects(
+          m.send(a, b, 'x', { limit: { burst: 1, perSecond: Number.POSITIVE_INFINITY } }),
+          ValidationError,
+          'a bucket refilled at once is a mistake, not a limit',
+        );
       } finally {
         await m.close();
       }

@@ -310,7 +310,7 @@ export class RedisMessenger {
       options?.messageId === undefined
         ? newMessageId()
         : validateId(options.messageId, 'message id');
-    const limit = options.limit && bucketArgs(options.limit);
+    const limit = options?.limit && bucketArgs(options.limit);
     const reply = await this.#calls.run(() =>
       this.#backend.sends.sendMessage(id, sender, receiver, body, limit),
     );

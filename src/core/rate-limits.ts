@@ -150,7 +150,8 @@ export class RateLimits {
 
 /** A bucket's numbers as its scripts take them (token-bucket.lua): burst, and milliseconds per token. */
 export function bucketArgs({ burst, perSecond }: BucketLimit): [burst: string, every: string] {
-  if (!(perSecond > 0)) throw new ValidationError('perSecond must be more than 0');
+  if (!(Number.isFinite(perSecond) && perSecond > 0))
+    throw new ValidationError('perSecond must be a finite number more than 0');
   return [whole(burst, 'burst'), String(1000 / perSecond)];
 }
 
