@@ -96,6 +96,44 @@ onEachBackend((backend, kind) => {
       }
     });
 
+    it('a send past its bucket writes nothing and costs one step: its token is taken before the message is stored', async () => {
+      const { m, a, b } = await pair();
+      try {
+        const limit = { burst: 1, perSecond: 0.001 };
+        await m.send(a, b, 'the last token', { limit });
+        /** Commands of each kind every master answered during `work` (INFO commandstats). */
+        const commandsDuring = async (work: () => Promise<unknown>) => {
+          const calls = async () => {
+            const infos = await backend().eachMaster((node) => node.info('commandstats'));
+            const sum: Record<string, number> = {};
+            for (const info of infos)
+              for (const [, name, n] of info.matchAll(/cmdstat_(\S+?):calls=(\d+)/g))
+                sum[name as string] = (sum[name as string] ?? 0) + Number(n);
+            return sum;
+          };
+          const before = await calls();
+          await work();
+          const after = await calls();
+          return Object.fromEntries(
+            Object.entries(after)
+              .map(([name, n]) => [name, n - (before[name] ?? 0)] as const)
+              .filter(([name, n]) => n > 0 && name !== 'info'),
+          );
+        };
+        const used = await commandsDuring(() =>
+          assert.rejects(m.send(a, b, 'refused', { limit }), RateLimitedError),
+        );
+        // On a cluster the token was once taken beside storing the hash, which a refusal
+        // then took back: a request past its bucket wrote a message and deleted it (and
+        // a concurrent retry of the same id could lose the one it delivered).
+        assert.equal(used.evalsha, 1, JSON.stringify(used));
+        for (const write of ['hset', 'del', 'type', 'zadd'])
+          assert.equal(used[write] ?? 0, 0, `${write}: ${JSON.stringify(used)}`);
+      } finally {
+        await m.close();
+      }
+    });
+
     it('round-trips unicode byte-exact: emoji, right-to-left, newlines, NUL', async () => {
       const texts = [
         '👩‍👩‍👧‍👦 family 🇺🇦',

@@ -52,7 +52,10 @@ export class ClusterWrites implements Writes {
    * first time) the sender's channel told what they sent. Steps 3 to 5 go out together: three round
    * trips in all. Every step is "create if missing" or "raise to", so a retry completes
    * whatever a crash cut short, and stores nothing twice. A send refused for a missing
-   * user takes back the hash it stored.
+   * user takes back the hash it stored. With a send limit, the sender's token is taken
+   * first, alone: a send past its bucket writes nothing at all (and a refusal that two
+   * requests with the same id may not share must never take back a hash the other one
+   * delivered).
    */
   async sendMessage(
     id: string,
@@ -63,14 +66,19 @@ export class ClusterWrites implements Writes {
   ): Promise<SendReply> {
     const { client, keys } = this;
     const conversation = keys.conversation(sender, receiver);
-    const [senderCheck, [stored, ...hash], conversationType] = await Promise.all([
-      // The sender exists, and their conversations (step 5) are a sorted set if anything.
-      // With a send limit, it takes the sender's token first (the bucket is in their slot).
+    // The sender exists, and their conversations (step 5) are a sorted set if anything;
+    // with a send limit, it takes the sender's token first (the bucket is in their slot).
+    const checkSender = () =>
       client.run(
         scripts.checkSender,
         [keys.user(sender), keys.conversations(sender), keys.userRateLimit('send', sender)],
         limit ? [...limit] : ['', ''],
-      ) as Promise<number | [number, string, string?]>,
+      ) as Promise<number | [number, string, string?]>;
+    const checked = limit ? await checkSender() : undefined;
+    if (Array.isArray(checked) && checked[0] === Refusal.SendLimited)
+      return { code: Refusal.SendLimited, timestamp: '', seen: false, waitMs: Number(checked[1]) };
+    const [senderCheck, [stored, ...hash], conversationType] = await Promise.all([
+      checked ?? checkSender(),
       client.run(scripts.storeMessage, [keys.message(id)], [id, sender, receiver, text]) as Promise<
         [number, string?, string?]
       >,
@@ -82,10 +90,6 @@ export class ClusterWrites implements Writes {
     const [seen, stamped = ''] = stored === 1 ? [undefined, hash[0]] : hash;
     if (stored < 0) return { code: stored, timestamp: '', seen: false };
     if (senderCheck === 0) return this.#refuse(id, stored === 1, Refusal.FirstUserMissing);
-    if (Array.isArray(senderCheck) && senderCheck[0] === Refusal.SendLimited) {
-      const refused = await this.#refuse(id, stored === 1, Refusal.SendLimited);
-      return { ...refused, waitMs: Number(senderCheck[1]) };
-    }
     if (Array.isArray(senderCheck)) {
       await this.#refuse(id, stored === 1, 0);
       throw new BadDataError(senderCheck[1], `${senderCheck[2]}; nothing was stored`);

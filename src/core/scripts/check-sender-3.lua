@@ -4,7 +4,8 @@
   of conversations, which step 5 writes after the message is visible, is not bad data
   (a key of the wrong type there would fail every retry after delivery). One request
   instead of EXISTS and TYPE. With a send limit, first takes a token from the sender's
-  bucket, as send-message-9.lua does on one Redis; writes nothing else.
+  bucket, as send-message-9.lua does on one Redis, and then runs alone, before the hash
+  is stored (a send past its bucket writes nothing); writes nothing else.
 
   KEYS[1] user:{<sender>}                HASH
   KEYS[2] user_conversations:{<sender>}  ZSET

@@ -2,8 +2,8 @@
   Stores one message and every index entry for it, all or nothing, then rings the
   receiver's doorbell and tells the sender's channel (their other devices). Sending a
   message id that is already stored stores nothing. With a send limit, first takes a
-  token from the sender's bucket (a retry too, as a request of its own); without one,
-  nothing stored.
+  token from the sender's bucket (a retry too, as a request of its own); when the bucket
+  has none, it stores nothing.
 
   KEYS[1] user:<sender>
   KEYS[2] user:<receiver>

@@ -50,6 +50,8 @@ export class SessionCache {
   /** Whether endings are heard now (the channel is listened to on a live connection). */
   #trusted = false;
   #listening: Promise<Listening | null> | null = null;
+  /** Set once Redis confirmed the channel: before that a `ready` must not make entries trusted. */
+  #heard = false;
   #retryAt = 0;
   #closed = false;
 
@@ -116,7 +118,7 @@ export class SessionCache {
         lost: () => this.#forgetAll(),
         ready: () => {
           this.#generation++;
-          this.#trusted = !this.#closed;
+          this.#trusted = this.#heard && !this.#closed;
         },
       })
       .then(
@@ -127,11 +129,13 @@ export class SessionCache {
           }
           // A read begun before the channel was listened to may hold an ending it missed.
           this.#generation++;
+          this.#heard = true;
           this.#trusted = listening.isReady;
           return listening;
         },
         () => {
           // Redis did not confirm: every request reads it meanwhile; try again later.
+          this.#forgetAll();
           this.#listening = null;
           this.#retryAt = Date.now() + RETRY_LISTEN_MS;
           return null;
