@@ -12,7 +12,7 @@ import {
   UserNotFoundError,
   ValidationError,
 } from '../src/index.js';
-import { onEachBackend } from './support/backends.js';
+import { commandsDuring, onEachBackend } from './support/backends.js';
 import { startLatencyProxy } from './support/latency-proxy.js';
 import { eventually } from './support/wait.js';
 
@@ -101,26 +101,7 @@ onEachBackend((backend, kind) => {
       try {
         const limit = { burst: 1, perSecond: 0.001 };
         await m.send(a, b, 'the last token', { limit });
-        /** Commands of each kind every master answered during `work` (INFO commandstats). */
-        const commandsDuring = async (work: () => Promise<unknown>) => {
-          const calls = async () => {
-            const infos = await backend().eachMaster((node) => node.info('commandstats'));
-            const sum: Record<string, number> = {};
-            for (const info of infos)
-              for (const [, name, n] of info.matchAll(/cmdstat_(\S+?):calls=(\d+)/g))
-                sum[name as string] = (sum[name as string] ?? 0) + Number(n);
-            return sum;
-          };
-          const before = await calls();
-          await work();
-          const after = await calls();
-          return Object.fromEntries(
-            Object.entries(after)
-              .map(([name, n]) => [name, n - (before[name] ?? 0)] as const)
-              .filter(([name, n]) => n > 0 && name !== 'info'),
-          );
-        };
-        const used = await commandsDuring(() =>
+        const used = await commandsDuring(backend(), () =>
           assert.rejects(m.send(a, b, 'refused', { limit }), RateLimitedError),
         );
         // On a cluster the token was once taken beside storing the hash, which a refusal

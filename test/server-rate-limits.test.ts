@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type RateLimitOptions, type Server } from '../src/server/index.js';
-import { onEachBackend } from './support/backends.js';
+import { commandsDuring, onEachBackend } from './support/backends.js';
 import { sleep } from './support/wait.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -159,16 +159,8 @@ onEachBackend((backend) => {
           payload: { to, text: 'hi' },
         }) as unknown as Promise<Reply>;
       /** EVALSHAs every master answered during `work` (the bucket's script is one of them). */
-      const scriptsDuring = async (work: () => Promise<unknown>) => {
-        const count = async () =>
-          (await backend().eachMaster((node) => node.info('commandstats'))).reduce(
-            (sum, info) => sum + Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0),
-            0,
-          );
-        const before = await count();
-        await work();
-        return (await count()) - before;
-      };
+      const scriptsDuring = async (work: () => Promise<unknown>) =>
+        (await commandsDuring(backend(), work)).evalsha ?? 0;
       // Two sends warm the scripts and the session; then one of each kind, counted.
       assert.equal((await send(bobId)).statusCode, 201);
       const byName = await scriptsDuring(async () => {

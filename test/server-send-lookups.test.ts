@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { createClient } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
+import { commandsDuring } from './support/backends.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
 let redis: RedisServer;
@@ -47,24 +48,8 @@ async function register(username: string): Promise<{ id: string; token: string }
 }
 
 /** Redis commands of each kind while `work` runs (INFO commandstats, this Redis only). */
-async function commandsDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
-  const calls = async () =>
-    Object.fromEntries(
-      [...(await probe.info('commandstats')).matchAll(/cmdstat_(\S+?):calls=(\d+)/g)].map((m) => [
-        m[1],
-        Number(m[2]),
-      ]),
-    );
-  const before = await calls();
-  await work();
-  const after = await calls();
-  const used: Record<string, number> = {};
-  for (const [name, count] of Object.entries(after) as [string, number][]) {
-    const more = count - (before[name] ?? 0);
-    if (more > 0 && name !== 'info') used[name] = more;
-  }
-  return used;
-}
+const commandsOf = (work: () => Promise<unknown>) =>
+  commandsDuring({ eachMaster: async (ask) => [await ask(probe as RedisClientType)] }, work);
 
 it('a send to a user id reads no more than a send to a username, less by the receiver’s lookup', async () => {
   const ann = await register('ann');
@@ -82,18 +67,18 @@ it('a send to a user id reads no more than a send to a username, less by the rec
   let reads = Number.POSITIVE_INFINITY;
   let sent = 0;
   for (const start = Date.now(); reads > 0 && Date.now() - start < 5000; sent++) {
-    const used = await commandsDuring(async () => {
+    const used = await commandsOf(async () => {
       status = (await put(bob.id)).statusCode;
     });
     assert.equal(status, 201);
     reads = used.hgetall ?? 0;
   }
   assert.equal(reads, 0, 'a send to an id with a known session reads no hash: one round trip');
-  const byName = await commandsDuring(async () => {
+  const byName = await commandsOf(async () => {
     status = (await put('bob')).statusCode;
   });
   assert.equal(status, 201);
-  const byId = await commandsDuring(async () => {
+  const byId = await commandsOf(async () => {
     status = (await put(bob.id)).statusCode;
   });
   assert.equal(status, 201);

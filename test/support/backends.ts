@@ -46,6 +46,31 @@ export async function listenersOf(backend: Backend, channel: string): Promise<nu
   return replies.reduce<number>((sum, reply) => sum + Number(reply[1] ?? 0), 0);
 }
 
+/**
+ * Redis commands of each kind that every master answered while `work` ran, summed (INFO
+ * commandstats; a script's own calls count too; `info` itself is left out).
+ */
+export async function commandsDuring(
+  backend: Pick<Backend, 'eachMaster'>,
+  work: () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const calls = async () => {
+    const sum: Record<string, number> = {};
+    for (const info of await backend.eachMaster((node) => node.info('commandstats')))
+      for (const [, name, n] of info.matchAll(/cmdstat_(\S+?):calls=(\d+)/g))
+        sum[name as string] = (sum[name as string] ?? 0) + Number(n);
+    return sum;
+  };
+  const before = await calls();
+  await work();
+  const used: Record<string, number> = {};
+  for (const [name, count] of Object.entries(await calls())) {
+    const more = count - (before[name] ?? 0);
+    if (more > 0 && name !== 'info') used[name] = more;
+  }
+  return used;
+}
+
 const KINDS: BackendKind[] = ['standalone', 'cluster'];
 
 function wanted(): BackendKind[] {
