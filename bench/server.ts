@@ -3,7 +3,8 @@
  * on one throwaway redis-server and real `messenger serve` processes (rate limits off but for one),
  * all on 127.0.0.1, measured side by side in one run:
  * - throughput: `PUT /api/v1/messages/:id` with HTTP keep-alive and many senders, driven
- *   by autocannon (a fresh UUID path per request), against the library's own
+ *   by wrk where installed, else autocannon (a fresh UUID path per request; http-load.ts),
+ *   and in one row by autocannon beside wrk, against the library's own
  *   `messenger.send` with as many in flight on the same Redis, then with two servers,
  *   and one server with its rate limits on (what checking the send bucket costs);
  * - connections: N live WebSocket clients (`ws`, in two processes of their own:
@@ -19,24 +20,34 @@
  * Charts (SVG, charts.ts) of latency against the offered rate and of server memory and
  * connect time against sockets open go to DIR: docs/charts/ on a full run, nowhere on a
  * `--quick` one unless `--charts` is given.
+ * Each server's access log (its standard error) goes to a file of its own, as a log
+ * collector would take it: a pipe read by this busy process made the servers wait.
  * Sessions are opened through the library (as `POST /login` would) so that thousands of
  * users do not cost thousands of argon2 hashes.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent, request } from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { createClient, type RedisClientType } from 'redis';
 import { createOutput } from '../src/cli/output.js';
 import { RedisMessenger } from '../src/index.js';
 import { newCsrfToken, newToken, tokenHash } from '../src/server/auth/tokens.js';
 import { startRedisServer } from '../test/support/redis-server.js';
-import { exitOf, servingUrl, spawnServe } from '../test/support/serve-process.js';
+import { exitOf, servingUrl, spawnServeLoggingTo } from '../test/support/serve-process.js';
 import { lineChart } from './charts.js';
+import { hasWrk, type LoadTool, load, type Sender } from './http-load.js';
 import { median, percentile, runConcurrently } from './measure.js';
 import { SocketClients } from './socket-clients.js';
 import { text } from './workloads.js';
@@ -51,10 +62,10 @@ if (!Number.isInteger(sockets) || sockets < 1 || sockets > 20_000) {
 }
 const size = {
   senders: 50,
-  /** Requests (and library sends) in flight at once: autocannon's connections. */
+  /** Requests (and library sends) in flight at once: the load tool's connections. */
   inFlight: 50,
-  seconds: quick ? 2 : 4,
-  rounds: quick ? 1 : 3,
+  seconds: quick ? 2 : 3,
+  rounds: quick ? 1 : 5,
   rates: quick ? [500, 1000, 2000] : [500, 1000, 2000, 3000, 5000],
   latencySeconds: quick ? 2 : 4,
 };
@@ -82,7 +93,7 @@ const redis = await startRedisServer(['--maxclients', '25000']);
 const probe: RedisClientType = createClient({ url: redis.url });
 await probe.connect();
 const messenger = await RedisMessenger.connect({ url: redis.url, commandTimeoutMs: 30_000 });
-const servers: { child: ChildProcessWithoutNullStreams; url: string }[] = [];
+const servers: { child: ChildProcess; url: string }[] = [];
 
 /**
  * The limits of a server: off (the figures of the server itself), or on as in production
@@ -93,11 +104,16 @@ const LIMITS = {
   on: ['--send-burst', '1000000', '--sends-per-second', '1000000'],
 };
 
+/** The servers' access logs: files, as a log collector would keep them, removed at the end. */
+const logs = mkdtempSync(join(tmpdir(), 'redis-messenger-bench-logs-'));
+let logsOpened = 0;
+
 async function startServer(
   limits: keyof typeof LIMITS = 'off',
-): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawnServe(['--redis', redis.url, ...LIMITS[limits], '--port', '0']);
-  child.stderr.resume();
+): Promise<{ child: ChildProcess; url: string }> {
+  const log = openSync(join(logs, `serve-${++logsOpened}.log`), 'w');
+  const child = spawnServeLoggingTo(['--redis', redis.url, ...LIMITS[limits], '--port', '0'], log);
+  closeSync(log);
   const url = await servingUrl(child);
   child.stdout.resume();
   const server = { child, url: url.replace(/\/$/, '') };
@@ -105,7 +121,7 @@ async function startServer(
   return server;
 }
 
-async function stopServer(server: { child: ChildProcessWithoutNullStreams }): Promise<void> {
+async function stopServer(server: { child: ChildProcess }): Promise<void> {
   const exit = exitOf(server.child);
   server.child.kill('SIGTERM');
   const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
@@ -153,6 +169,16 @@ function ownCpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
+/**
+ * The bench's CPU seconds with its children's that have ended (/proc/self/stat cutime and
+ * cstime): wrk's, which runs in a process of its own and is waited for, as autocannon's
+ * is the bench's own. Only the load tool's children end during the throughput rounds.
+ */
+function loadCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ownCpuSeconds() + (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 /** CPU in cores used by the bench process, the given server processes and redis-server while `work` ran. */
 async function cores<T>(
   pids: number[],
@@ -160,7 +186,7 @@ async function cores<T>(
 ): Promise<{ result: T; bench: number; servers: number; redis: number }> {
   const redisPid = redis.process.pid as number;
   const before = {
-    bench: ownCpuSeconds(),
+    bench: loadCpuSeconds(),
     servers: pids.map(cpuSeconds),
     redis: cpuSeconds(redisPid),
   };
@@ -173,7 +199,7 @@ async function cores<T>(
   );
   return {
     result,
-    bench: (ownCpuSeconds() - before.bench) / elapsed,
+    bench: (loadCpuSeconds() - before.bench) / elapsed,
     servers: servers / elapsed,
     redis: (cpuSeconds(redisPid) - before.redis) / elapsed,
   };
@@ -203,105 +229,113 @@ async function libraryRate(): Promise<number> {
   return sent / ((performance.now() - start) / 1000);
 }
 
-interface Cannon {
-  ok: number;
-  other: number;
-  errors: number;
-  seconds: number;
-}
+/**
+ * The HTTP load tool: wrk where it is installed (its CPU per request is a fraction of
+ * autocannon's, which runs in this process and takes from the same two cores), with one
+ * round of autocannon beside it; else autocannon alone.
+ */
+const tool: LoadTool = hasWrk() ? 'wrk' : 'autocannon';
+const sendsOf = (from: number, count: number): Sender[] =>
+  Array.from({ length: count }, (_, k) => ({
+    token: senders[(from + k) % senders.length]?.token as string,
+    body: JSON.stringify({ to: receivers[(from + k) % receivers.length]?.id, text }),
+  }));
 
-/** autocannon on `url`: each connection a sender of its own, each request a fresh id. */
-async function cannon(
-  url: string,
-  connections: number,
-  offset: number,
+/** Messages a second through servers (each gets its share of the connections and senders), summed. */
+async function serverRate(
+  urls: string[],
+  by: LoadTool = tool,
   seconds = size.seconds,
-): Promise<Cannon> {
-  let client = offset;
-  const result = await autocannon({
-    url,
-    connections,
-    pipelining: 1,
-    duration: seconds,
-    setupClient: (c) => {
-      const i = client++;
-      c.setHeaders({
-        authorization: `Bearer ${senders[i % senders.length]?.token}`,
-        'content-type': 'application/json',
-      });
-      c.setBody(JSON.stringify({ to: receivers[i % receivers.length]?.id, text }));
-    },
-    requests: [
-      {
-        method: 'PUT',
-        setupRequest: (req) => ({ ...req, path: `/api/v1/messages/${randomUUID()}` }),
-      },
-    ],
-  });
-  return {
-    ok: result['2xx'],
-    other: result.non2xx,
-    errors: result.errors + result.timeouts,
-    seconds: result.duration,
-  };
-}
-
-/** Messages a second through servers (each gets its share of the connections), summed. */
-async function serverRate(urls: string[]): Promise<{ rate: number; refused: number }> {
+): Promise<{ rate: number; refused: number }> {
   const share = Math.floor(size.inFlight / urls.length);
-  const results = await Promise.all(urls.map((url, i) => cannon(url, share, i * share)));
+  const results = await Promise.all(
+    urls.map((url, i) =>
+      load(by, { url, connections: share, seconds, senders: sendsOf(i * share, share) }),
+    ),
+  );
   return {
     rate: results.reduce((sum, r) => sum + r.ok / r.seconds, 0),
-    refused: results.reduce((sum, r) => sum + r.other + r.errors, 0),
+    refused: results.reduce((sum, r) => sum + r.refused, 0),
   };
 }
 
-/** The floor under any route: `GET /healthz` (no Redis) by the same autocannon. */
+/** The floor under any route: `GET /healthz` (no Redis) by the same tool. */
 async function healthRate(url: string): Promise<number> {
-  const result = await autocannon({
-    url: `${url}/healthz`,
+  const result = await load(tool, {
+    url,
+    path: '/healthz',
     connections: size.inFlight,
-    duration: size.seconds,
+    seconds: size.seconds,
   });
-  return result['2xx'] / result.duration;
+  return result.ok / result.seconds;
 }
 
 const first = await startServer();
 const second = await startServer();
 const limited = await startServer('on');
 // Warm the servers (and the library) up first: the first seconds are the JIT's.
-await Promise.all([cannon(first.url, 25, 0, 1), cannon(second.url, 25, 25, 1)]);
-await cannon(limited.url, 50, 0, 1);
+await serverRate([first.url, second.url], tool, 1);
+await serverRate([limited.url], tool, 1);
+type Way = 'one' | 'oneByAutocannon' | 'oneLimited' | 'two' | 'health';
+/** Each way's rate in each round; `library` holds every library measurement, in order. */
 const library: number[] = [];
-const one: number[] = [];
-const oneLimited: number[] = [];
-const two: number[] = [];
-const health: number[] = [];
+const rates: Record<Way, number[]> = {
+  one: [],
+  /** One server loaded by autocannon beside wrk: what the load tool's own CPU costs the figure. */
+  oneByAutocannon: [],
+  oneLimited: [],
+  two: [],
+  health: [],
+};
+/**
+ * Each way's rate as a share of the library's measured just before and just after it (their
+ * mean): the machine's speed drifts by half within a minute, and a way's ratio to a
+ * library figure from far away in time would measure the drift.
+ */
+const shareOfLibrary: Record<Way, number[]> = {
+  one: [],
+  oneByAutocannon: [],
+  oneLimited: [],
+  two: [],
+  health: [],
+};
 /** CPU of each way in its last round. */
-const cpu: Record<'library' | 'one' | 'oneLimited' | 'two' | 'health', Cores> = {} as never;
-const pidOf = (s: { child: ChildProcessWithoutNullStreams }) => s.child.pid as number;
+const cpu: Record<'library' | Way, Cores> = {} as never;
+const pidOf = (s: { child: ChildProcess }) => s.child.pid as number;
 let refused = 0;
-for (let round = 0; round < size.rounds; round++) {
-  output.progress('Throughput', round, size.rounds);
-  const h = await cores([pidOf(first)], () => healthRate(first.url));
-  health.push(h.result);
-  cpu.health = h;
+async function measureLibrary(): Promise<number> {
   const l = await cores([], libraryRate);
   library.push(l.result);
   cpu.library = l;
-  const single = await cores([pidOf(first)], () => serverRate([first.url]));
-  one.push(single.result.rate);
-  cpu.one = single;
-  const checked = await cores([pidOf(limited)], () => serverRate([limited.url]));
-  oneLimited.push(checked.result.rate);
-  cpu.oneLimited = checked;
-  refused += checked.result.refused;
-  const both = await cores([pidOf(first), pidOf(second)], () =>
-    serverRate([first.url, second.url]),
-  );
-  two.push(both.result.rate);
-  cpu.two = both;
-  refused += single.result.refused + both.result.refused;
+  return l.result;
+}
+const ways: [Way, number[], () => Promise<{ rate: number; refused: number }>][] = [
+  ['one', [pidOf(first)], () => serverRate([first.url])],
+  ...(tool === 'wrk'
+    ? [
+        [
+          'oneByAutocannon',
+          [pidOf(first)],
+          () => serverRate([first.url], 'autocannon'),
+        ] as (typeof ways)[number],
+      ]
+    : []),
+  ['oneLimited', [pidOf(limited)], () => serverRate([limited.url])],
+  ['two', [pidOf(first), pidOf(second)], () => serverRate([first.url, second.url])],
+  ['health', [pidOf(first)], async () => ({ rate: await healthRate(first.url), refused: 0 })],
+];
+for (let round = 0; round < size.rounds; round++) {
+  output.progress('Throughput', round, size.rounds);
+  let before = await measureLibrary();
+  for (const [way, pids, measure] of ways) {
+    const m = await cores(pids, measure);
+    rates[way].push(m.result.rate);
+    cpu[way] = m;
+    refused += m.result.refused;
+    const after = await measureLibrary();
+    shareOfLibrary[way].push(m.result.rate / ((before + after) / 2));
+    before = after;
+  }
 }
 output.progress('Throughput', size.rounds, size.rounds);
 await stopServer(limited);
@@ -574,14 +608,22 @@ await stopServer(live);
 await messenger.close();
 await probe.close();
 await redis.stop();
+rmSync(logs, { recursive: true, force: true });
 
 // ---- report -----------------------------------------------------------------------------
 
 const libraryMedian = median(library);
-const oneMedian = median(one);
-const oneLimitedMedian = median(oneLimited);
-const twoMedian = median(two);
-const healthMedian = median(health);
+/** What each way is, in the table. */
+const WAYS: Record<Way, string> = {
+  one: 'one server, PUT /api/v1/messages/:id',
+  oneByAutocannon:
+    "one server, PUT /api/v1/messages/:id, load by autocannon (in the bench's process)",
+  oneLimited:
+    'one server with its rate limits on (a send bucket nobody empties), PUT /api/v1/messages/:id',
+  two: 'two servers, PUT /api/v1/messages/:id',
+  health: 'one server, GET /healthz (no Redis: the HTTP floor), requests/s',
+};
+const measured = ways.map(([way]) => way);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${loadBefore.toFixed(2)} before the run, ${(loadavg()[0] ?? 0).toFixed(2)} after`;
 const results = {
   quick,
@@ -591,16 +633,14 @@ const results = {
     inFlight: size.inFlight,
     senders: size.senders,
     rounds: size.rounds,
+    tool,
     library,
-    health,
+    rates,
+    shareOfLibrary,
     cpu,
-    oneServer: one,
-    oneServerRateLimited: oneLimited,
-    twoServers: two,
     refused,
-    ratioOne: oneMedian / libraryMedian,
-    ratioOneRateLimited: oneLimitedMedian / libraryMedian,
-    ratioTwo: twoMedian / libraryMedian,
+    /** Each way's median share of the library's rate. */
+    ofLibrary: Object.fromEntries(measured.map((way) => [way, median(shareOfLibrary[way])])),
   },
   connections: {
     asked: sockets,
@@ -623,34 +663,27 @@ if (asJson) {
   output.line(JSON.stringify(results, null, 2));
 } else {
   output.line(
-    `Machine: ${machine}; ${results.seconds} s in all${quick ? ' (quick run)' : ''}; one redis-server, servers with --no-rate-limits unless said, HTTP load by autocannon`,
+    `Machine: ${machine}; ${results.seconds} s in all${quick ? ' (quick run)' : ''}; one redis-server, servers with --no-rate-limits unless said, HTTP load by ${tool}${tool === 'wrk' ? ' (and autocannon in one row)' : ' (wrk is not installed)'}`,
   );
   output.line();
   output.line(
-    `Throughput (${size.inFlight} in flight, ${size.senders} senders, ${size.seconds} s each, median of ${size.rounds}):`,
+    `Throughput (${size.inFlight} in flight, ${size.senders} senders, ${size.seconds} s each, ${size.rounds} rounds, the library measured before and after each way; medians):`,
   );
   const rounds = (xs: number[]) => xs.map(n).join(', ');
   const c2 = (c: Cores) =>
     `${c.bench.toFixed(2)} / ${c.servers.toFixed(2)} / ${c.redis.toFixed(2)}`;
   output.line(
-    '| way | messages/s (median) | of the library | each round | cores: bench / server(s) / redis (last round) |',
+    '| way | messages/s | of the library (its mean before and after) | each round | cores: bench and load tool / server(s) / redis (last round) |',
   );
   output.line('|---|---|---|---|---|');
   output.line(
-    `| library, messenger.send | ${n(libraryMedian)} | 1 | ${rounds(library)} | ${c2(cpu.library)} |`,
+    `| library, messenger.send | ${n(libraryMedian)} | 1 | ${library.length} measurements, ${n(Math.min(...library))} to ${n(Math.max(...library))} | ${c2(cpu.library)} |`,
   );
-  output.line(
-    `| one server, PUT /api/v1/messages/:id | ${n(oneMedian)} | ${results.throughput.ratioOne.toFixed(2)} | ${rounds(one)} | ${c2(cpu.one)} |`,
-  );
-  output.line(
-    `| one server with its rate limits on (a send bucket nobody empties), PUT /api/v1/messages/:id | ${n(oneLimitedMedian)} | ${results.throughput.ratioOneRateLimited.toFixed(2)} | ${rounds(oneLimited)} | ${c2(cpu.oneLimited)} |`,
-  );
-  output.line(
-    `| two servers, PUT /api/v1/messages/:id | ${n(twoMedian)} | ${results.throughput.ratioTwo.toFixed(2)} | ${rounds(two)} | ${c2(cpu.two)} |`,
-  );
-  output.line(
-    `| one server, GET /healthz (no Redis: the HTTP floor), requests/s | ${n(healthMedian)} | ${(healthMedian / libraryMedian).toFixed(2)} | ${rounds(health)} | ${c2(cpu.health)} |`,
-  );
+  for (const way of measured) {
+    output.line(
+      `| ${WAYS[way]} | ${n(median(rates[way]))} | ${median(shareOfLibrary[way]).toFixed(2)} | ${rounds(rates[way])} | ${c2(cpu[way])} |`,
+    );
+  }
   output.line(`Requests not answered 2xx: ${refused}`);
   output.line();
   const c = results.connections;

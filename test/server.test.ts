@@ -417,6 +417,27 @@ onEachBackend((backend) => {
     });
   });
 
+  describe('the API version header', () => {
+    it('is on every answer: success, refusal, bad input, no route and the page', async () => {
+      const { id, token } = await register();
+      const other = await register();
+      const answers = await Promise.all([
+        call('GET', '/me', { token }),
+        call('PUT', `/messages/${randomUUID()}`, { token, body: { to: other.id, text: 'hi' } }),
+        call('GET', '/me'),
+        call('GET', '/me', { token: `msg_${id}_${'x'.repeat(43)}` }),
+        call('PUT', '/messages/not-an-id', { token, body: { to: other.id, text: 'hi' } }),
+        call('GET', '/no-such-route', { token }),
+        server.inject({ method: 'GET', url: '/healthz' }) as unknown as Promise<Reply>,
+      ]);
+      assert.deepEqual(
+        answers.map((reply) => reply.statusCode),
+        [200, 201, 401, 401, 400, 404, 200],
+      );
+      for (const reply of answers) assert.equal(reply.headers['x-messenger-api'], '1');
+    });
+  });
+
   describe('health', () => {
     it('healthz and readyz answer without a session', async () => {
       assert.equal((await server.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);

@@ -182,8 +182,11 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     },
   });
   // Clients compare it with the version they need (src/client/http.ts): one header, no extra request.
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header(API_VERSION_HEADER, String(API_VERSION));
+  // Set as the request comes (no hook of its own at the answer): replies to errors keep it.
+  const apiVersion = String(API_VERSION);
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header(API_VERSION_HEADER, apiVersion);
+    done();
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>

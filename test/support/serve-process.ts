@@ -2,7 +2,13 @@
  * `messenger serve` as a real process for tests, and what talks to a server: JSON calls
  * and a live WebSocket client that records its frames.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import {
+  type ChildProcess,
+  type ChildProcessByStdio,
+  type ChildProcessWithoutNullStreams,
+  spawn,
+} from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { eventually, within } from './wait.js';
 
@@ -14,6 +20,21 @@ export function spawnServe(
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
   });
+}
+
+/**
+ * `messenger serve` with its standard error (the access log) written to the open file
+ * `stderrFd` instead of a pipe: a pipe that this process, busy with other work, reads
+ * late makes the server wait in its log writes, which the bench must not measure.
+ */
+export function spawnServeLoggingTo(
+  args: string[],
+  stderrFd: number,
+): ChildProcessByStdio<Writable, Readable, null> {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', stderrFd],
+  }) as ChildProcessByStdio<Writable, Readable, null>;
 }
 
 /** What a `messenger serve` that ends by itself (a refusal) printed, and its exit code. */
@@ -55,12 +76,12 @@ export function serveUntilExit(
 export const START_MS = 45_000;
 
 /** The start-up line the server prints once it listens ("messenger serving on <url>..."). */
-export function startupLine(child: ChildProcessWithoutNullStreams): Promise<string> {
+export function startupLine(child: ChildProcess): Promise<string> {
   return within(
     START_MS,
     new Promise<string>((resolve, reject) => {
       let seen = '';
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
         seen += chunk.toString();
         const match = /^messenger serving on .*$/m.exec(seen);
         if (match) resolve(match[0]);
@@ -72,14 +93,14 @@ export function startupLine(child: ChildProcessWithoutNullStreams): Promise<stri
 }
 
 /** The URL the server prints once it listens. */
-export async function servingUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
+export async function servingUrl(child: ChildProcess): Promise<string> {
   const line = await startupLine(child);
   const url = /messenger serving on (http:\/\/\S+)/.exec(line)?.[1];
   if (!url) throw new Error(`no URL in the start-up line: ${line}`);
   return url;
 }
 
-export function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.on('exit', (code) => resolve(code));

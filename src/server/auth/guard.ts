@@ -110,13 +110,15 @@ export function guard(options: GuardOptions) {
   const { rates } = options;
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const unsafe = !SAFE_METHODS.has(request.method);
-    if (request.routeOptions.config.public) {
+    // Read once: Fastify builds routeOptions afresh at every read.
+    const { config } = request.routeOptions;
+    if (config.public) {
       // Logging someone in to an account of the attacker's is a forgery too.
       if (unsafe) checkOrigin(request, options.origins);
       await rates?.anonymous(request.ip);
       return;
     }
-    const upgrade = request.routeOptions.config.live === true;
+    const upgrade = config.live === true;
     if (upgrade) await rates?.upgrade(request.ip);
     let caller: Caller;
     try {
@@ -152,7 +154,7 @@ export function guard(options: GuardOptions) {
     }
     // A send takes its token from the user's bucket itself (messages.ts): in the same
     // round trip as the send when it needs no lookup first.
-    if (!upgrade && rates && !request.routeOptions.config.sends) await rates.request(user.id);
+    if (!upgrade && rates && !config.sends) await rates.request(user.id);
     request.caller = caller;
   };
 }

@@ -4,7 +4,7 @@
  * only the token's SHA-256, so a copy of Redis signs nobody in.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const TOKEN =
   /^msg_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -21,7 +21,8 @@ export function newCsrfToken(): string {
 
 /** The SHA-256 (hex) of a token: the session's name in Redis and its public id. */
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  // One-shot: a Hash object per request cost more than the hashing itself.
+  return hash('sha256', token, 'hex');
 }
 
 /** The user id and hash of a well-formed token, or null. */
