@@ -1,6 +1,6 @@
 /**
  * HTTP load for the server bench, by a well-known tool: wrk (C, one thread, bench/wrk.lua)
- * where it is installed, and autocannon (Node, in the bench's own process) always. On
+ * where it is installed, else autocannon (Node, in the bench's own process). On
  * one machine the tool's CPU is taken from the cores the server and Redis share; wrk
  * needs a fraction of autocannon's per request, so its figures are nearer what the
  * server does when its clients are other machines (docs/performance.md measures both).
@@ -35,7 +35,7 @@ export interface Load {
 }
 
 export interface LoadResult {
-  /** Answers 2xx. */
+  /** Answers 2xx (by wrk: under 400, as wrk counts; the server answers nothing 1xx or 3xx here). */
   ok: number;
   /** Answers of any other status, and requests that failed (socket errors, timeouts). */
   refused: number;
@@ -82,7 +82,8 @@ async function byAutocannon({ url, connections, seconds, senders, path }: Load) 
   });
   return {
     ok: result['2xx'],
-    refused: result.non2xx + result.errors + result.timeouts,
+    // autocannon counts its timeouts among its errors.
+    refused: result.non2xx + result.errors,
     seconds: result.duration,
   };
 }
@@ -112,10 +113,13 @@ async function byWrk({ url, connections, seconds, senders, path }: Load): Promis
     const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const s = JSON.parse(line) as Record<string, number>;
-    const failed = (s.connect ?? 0) + (s.read ?? 0) + (s.write ?? 0) + (s.timeout ?? 0);
+    // A request wrk timed out is counted again when its answer comes (then in `requests`),
+    // so the late ones are left out of `ok` and counted once, as refused.
+    const late = s.timeout ?? 0;
+    const failed = (s.connect ?? 0) + (s.read ?? 0) + (s.write ?? 0) + late;
     const status = s.status ?? 0;
     return {
-      ok: (s.requests ?? 0) - status,
+      ok: Math.max(0, (s.requests ?? 0) - status - late),
       refused: status + failed,
       seconds: (s.durationUs ?? 0) / 1e6,
     };

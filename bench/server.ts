@@ -6,7 +6,9 @@
  *   by wrk where installed, else autocannon (a fresh UUID path per request; http-load.ts),
  *   and in one row by autocannon beside wrk, against the library's own
  *   `messenger.send` with as many in flight on the same Redis, then with two servers,
- *   and one server with its rate limits on (what checking the send bucket costs);
+ *   one server with its rate limits on (what checking the send bucket costs), and
+ *   `GET /healthz` (the floor of HTTP itself); the library is measured before and after
+ *   each of them, and each one's share of the library is over the mean of the two;
  * - connections: N live WebSocket clients (`ws`, in two processes of their own:
  *   socket-clients.ts) on one server: held, server RSS per socket (/proc/<pid>/status)
  *   and time taken at every tenth of the way, Redis connections the server holds, time to
@@ -273,9 +275,10 @@ async function healthRate(url: string): Promise<number> {
 const first = await startServer();
 const second = await startServer();
 const limited = await startServer('on');
-// Warm the servers (and the library) up first: the first seconds are the JIT's.
+// Warm the servers (and autocannon) up first: the first seconds are the JIT's.
 await serverRate([first.url, second.url], tool, 1);
 await serverRate([limited.url], tool, 1);
+if (tool === 'wrk') await serverRate([first.url], 'autocannon', 1);
 type Way = 'one' | 'oneByAutocannon' | 'oneLimited' | 'two' | 'health';
 /** Each way's rate in each round; `library` holds every library measurement, in order. */
 const library: number[] = [];

@@ -418,21 +418,48 @@ onEachBackend((backend) => {
   });
 
   describe('the API version header', () => {
-    it('is on every answer: success, refusal, bad input, no route and the page', async () => {
+    it('is on every answer: success, refusals, bad input, no route, health and the page', async () => {
       const { id, token } = await register();
       const other = await register();
+      const raw = (
+        method: 'GET' | 'PUT',
+        url: string,
+        headers: Record<string, string>,
+        payload?: string,
+      ) =>
+        server.inject({
+          method,
+          url,
+          headers,
+          ...(payload !== undefined ? { payload } : {}),
+        }) as unknown as Promise<Reply>;
+      const bearer = { authorization: `Bearer ${token}` };
       const answers = await Promise.all([
         call('GET', '/me', { token }),
         call('PUT', `/messages/${randomUUID()}`, { token, body: { to: other.id, text: 'hi' } }),
         call('GET', '/me'),
         call('GET', '/me', { token: `msg_${id}_${'x'.repeat(43)}` }),
         call('PUT', '/messages/not-an-id', { token, body: { to: other.id, text: 'hi' } }),
+        raw(
+          'PUT',
+          `/api/v1/messages/${randomUUID()}`,
+          { ...bearer, 'content-type': 'application/json' },
+          '{"to":',
+        ),
+        raw(
+          'PUT',
+          `/api/v1/messages/${randomUUID()}`,
+          { ...bearer, 'content-type': 'text/plain' },
+          'hi',
+        ),
+        call('GET', '/live', { token }),
         call('GET', '/no-such-route', { token }),
-        server.inject({ method: 'GET', url: '/healthz' }) as unknown as Promise<Reply>,
+        raw('GET', '/healthz', {}),
+        raw('GET', '/', {}),
       ]);
       assert.deepEqual(
         answers.map((reply) => reply.statusCode),
-        [200, 201, 401, 401, 400, 404, 200],
+        [200, 201, 401, 401, 400, 400, 415, 426, 404, 200, 200],
       );
       for (const reply of answers) assert.equal(reply.headers['x-messenger-api'], '1');
     });
