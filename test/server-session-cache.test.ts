@@ -2,14 +2,15 @@
  * The sessions a server keeps in memory (src/server/auth/session-cache.ts), on one Redis
  * and on a cluster: a known session costs no Redis read, yet an ending (on this server or
  * another one on the same Redis) takes effect at once; a read that raced an ending is not
- * kept; nothing is used while endings may be missed; a session past its own end is not
- * used; the cache stays within its bound.
+ * kept; nothing is used while endings may be missed (nor while Redis is down when the
+ * cache first listens, which it then does by itself once Redis is back); a session past
+ * its own end is not used; the cache stays within its bound.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Keys } from '../src/core/keys.js';
-import type { RedisMessenger } from '../src/index.js';
+import { RedisMessenger } from '../src/index.js';
 import {
   MAX_AGE_MS,
   MAX_ENTRIES,
@@ -19,6 +20,7 @@ import {
 import { newCsrfToken, newToken, tokenHash } from '../src/server/auth/tokens.js';
 import { createServer, type Server } from '../src/server/index.js';
 import { commandsDuring, onEachBackend } from './support/backends.js';
+import { startRedisServer } from './support/redis-server.js';
 import { eventually, sleep } from './support/wait.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -207,5 +209,46 @@ onEachBackend((backend) => {
       await cache.signedIn(ids[0] as string, 'a'.repeat(64), IDLE_MS, read);
       assert.equal(reads, 1, 'the oldest went');
     });
+  });
+});
+
+describe('a Redis that is down when the cache first listens', () => {
+  it('keeps nothing until Redis confirms the channel, then keeps again by itself', async () => {
+    const redis = await startRedisServer();
+    const messenger = await RedisMessenger.connect({ url: redis.url, commandTimeoutMs: 300 });
+    const cache = new SessionCache(messenger.accounts);
+    try {
+      const { id, hash, signedIn } = await signedInUser(messenger);
+      redis.signal('SIGKILL');
+      await sleep(100);
+      // The read stands for the session as Redis last had it: what is tested is what the
+      // cache keeps while it cannot hear endings.
+      let reads = 0;
+      const read = async () => {
+        reads++;
+        return signedIn;
+      };
+      assert.deepEqual(await cache.signedIn(id, hash, IDLE_MS, read), signedIn);
+      await sleep(1500);
+      assert.deepEqual(await cache.signedIn(id, hash, IDLE_MS, read), signedIn);
+      assert.equal(cache.size, 0, 'nothing kept while endings cannot be heard');
+      assert.equal(reads, 2);
+      await redis.restart();
+      // Listening again needs a request after the retry's wait; one every 100 ms.
+      const deadline = Date.now() + 15_000;
+      while (!cache.trusted && Date.now() < deadline) {
+        await cache.signedIn(id, hash, IDLE_MS, read);
+        await sleep(100);
+      }
+      assert.ok(cache.trusted, 'the channel listened to once Redis is back');
+      await cache.signedIn(id, hash, IDLE_MS, read);
+      const before = reads;
+      await cache.signedIn(id, hash, IDLE_MS, read);
+      assert.equal(reads, before, 'a known session is kept again');
+    } finally {
+      await cache.close();
+      await messenger.close();
+      await redis.stop();
+    }
   });
 });
