@@ -4,7 +4,7 @@
  * route, CSRF and Origin refusals, and login that does not tell names apart.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
@@ -414,6 +414,15 @@ onEachBackend((backend) => {
         body: { username: alice.name, password: PASSWORD },
       });
       assert.equal(login.statusCode, 403, 'login from another site');
+    });
+  });
+
+  describe('session names', () => {
+    it("a session is stored under its token's SHA-256 (sessions in Redis stay valid across versions)", async () => {
+      const { id, token } = await register();
+      const sha256 = createHash('sha256').update(token).digest('hex');
+      const session = await messenger.accounts.session(id, sha256, 3_600_000);
+      assert.equal(session?.id, sha256);
     });
   });
 

@@ -4,7 +4,8 @@
  * only the token's SHA-256, so a copy of Redis signs nobody in.
  * @module
  */
-import { hash, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const TOKEN =
   /^msg_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -21,8 +22,17 @@ export function newCsrfToken(): string {
 
 /** The SHA-256 (hex) of a token: the session's name in Redis and its public id. */
 export function tokenHash(token: string): string {
-  // One-shot: a Hash object per request cost more than the hashing itself.
-  return hash('sha256', token, 'hex');
+  return oneShotHash ? oneShotHash('sha256', token, 'hex') : hashObject(token);
+}
+
+/**
+ * `crypto.hash` (Node 20.12, 21.7): a Hash object per request cost more than the hashing
+ * itself. Looked up, not imported by name, so that an older Node still starts.
+ */
+const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
+
+function hashObject(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 /** The user id and hash of a well-formed token, or null. */
