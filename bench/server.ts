@@ -161,8 +161,13 @@ function serverRss(pid: number): number {
 
 /** CPU seconds (user + system) the process has used: /proc/<pid>/stat, in clock ticks of 1/100 s. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The fields of /proc/<pid>/stat after the command's name (the first is the state). */
+function statFields(pid: number | 'self'): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
 }
 
 /** The bench process's own CPU seconds. */
@@ -177,7 +182,7 @@ function ownCpuSeconds(): number {
  * is the bench's own. Only the load tool's children end during the throughput rounds.
  */
 function loadCpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const fields = statFields('self');
   return ownCpuSeconds() + (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
@@ -282,26 +287,21 @@ if (tool === 'wrk') await serverRate([first.url], 'autocannon', 1);
 type Way = 'one' | 'oneByAutocannon' | 'oneLimited' | 'two' | 'health';
 /** Each way's rate in each round; `library` holds every library measurement, in order. */
 const library: number[] = [];
-const rates: Record<Way, number[]> = {
+/** A list of figures for each way (oneByAutocannon: the load tool's own cost, beside wrk). */
+const perWay = (): Record<Way, number[]> => ({
   one: [],
-  /** One server loaded by autocannon beside wrk: what the load tool's own CPU costs the figure. */
   oneByAutocannon: [],
   oneLimited: [],
   two: [],
   health: [],
-};
+});
+const rates = perWay();
 /**
  * Each way's rate as a share of the library's measured just before and just after it (their
  * mean): the machine's speed drifts by half within a minute, and a way's ratio to a
  * library figure from far away in time would measure the drift.
  */
-const shareOfLibrary: Record<Way, number[]> = {
-  one: [],
-  oneByAutocannon: [],
-  oneLimited: [],
-  two: [],
-  health: [],
-};
+const shareOfLibrary = perWay();
 /** CPU of each way in its last round. */
 const cpu: Record<'library' | Way, Cores> = {} as never;
 const pidOf = (s: { child: ChildProcess }) => s.child.pid as number;

@@ -12,14 +12,16 @@ import type { Readable, Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { eventually, within } from './wait.js';
 
+/** The command line of `messenger serve` with `args`, run by tsx from the sources. */
+const serveArgv = (args: string[]) => ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args];
+const serveEnv = (env: Record<string, string> = {}) => ({ ...process.env, NO_COLOR: '1', ...env });
+
 /** Starts `messenger serve` with `args` (give it --redis a throwaway server's URL). */
 export function spawnServe(
   args: string[],
   env: Record<string, string> = {},
 ): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
-  });
+  return spawn(process.execPath, serveArgv(args), { env: serveEnv(env) });
 }
 
 /**
@@ -31,8 +33,8 @@ export function spawnServeLoggingTo(
   args: string[],
   stderrFd: number,
 ): ChildProcessByStdio<Writable, Readable, null> {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args], {
-    env: { ...process.env, NO_COLOR: '1' },
+  return spawn(process.execPath, serveArgv(args), {
+    env: serveEnv(),
     stdio: ['pipe', 'pipe', stderrFd],
   }) as ChildProcessByStdio<Writable, Readable, null>;
 }

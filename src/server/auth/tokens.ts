@@ -5,19 +5,18 @@
  * @module
  */
 import * as crypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
 
 const TOKEN =
   /^msg_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 /** A new token for the user. */
 export function newToken(userId: string): string {
-  return `msg_${userId}_${randomBytes(32).toString('base64url')}`;
+  return `msg_${userId}_${crypto.randomBytes(32).toString('base64url')}`;
 }
 
 /** A new CSRF token for a session. */
 export function newCsrfToken(): string {
-  return randomBytes(32).toString('base64url');
+  return crypto.randomBytes(32).toString('base64url');
 }
 
 /** The SHA-256 (hex) of a token: the session's name in Redis and its public id. */
@@ -32,7 +31,7 @@ export function tokenHash(token: string): string {
 const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
 
 function hashObject(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return crypto.createHash('sha256').update(token).digest('hex');
 }
 
 /** The user id and hash of a well-formed token, or null. */
