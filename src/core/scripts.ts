@@ -33,6 +33,8 @@ export const scripts = {
   noteSent: LuaScript.fromFile(folder, 'note-sent-1'),
   deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),
   addToConversation: LuaScript.fromFile(folder, 'add-to-conversation-1'),
+  // Those steps in one script, when one master serves all four slots (Redis 7's flags).
+  sendOnOneNode: LuaScript.fromFile(folder, 'send-on-one-node-1'),
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
   forgetUnread: LuaScript.fromFile(folder, 'forget-unread-n'),
   addUnseen: LuaScript.fromFile(folder, 'add-unseen-n'),

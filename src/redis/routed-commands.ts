@@ -30,6 +30,19 @@ export class RoutedCommands {
     return this.router.send(keys[0] ?? '', evalShaArgs(script.sha, keys, args), script.source);
   }
 
+  /**
+   * Runs `script` on the master the slot map names for `keys[0]`, and nowhere else:
+   * resolves with `notHere` if that node redirects it (SlotRouter.sendHere).
+   */
+  runHere(script: LuaScript, keys: string[], args: string[], notHere: unknown): Promise<unknown> {
+    return this.router.sendHere(
+      keys[0] ?? '',
+      evalShaArgs(script.sha, keys, args),
+      script.source,
+      notHere,
+    );
+  }
+
   evalSha(sha: string, { keys, arguments: args }: ScriptCall): Promise<unknown> {
     return this.router.send(keys[0] ?? '', evalShaArgs(sha, keys, args));
   }

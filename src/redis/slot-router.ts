@@ -54,6 +54,24 @@ export class SlotRouter {
     return this.#connection(this.#nodeOfSlot(keySlot(key)));
   }
 
+  /**
+   * Whether one master serves the slots of all `keys`, as far as the slot map (and the
+   * MOVED replies since) says now. The map can be behind the cluster: a caller that acts
+   * on a yes must cope with a node that serves fewer of them than this says.
+   */
+  oneMaster(keys: readonly string[]): boolean {
+    try {
+      const first = this.#nodeOfSlot(keySlot(keys[0] ?? '')).address;
+      for (let i = 1; i < keys.length; i++) {
+        if (this.#nodeOfSlot(keySlot(keys[i] as string)).address !== first) return false;
+      }
+      return true;
+    } catch {
+      // The slot map is being re-read.
+      return false;
+    }
+  }
+
   /** The connection to every master; resolves with them once all are open. */
   connectAll(): Promise<RedisClient[]> {
     return Promise.all(this.#cluster.masters.map((master) => this.#connection(master)));
@@ -87,6 +105,34 @@ export class SlotRouter {
       if (noScript !== undefined && isNoScript(error))
         return this.send(key, asEval(args, noScript));
       return this.#redirected(error, slot, key, args, 1, noScript);
+    }
+  }
+
+  /**
+   * As `send`, to the master the slot map names for `key`, but never further: a command
+   * answered MOVED or ASK (which is noted, as by `send`) resolves with `notHere` instead,
+   * and so does one the map cannot place now. For a script that touches keys of other
+   * slots than its own (send-on-one-node-1.lua), whose caller has another way.
+   */
+  async sendHere(
+    key: string,
+    args: string[],
+    noScript: string,
+    notHere: unknown,
+  ): Promise<unknown> {
+    const slot = keySlot(key);
+    let node: ClusterNode;
+    try {
+      node = this.#nodeOfSlot(slot);
+    } catch {
+      return notHere;
+    }
+    try {
+      return await this.#sendOn(node, args, false);
+    } catch (error) {
+      if (isNoScript(error)) return this.sendHere(key, asEval(args, noScript), noScript, notHere);
+      if (!this.#noteRedirection(error, slot, key)) throw error;
+      return notHere;
     }
   }
 
@@ -136,25 +182,41 @@ export class SlotRouter {
     hops: number,
     noScript: string | undefined,
   ): Promise<unknown> {
-    const redirection =
-      error instanceof ErrorReply ? /^(MOVED|ASK) \d+ (.+:\d+)$/.exec(error.message) : null;
+    const redirection = this.#noteRedirection(error, slot, key);
     if (!redirection) throw error;
-    const [, kind, address = ''] = redirection;
-    const node = this.#cluster.nodeByAddress.get(address);
+    const { kind, node } = redirection;
     // A cycle of redirections (a topology in flux), or a node the cluster client has not
     // met yet: the cluster client sorts it out.
     if (hops > MAX_REDIRECTIONS || !node) return this.#throughCluster(key, args, noScript);
-    if (kind === 'MOVED' && this.#moved.get(slot) !== address) {
+    return this.#sendOn(node, args, kind === 'ASK').catch((next: unknown) => {
+      if (noScript !== undefined && isNoScript(next)) return this.send(key, asEval(args, noScript));
+      return this.#redirected(next, slot, key, args, hops + 1, noScript);
+    });
+  }
+
+  /**
+   * A MOVED or ASK reply: its kind and the node it names (if the cluster client knows
+   * it). A MOVED slot is served by that node here from now on, and the cluster client is
+   * nudged to re-read its map. Anything else: undefined.
+   */
+  #noteRedirection(
+    error: unknown,
+    slot: number,
+    key: string,
+  ): { kind: string; node: ClusterNode | undefined } | undefined {
+    const redirection =
+      error instanceof ErrorReply ? /^(MOVED|ASK) \d+ (.+:\d+)$/.exec(error.message) : null;
+    if (!redirection) return undefined;
+    const [, kind = '', address = ''] = redirection;
+    const node = this.#cluster.nodeByAddress.get(address);
+    if (node && kind === 'MOVED' && this.#moved.get(slot) !== address) {
       this.#moved.set(slot, address);
       this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS);
       this.#sweeper.unref();
       // The cluster client re-reads its slot map on a MOVED of its own.
       this.#cluster.sendCommand(key, true, ['TYPE', key]).catch(() => {});
     }
-    return this.#sendOn(node, args, kind === 'ASK').catch((next: unknown) => {
-      if (noScript !== undefined && isNoScript(next)) return this.send(key, asEval(args, noScript));
-      return this.#redirected(next, slot, key, args, hops + 1, noScript);
-    });
+    return { kind, node };
   }
 
   #nodeOfSlot(slot: number): ClusterNode {

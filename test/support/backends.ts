@@ -7,6 +7,8 @@
  *     });
  *
  * TEST_BACKENDS=standalone (or =cluster) runs only one of them, for a quick local run.
+ * `{ clusterOfOneShard: true }` adds a third run on a cluster of one master, where the
+ * cluster backend takes its one-script paths (a whole send in one script).
  */
 import { randomUUID } from 'node:crypto';
 import { after, before, describe } from 'node:test';
@@ -82,12 +84,23 @@ function wanted(): BackendKind[] {
  * Defines the tests of `define` once per backend, each group with its backend running.
  * `kind` is known while tests are defined (for a `skip` that names why).
  */
-export function onEachBackend(define: (backend: () => Backend, kind: BackendKind) => void): void {
-  for (const kind of wanted()) {
-    describe(kind === 'standalone' ? 'on one Redis' : 'on a Redis Cluster', () => {
+export function onEachBackend(
+  define: (backend: () => Backend, kind: BackendKind) => void,
+  { clusterOfOneShard = false } = {},
+): void {
+  const runs = wanted().map((kind) => ({ kind, masters: 3 }));
+  if (clusterOfOneShard && wanted().includes('cluster')) runs.push({ kind: 'cluster', masters: 1 });
+  for (const { kind, masters } of runs) {
+    const name =
+      kind === 'standalone'
+        ? 'on one Redis'
+        : masters === 1
+          ? 'on a Redis Cluster of one shard'
+          : 'on a Redis Cluster';
+    describe(name, () => {
       let running: RunningBackend | undefined;
       before(async () => {
-        running = await startBackend(kind);
+        running = await startBackend(kind, masters);
       });
       after(async () => {
         await running?.stop();
@@ -104,7 +117,8 @@ interface RunningBackend extends Backend {
   stop(): Promise<void>;
 }
 
-export async function startBackend(kind: BackendKind): Promise<RunningBackend> {
+/** `masters`: of a cluster. @defaultValue 3 */
+export async function startBackend(kind: BackendKind, masters = 3): Promise<RunningBackend> {
   if (kind === 'standalone') {
     const server: RedisServer = await startRedisServer();
     const raw = createClient({ url: server.url });
@@ -124,7 +138,7 @@ export async function startBackend(kind: BackendKind): Promise<RunningBackend> {
       },
     };
   }
-  const cluster: RedisCluster = await startRedisCluster();
+  const cluster: RedisCluster = await startRedisCluster({ masters });
   const raw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
   await raw.connect();
   const eachMaster = async <T>(ask: (node: RedisClientType) => Promise<T>) =>

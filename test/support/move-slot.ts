@@ -14,6 +14,17 @@ export interface MoveOptions {
   pauseMs?: number;
 }
 
+/** Sends one command to one node, on a connection of its own. */
+export async function askNode(node: ClusterNode, ...command: string[]): Promise<unknown> {
+  const client = createClient({ url: node.url });
+  await client.connect();
+  try {
+    return await client.sendCommand(command);
+  } finally {
+    client.destroy();
+  }
+}
+
 export async function moveSlot(
   cluster: RedisCluster,
   slot: number,
@@ -23,15 +34,7 @@ export async function moveSlot(
   const from = await cluster.masterOf(slot);
   const to = cluster.nodes.find((node) => node.role === 'master' && node !== from && node.alive);
   assert.ok(to, 'another master to move the slot to');
-  const ask = async (node: ClusterNode, ...command: string[]) => {
-    const client = createClient({ url: node.url });
-    await client.connect();
-    try {
-      return await client.sendCommand(command);
-    } finally {
-      client.destroy();
-    }
-  };
+  const ask = askNode;
   await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
   await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
   await pause();

@@ -13,10 +13,23 @@ import { type Keys, messageMember, nameIndexMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
 import { recountUnreadStreamed } from './cluster-recount.js';
-import type { SendLimitArgs, SendReply, StepRunner, Writes } from './writes.js';
+import {
+  type SendLimitArgs,
+  type SendReply,
+  type StepRunner,
+  sendReplyOf,
+  sendScriptArgs,
+  type Writes,
+} from './writes.js';
 
 /** How many conversation entries markConversationSeen reads at a time. */
 const WALK_PAGE = 100;
+
+/**
+ * send-on-one-node-1.lua's reply when a key is not on its node now, and what a
+ * redirection of it counts as: nothing was written.
+ */
+const NOT_ON_ONE_NODE = -9;
 
 export class ClusterWrites implements Writes {
   /** `client` sends each command to the master serving its key (redis/slot-router.ts). */
@@ -56,6 +69,11 @@ export class ClusterWrites implements Writes {
    * first, alone: a send past its bucket writes nothing at all (and a refusal that two
    * requests with the same id may not share must never take back a hash the other one
    * delivered).
+   *
+   * When one master serves all four slots (always on a cluster of one shard), the steps
+   * run as one script there instead (send-on-one-node-1.lua): one round trip, all or
+   * nothing, the same replies. It writes nothing when a slot turned out to be elsewhere
+   * (a stale map, a slot migrating: a redirection is not followed), and the steps follow.
    */
   async sendMessage(
     id: string,
@@ -66,6 +84,27 @@ export class ClusterWrites implements Writes {
   ): Promise<SendReply> {
     const { client, keys } = this;
     const conversation = keys.conversation(sender, receiver);
+    const message = keys.message(id);
+    if (client.router.oneMaster([message, keys.user(sender), keys.user(receiver), conversation])) {
+      const reply = (await client.runHere(
+        scripts.sendOnOneNode,
+        [message],
+        [
+          ...sendScriptArgs(keys, id, sender, receiver, text, limit),
+          keys.user(sender),
+          keys.conversations(sender),
+          keys.userRateLimit('send', sender),
+          conversation,
+          keys.user(receiver),
+          keys.inbox(receiver),
+          keys.conversations(receiver),
+          keys.unread(receiver),
+          keys.unseen(receiver, sender),
+        ],
+        [NOT_ON_ONE_NODE],
+      )) as [number, string?, string?];
+      if (reply[0] !== NOT_ON_ONE_NODE) return sendReplyOf(reply);
+    }
     // The sender exists, and their conversations (step 5) are a sorted set if anything;
     // with a send limit, it takes the sender's token first (the bucket is in their slot).
     const checkSender = () =>

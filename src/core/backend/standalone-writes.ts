@@ -5,12 +5,19 @@
  * @module
  */
 
-import { BadDataError, MessengerError, Refusal } from '../../errors.js';
+import { MessengerError } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { type Keys, nameIndexMember } from '../keys.js';
 import { scripts } from '../scripts.js';
 import { recountUnreadInSteps } from './standalone-recount.js';
-import type { SendLimitArgs, SendReply, StepRunner, Writes } from './writes.js';
+import {
+  type SendLimitArgs,
+  type SendReply,
+  type StepRunner,
+  sendReplyOf,
+  sendScriptArgs,
+  type Writes,
+} from './writes.js';
 
 /**
  * How many conversation entries one step of markConversationSeen reads: 1,000 took up to
@@ -49,7 +56,7 @@ export class StandaloneWrites implements Writes {
     limit?: SendLimitArgs,
   ): Promise<SendReply> {
     const keys = this.keys;
-    const [code, second = '', third] = (await scripts.sendMessage.run(
+    const reply = (await scripts.sendMessage.run(
       this.client,
       [
         keys.user(sender),
@@ -62,22 +69,9 @@ export class StandaloneWrites implements Writes {
         keys.unread(receiver),
         keys.userRateLimit('send', sender),
       ],
-      [
-        id,
-        sender,
-        receiver,
-        text,
-        keys.inboxChannel(receiver),
-        keys.inboxChannel(sender),
-        ...(limit ?? ['', '']),
-      ],
+      sendScriptArgs(keys, id, sender, receiver, text, limit),
     )) as [number, string?, string?];
-    if (code === Refusal.BadData) {
-      throw new BadDataError(second, `${third}; nothing was stored`);
-    }
-    if (code === Refusal.SendLimited)
-      return { code, timestamp: '', seen: false, waitMs: Number(second) };
-    return { code, timestamp: second, seen: third === 'True' };
+    return sendReplyOf(reply);
   }
 
   async addContact(userId: string, contactId: string): Promise<number> {

@@ -63,7 +63,9 @@ export class StandaloneBackend implements Backend {
   }
 
   async loadScripts(): Promise<void> {
-    await Promise.all(Object.values(scripts).map((script) => script.load(this.client)));
+    // Not the cluster's one-node send: its flags line is Redis 7's, which one Redis need not be.
+    const used = Object.values(scripts).filter((script) => script !== scripts.sendOnOneNode);
+    await Promise.all(used.map((script) => script.load(this.client)));
   }
 
   waitForSend(

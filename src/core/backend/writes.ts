@@ -4,6 +4,8 @@
  * (./cluster-writes.ts). The messenger calls them the same way on both.
  * @module
  */
+import { BadDataError, Refusal } from '../../errors.js';
+import type { Keys } from '../keys.js';
 
 /**
  * How the messenger's multi-key writes are stored. Replies are the scripts' codes:
@@ -50,6 +52,41 @@ export interface Writes {
     sender: string,
     entry: { member: string; score: number; timestamp: string | null },
   ): Promise<unknown>;
+}
+
+/**
+ * ARGV[1] to ARGV[8] of a whole-send script (send-message-9.lua, send-on-one-node-1.lua):
+ * the message, both users' channels, and the send limit ('' and '' for none).
+ */
+export function sendScriptArgs(
+  keys: Keys,
+  id: string,
+  sender: string,
+  receiver: string,
+  text: string,
+  limit: SendLimitArgs | undefined,
+): string[] {
+  return [
+    id,
+    sender,
+    receiver,
+    text,
+    keys.inboxChannel(receiver),
+    keys.inboxChannel(sender),
+    ...(limit ?? ['', '']),
+  ];
+}
+
+/**
+ * What a whole-send script replied (send-message-9.lua, send-on-one-node-1.lua):
+ * {code, timestamp, seen}, {-4, key, problem} (thrown as BadDataError: nothing was
+ * written), or {-5, ms}.
+ */
+export function sendReplyOf([code, second = '', third]: [number, string?, string?]): SendReply {
+  if (code === Refusal.BadData) throw new BadDataError(second, `${third}; nothing was stored`);
+  if (code === Refusal.SendLimited)
+    return { code, timestamp: '', seen: false, waitMs: Number(second) };
+  return { code, timestamp: second, seen: third === 'True' };
 }
 
 /** Runs one step of a longer write against Redis, with a deadline of its own. */

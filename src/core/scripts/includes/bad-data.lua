@@ -4,12 +4,14 @@
 -- nothing. Each returns nil when all is well, else the reply {-4, key, problem}
 -- (Refusal.BadData in src/errors.ts).
 
--- `wanted`: KEYS index -> the type the key must have if it exists ('zset' or 'hash').
-local function wrong_type(wanted)
+-- `wanted`: index in `keys` (KEYS unless given) -> the type the key must have if it
+-- exists ('zset' or 'hash'). `types`, if given: the keys' types, read already, by index.
+local function wrong_type(wanted, keys, types)
+  keys = keys or KEYS
   for i, kind in pairs(wanted) do
-    local found = redis.call('TYPE', KEYS[i]).ok
+    local found = types and types[i] or redis.call('TYPE', keys[i]).ok
     if found ~= 'none' and found ~= kind then
-      return {-4, KEYS[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
+      return {-4, keys[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
     end
   end
 end
