@@ -107,6 +107,11 @@ describe('when a slot is not where the map says', () => {
   });
 
   const ask = askNode;
+  /** How many ASK replies a node has given (INFO errorstats). */
+  const asks = async (node: ClusterNode) =>
+    Number(
+      /errorstat_ASK:count=(\d+)/.exec((await ask(node, 'INFO', 'errorstats')) as string)?.[1] ?? 0,
+    );
   const evalShas = async (node: ClusterNode) =>
     Number(
       /cmdstat_evalsha:calls=(\d+)/.exec(
@@ -155,9 +160,11 @@ describe('when a slot is not where the map says', () => {
       // Where the slot is imported, a key not there yet reads as missing instead of
       // failing: the script must not run there (it could refuse a receiver who exists, or
       // start a second inbox). Only the steps' first one goes there, to store the hash.
-      const before = await evalShas(other);
+      const [before, askedBefore] = [await evalShas(other), await asks(home)];
       const sent = await m.send(a, b, 'across a migration', { messageId: id });
       assert.equal((await evalShas(other)) - before, 1, 'one script on the importing master');
+      // Two ASKs from the first master: the one script's (it was tried there), the steps'.
+      assert.equal((await asks(home)) - askedBefore, 2, 'the one script tried first');
       assert.equal(sent.replayed, false);
       await finishMigrating(slot);
       assert.equal(await ask(other, 'EXISTS', keys.message(id)), 1, 'the hash on the new owner');
