@@ -17,6 +17,7 @@ import type { LuaScript } from '../src/redis/lua-script.js';
 import { commandsDuring, startBackend } from './support/backends.js';
 import { askNode, moveSlot } from './support/move-slot.js';
 import { type ClusterNode, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { eventually, sleep } from './support/wait.js';
 
 describe('on a cluster of one shard', () => {
   let backend: Awaited<ReturnType<typeof startBackend>>;
@@ -95,6 +96,53 @@ describe('on a cluster of one shard', () => {
       await m.close();
     }
   });
+
+  it('rings the doorbells as the steps do: once for a message delivered now, never for one delivered before', async () => {
+    const { m, keys } = await connect();
+    try {
+      const [a, b] = [await m.createUser('a'), await m.createUser('b')];
+      const inbox: string[] = [];
+      const sent: string[] = [];
+      await m.subscribe(b, (message) => void inbox.push(message.text));
+      await m.subscribe(a, () => {}, { onSent: (message) => void sent.push(message.text) });
+      const first = await m.send(a, b, 'first');
+      await eventually(() => inbox.length === 1 && sent.length === 1);
+      // A retry of a delivered message rings nothing; one whose earlier try only stored
+      // the hash (step 1) is delivered now, and rings both once.
+      await m.send(a, b, 'first', { messageId: first.message.id });
+      const early = randomUUID();
+      await scripts.storeMessage.run(backend.raw, [keys.message(early)], [early, a, b, 'early']);
+      await m.send(a, b, 'early', { messageId: early });
+      await m.send(a, b, 'last');
+      await eventually(() => inbox.length >= 3 && sent.length >= 3);
+      await sleep(100);
+      assert.deepEqual(inbox, ['first', 'early', 'last']);
+      assert.deepEqual(sent, ['first', 'early', 'last']);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('after SCRIPT FLUSH, a send answers NOSCRIPT with the script itself', async () => {
+    const { m } = await connect();
+    try {
+      const [a, b] = [await m.createUser('a'), await m.createUser('b')];
+      await m.send(a, b, 'before the flush');
+      await backend.eachMaster((node) => node.sendCommand(['SCRIPT', 'FLUSH']));
+      await m.send(a, b, 'after the flush');
+      assert.deepEqual(
+        (await m.listUserMessages(b)).messages.map((message) => message.text),
+        ['before the flush', 'after the flush'],
+      );
+      const [cached] = await backend.eachMaster(
+        (node) =>
+          node.sendCommand(['SCRIPT', 'EXISTS', scripts.sendOnOneNode.sha]) as Promise<number[]>,
+      );
+      assert.deepEqual(cached, [1], 'the one script cached again');
+    } finally {
+      await m.close();
+    }
+  });
 });
 
 describe('when a slot is not where the map says', () => {
@@ -111,6 +159,13 @@ describe('when a slot is not where the map says', () => {
   const asks = async (node: ClusterNode) =>
     Number(
       /errorstat_ASK:count=(\d+)/.exec((await ask(node, 'INFO', 'errorstats')) as string)?.[1] ?? 0,
+    );
+  /** How many TYPEs a node refused to run (a script's read of a key it does not serve). */
+  const refusedTypes = async (node: ClusterNode) =>
+    Number(
+      /cmdstat_type:.*rejected_calls=(\d+)/.exec(
+        (await ask(node, 'INFO', 'commandstats')) as string,
+      )?.[1] ?? 0,
     );
   const evalShas = async (node: ClusterNode) =>
     Number(
@@ -204,8 +259,12 @@ describe('when a slot is not where the map says', () => {
       // write: without reading every key first it would fail half done. The steps then
       // meet TRYAGAIN (the receiver's keys are split) until the slot has moved.
       const id = await idAtHome();
+      const refusedBefore = await refusedTypes(home);
       const sending = m.send(a, b, 'during', { messageId: id });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
+      // Meanwhile the script was tried (and retried with the send): its read of the
+      // receiver refused. (After the move, a MOVED's nudge may be refused too: not yet.)
+      assert.ok((await refusedTypes(home)) > refusedBefore, "the one script's read refused");
       await finishMigrating(slot);
       // (Stored by the first try's steps, then retried whole after TRYAGAIN: a replay.)
       assert.equal((await sending).message.id, id);

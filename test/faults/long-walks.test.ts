@@ -1,24 +1,28 @@
 /**
  * Bounded work per Redis call (issue 13, item 3), on one Redis: a script blocks every
  * other client while it runs, so markConversationSeen over a conversation of 150,000
- * unseen messages must walk it in short steps. A latency probe (PING after PING on a
- * connection of its own) runs beside it; its slowest round trip is what any other user
- * of that Redis would have waited. (On a cluster the walk goes through the set of unseen
- * messages, 100 at a time: bounded by construction.)
+ * unseen messages must walk it in short steps. Redis's SLOWLOG says how long its slowest
+ * command ran; a latency probe (PING after PING on a connection of its own, in a worker
+ * thread: test/support/latency-probe.ts) runs beside it, for what other clients waited.
+ * Its single slowest PING is reported, not asserted: on this shared machine it also
+ * measures the probe's thread left unscheduled (one CI-like run: p99 5.3 ms, slowest
+ * 113.6 ms, while no command ran for more than a few). (On a cluster the walk goes through
+ * the set of unseen messages, 100 at a time: bounded by construction.)
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { Keys, messageMember } from '../../src/core/keys.js';
-import { messengerIn, percentile, report } from './support/faults.js';
+import { resetSlowlog, slowestLogged, startLatencyProbe } from '../support/latency-probe.js';
+import { messengerIn, report } from './support/faults.js';
 import { redisForThisFile } from './support/server.js';
 
 const MESSAGES = 150_000;
-const PROBE_LIMIT_MS = 100;
+const LIMIT_MS = 100;
 
 const redis = redisForThisFile();
 
-it(`markConversationSeen over ${MESSAGES.toLocaleString('en')} unseen messages never holds Redis for ${PROBE_LIMIT_MS} ms`, async (t) => {
+it(`markConversationSeen over ${MESSAGES.toLocaleString('en')} unseen messages never holds Redis for ${LIMIT_MS} ms`, async (t) => {
   const namespace = `walk-${randomUUID()}`;
   const m = await messengerIn(redis.url, namespace);
   try {
@@ -46,33 +50,23 @@ it(`markConversationSeen over ${MESSAGES.toLocaleString('en')} unseen messages n
     }
     await redis.raw.hSet(keys.unread(b), a, String(MESSAGES));
 
-    // A connection of its own, so that nothing of the test's waits before its PINGs: its
-    // round trips are what any other client of this Redis waits.
-    const probe = await redis.client();
-    const latencies: number[] = [];
-    let probing = true;
-    const prober = (async () => {
-      while (probing) {
-        const sent = performance.now();
-        await probe.ping();
-        latencies.push(performance.now() - sent);
-      }
-    })();
+    await resetSlowlog([redis.raw]);
+    const probe = await startLatencyProbe([redis.raw]);
     const started = performance.now();
     const marked = await m.markConversationSeen(b, a);
     const took = performance.now() - started;
-    probing = false;
-    await prober;
+    const pings = await probe.stop();
+    const slowest = await slowestLogged([redis.raw]);
 
-    const slowest = Math.max(...latencies);
     report(
       t,
-      `markConversationSeen of ${marked} unseen: ${took.toFixed(0)} ms in all; probe: ${latencies.length} PINGs meanwhile, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, slowest ${slowest.toFixed(1)} ms`,
+      `markConversationSeen of ${marked} unseen: ${took.toFixed(0)} ms in all; slowest command ${slowest.ms.toFixed(1)} ms; probe: ${pings.pings} PINGs meanwhile, p50 ${pings.p50Ms.toFixed(2)} ms, p99 ${pings.p99Ms.toFixed(2)} ms, slowest ${pings.slowestMs.toFixed(1)} ms`,
     );
     assert.equal(marked, MESSAGES);
     assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
-    assert.ok(latencies.length > 10, 'the probe ran beside the walk');
-    assert.ok(slowest < PROBE_LIMIT_MS, `a PING waited ${slowest.toFixed(1)} ms`);
+    assert.ok(pings.pings > 10, 'the probe ran beside the walk');
+    assert.ok(slowest.ms < LIMIT_MS, `one command held Redis ${slowest.ms.toFixed(1)} ms`);
+    assert.ok(pings.p99Ms < LIMIT_MS, `PINGs waited ${pings.p99Ms.toFixed(1)} ms (p99)`);
   } finally {
     await m.close();
   }

@@ -78,7 +78,7 @@ if stored[1] then
 end
 if types[9] == 'none' then return {-1} end
 -- In the steps' order: the sender's list (check-sender-3), then the conversation.
-local bad = wrong_type({[10] = 'zset'}, ARGV, types) or wrong_type({[12] = 'zset'}, ARGV, types)
+local bad = wrong_type({[10] = 'zset', [12] = 'zset'}, ARGV, types)
 if bad then return bad end
 
 -- deliver-message-5, the checking half: only a message not delivered yet needs them.

@@ -8,7 +8,13 @@
 -- exists ('zset' or 'hash'). `types`, if given: the keys' types, read already, by index.
 local function wrong_type(wanted, keys, types)
   keys = keys or KEYS
-  for i, kind in pairs(wanted) do
+  -- In the order of the indexes (`pairs` has none): the same bad key is named first
+  -- whichever script finds it.
+  local order = {}
+  for i in pairs(wanted) do order[#order + 1] = i end
+  table.sort(order)
+  for _, i in ipairs(order) do
+    local kind = wanted[i]
     local found = types and types[i] or redis.call('TYPE', keys[i]).ok
     if found ~= 'none' and found ~= kind then
       return {-4, keys[i], 'is a ' .. found .. ', not a ' .. (kind == 'zset' and 'sorted set' or kind)}
