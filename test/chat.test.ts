@@ -6,7 +6,11 @@
 import './support/config-home.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
+import { Keys } from '../src/core/keys.js';
 import { RedisMessenger } from '../src/index.js';
+import type { RedisConnection } from '../src/redis/connect.js';
+import { fillBigInbox } from './support/big-inbox.js';
 import {
   ANSI,
   Chat,
@@ -99,6 +103,35 @@ describe('messenger chat', () => {
       assert.equal(received.length, 3);
       assert.ok(received.every((m) => m.seen));
       assert.equal(chat.stderr, '');
+      chat.send('/quit');
+      assert.equal(await chat.exitCode(), 0);
+    });
+  });
+
+  it('a message that arrives while /to opens its conversation is shown once, and as seen', async () => {
+    const [alice, bob] = await users('alice', 'bob');
+    // So many unseen that marking the conversation seen takes a while after the history
+    // is shown: a message arriving meanwhile is held back, then shown when /to is done.
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      await fillBigInbox(raw as RedisConnection, new Keys(), { a: alice.id, b: bob.id }, 30_000);
+    } finally {
+      raw.destroy();
+    }
+    await withChats(server.url, [bob.name], async (chat) => {
+      await ready(chat);
+      const since = chat.mark();
+      chat.send(`/to ${alice.name}`);
+      await chat.waitFor(`${alice.name}: message 29999 •\n`, since);
+      await library.sendMessage(alice.id, bob.id, 'while opening');
+      const at = await chat.waitFor(/while opening.*\n/, since);
+      await eventually(async () => (await library.unreadCount(bob.id)).total, 0, 'all marked seen');
+      const end = at - 1; // the line's newline
+      const line = chat.stdout.slice(chat.stdout.lastIndexOf('\n', end - 1) + 1, end);
+      // Shown in the open conversation and marked seen: no unseen mark (it had one).
+      assert.match(line, new RegExp(`^${TIME} {2}${alice.name}: while opening$`));
+      assert.equal(chat.stdout.split('while opening').length, 2, 'shown once');
       chat.send('/quit');
       assert.equal(await chat.exitCode(), 0);
     });

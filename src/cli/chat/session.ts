@@ -412,7 +412,10 @@ export class ChatSession {
       for (const message of arrived) {
         if (shownIds?.has(message.id)) continue;
         if (this.#peer?.id === peer.id) {
-          this.#screen.print(messageLine(message, this.#names, this.#output, this.#me.id));
+          // Seen as it is shown, as a message arriving in the open conversation is.
+          this.#screen.print(
+            messageLine({ ...message, seen: true }, this.#names, this.#output, this.#me.id),
+          );
           await this.#messenger.markSeen(this.#me.id, [message.id]).catch(() => {});
         } else {
           this.#notice(message);
