@@ -15,7 +15,7 @@ import { RedisMessenger } from '../src/index.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import type { LuaScript } from '../src/redis/lua-script.js';
 import { commandsDuring, startBackend } from './support/backends.js';
-import { askNode, moveSlot } from './support/move-slot.js';
+import { askNode, infoCount, moveSlot } from './support/move-slot.js';
 import { type ClusterNode, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { eventually, sleep } from './support/wait.js';
 
@@ -156,23 +156,12 @@ describe('when a slot is not where the map says', () => {
 
   const ask = askNode;
   /** How many ASK replies a node has given (INFO errorstats). */
-  const asks = async (node: ClusterNode) =>
-    Number(
-      /errorstat_ASK:count=(\d+)/.exec((await ask(node, 'INFO', 'errorstats')) as string)?.[1] ?? 0,
-    );
+  const asks = (node: ClusterNode) => infoCount(node, 'errorstats', /errorstat_ASK:count=(\d+)/);
   /** How many TYPEs a node refused to run (a script's read of a key it does not serve). */
-  const refusedTypes = async (node: ClusterNode) =>
-    Number(
-      /cmdstat_type:.*rejected_calls=(\d+)/.exec(
-        (await ask(node, 'INFO', 'commandstats')) as string,
-      )?.[1] ?? 0,
-    );
-  const evalShas = async (node: ClusterNode) =>
-    Number(
-      /cmdstat_evalsha:calls=(\d+)/.exec(
-        (await ask(node, 'INFO', 'commandstats')) as unknown as string,
-      )?.[1] ?? 0,
-    );
+  const refusedTypes = (node: ClusterNode) =>
+    infoCount(node, 'commandstats', /cmdstat_type:.*rejected_calls=(\d+)/);
+  const evalShas = (node: ClusterNode) =>
+    infoCount(node, 'commandstats', /cmdstat_evalsha:calls=(\d+)/);
   const migrating = async (slot: number, from: ClusterNode, to: ClusterNode) => {
     await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
     await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);

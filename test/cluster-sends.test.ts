@@ -8,13 +8,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { createClient } from 'redis';
 import { Keys, messageMember } from '../src/core/keys.js';
 import { scripts } from '../src/core/scripts.js';
 import { RedisMessenger } from '../src/index.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startBackend } from './support/backends.js';
-import { moveSlot } from './support/move-slot.js';
+import { infoCount, moveSlot } from './support/move-slot.js';
 import { type ClusterNode, startRedisCluster } from './support/redis-cluster.js';
 
 let backend: Awaited<ReturnType<typeof startBackend>>;
@@ -67,16 +66,8 @@ it("a send's inbox entry has its hash's time, and when raised past a newer entry
 });
 
 /** How many MOVED replies a node has sent (INFO errorstats). */
-async function movedReplies(node: ClusterNode): Promise<number> {
-  const client = createClient({ url: node.url });
-  await client.connect();
-  try {
-    const stats = await client.info('errorstats');
-    return Number(/errorstat_MOVED:count=(\d+)/.exec(stats)?.[1] ?? 0);
-  } finally {
-    client.destroy();
-  }
-}
+const movedReplies = (node: ClusterNode) =>
+  infoCount(node, 'errorstats', /errorstat_MOVED:count=(\d+)/);
 
 it('after a slot moves, sends follow MOVED once and then go to its new master directly', async () => {
   const cluster = await startRedisCluster();

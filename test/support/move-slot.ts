@@ -25,6 +25,16 @@ export async function askNode(node: ClusterNode, ...command: string[]): Promise<
   }
 }
 
+/** A count from a node's INFO `section`: the first group of `pattern`, 0 when absent. */
+export async function infoCount(
+  node: ClusterNode,
+  section: string,
+  pattern: RegExp,
+): Promise<number> {
+  const info = (await askNode(node, 'INFO', section)) as unknown as string;
+  return Number(pattern.exec(info)?.[1] ?? 0);
+}
+
 export async function moveSlot(
   cluster: RedisCluster,
   slot: number,
