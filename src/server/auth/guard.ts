@@ -85,15 +85,13 @@ export function checkOrigin(request: FastifyRequest, origins: ReadonlySet<string
     throw new HttpError(403, 'origin_refused', `the origin ${origin} is not allowed`);
 }
 
-/** The session a token names, with its user; throws 401 when there is none. */
-export async function authenticate(
+/** The session a token named, read from Redis with its user (kept when it may be); throws 401 when there is none. */
+async function authenticate(
   messenger: RedisMessenger,
   sessions: SessionCache,
-  token: string,
+  named: { userId: string; hash: string },
   idleMs: number,
 ): Promise<SignedIn> {
-  const named = readToken(token);
-  if (!named) throw new HttpError(401, 'unauthorized', 'log in first');
   const signedIn = await sessions.signedIn(named.userId, named.hash, idleMs, async () => {
     const [session, user] = await Promise.all([
       messenger.accounts.session(named.userId, named.hash, idleMs),
@@ -105,57 +103,95 @@ export async function authenticate(
   return signedIn;
 }
 
-/** The onRequest hook: every route but the public ones needs a session. */
+/**
+ * The onRequest hook: every route but the public ones needs a session. Written with
+ * `done` rather than as an async function: a request whose session this process holds
+ * in memory, with no limit to charge in Redis (a send's is charged in the send), is let
+ * through at once, without a promise or a turn of the event loop for each step (the
+ * guard was a twentieth of a send's CPU in the server; docs/performance.md).
+ */
 export function guard(options: GuardOptions) {
-  const { rates } = options;
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const unsafe = !SAFE_METHODS.has(request.method);
-    // Read once: Fastify builds routeOptions afresh at every read.
-    const { config } = request.routeOptions;
-    if (config.public) {
-      // Logging someone in to an account of the attacker's is a forgery too.
-      if (unsafe) checkOrigin(request, options.origins);
-      await rates?.anonymous(request.ip);
-      return;
-    }
+  const { rates, sessions, idleMs } = options;
+
+  /** Refuses with `error`; guessing tokens is a request without a session too: counted by address. */
+  const refuse = async (request: FastifyRequest, error: unknown): Promise<never> => {
+    if (error instanceof HttpError && error.status === 401) await rates?.anonymous(request.ip);
+    throw error;
+  };
+
+  /** What the caller may do: the checks that need no Redis, then the request window. */
+  const admit = (
+    request: FastifyRequest,
+    caller: Caller,
+    config: FastifyRequest['routeOptions']['config'],
+  ): Promise<void> | undefined => {
     const upgrade = config.live === true;
-    if (upgrade) await rates?.upgrade(request.ip);
-    let caller: Caller;
-    try {
-      const found = tokenOf(request, options.cookieName);
-      if (!found) throw new HttpError(401, 'unauthorized', 'log in first');
-      const signedIn = await authenticate(
-        options.messenger,
-        options.sessions,
-        found.token,
-        options.idleMs,
-      );
-      caller = { ...signedIn, via: found.via };
-    } catch (error) {
-      // Guessing tokens is a request without a session too: counted by address.
-      if (error instanceof HttpError && error.status === 401) await rates?.anonymous(request.ip);
-      throw error;
-    }
-    const { user, session, via } = caller;
     if (upgrade) {
       // Browsers send the cookie with any site's WebSocket (CSWSH), and always an Origin.
       checkOrigin(request, options.origins);
-      if (via === 'cookie' && request.headers.origin === undefined)
+      if (caller.via === 'cookie' && request.headers.origin === undefined)
         throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
     }
     // Before the limits are charged: a forged request must not spend the victim's.
-    if (via === 'cookie' && unsafe) {
+    if (caller.via === 'cookie' && !SAFE_METHODS.has(request.method)) {
       checkOrigin(request, options.origins);
       if (request.headers.origin === undefined)
         throw new HttpError(403, 'origin_refused', 'a browser request must say its Origin');
       const csrf = request.headers['x-csrf-token'];
-      if (typeof csrf !== 'string' || !sameText(csrf, session.csrf))
+      if (typeof csrf !== 'string' || !sameText(csrf, caller.session.csrf))
         throw new HttpError(403, 'csrf', 'the X-CSRF-Token header is missing or wrong');
     }
     // A send takes its token from the user's bucket itself (messages.ts): in the same
     // round trip as the send when it needs no lookup first.
-    if (!upgrade && rates && !config.sends) await rates.request(user.id);
+    if (!upgrade && rates && !config.sends)
+      return rates.request(caller.user.id).then(() => {
+        request.caller = caller;
+      });
     request.caller = caller;
+    return undefined;
+  };
+
+  /** Finds the caller by their token: at once when the session is held in memory. */
+  const signIn = (
+    request: FastifyRequest,
+    config: FastifyRequest['routeOptions']['config'],
+  ): Promise<void> | undefined => {
+    const found = tokenOf(request, options.cookieName);
+    const named = found && readToken(found.token);
+    if (!found || !named)
+      return refuse(request, new HttpError(401, 'unauthorized', 'log in first'));
+    const held = sessions.held(named.userId, named.hash, idleMs);
+    if (held) return admit(request, { ...held, via: found.via }, config);
+    return authenticate(options.messenger, sessions, named, idleMs).then(
+      (signedIn) => admit(request, { ...signedIn, via: found.via }, config),
+      (error: unknown) => refuse(request, error),
+    );
+  };
+
+  /** The whole check: undefined when it is done already, else a promise of it. */
+  const check = (request: FastifyRequest): Promise<void> | undefined => {
+    // Read once: Fastify builds routeOptions afresh at every read.
+    const { config } = request.routeOptions;
+    if (config.public) {
+      // Logging someone in to an account of the attacker's is a forgery too.
+      if (!SAFE_METHODS.has(request.method)) checkOrigin(request, options.origins);
+      return rates?.anonymous(request.ip);
+    }
+    if (config.live === true && rates)
+      return rates.upgrade(request.ip).then(() => signIn(request, config));
+    return signIn(request, config);
+  };
+
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = check(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (pending) pending.then(() => done(), done);
+    else done();
   };
 }
 
