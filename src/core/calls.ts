@@ -16,12 +16,13 @@ import {
   isTemporaryReply,
   type RedisConnection,
 } from '../redis/connect.js';
-import { withDeadline } from '../redis/deadline.js';
+import { Deadlines } from '../redis/deadline.js';
 
 export class RedisCalls {
   readonly #client: RedisConnection;
   readonly #target: string;
   readonly #timeoutMs: number;
+  readonly #deadlines: Deadlines;
   readonly #isClosed: () => boolean;
   readonly #explainReply: (error: ErrorReply) => MessengerError | undefined;
 
@@ -40,6 +41,7 @@ export class RedisCalls {
     this.#explainReply = explainReply;
     this.#target = target;
     this.#timeoutMs = timeoutMs;
+    this.#deadlines = new Deadlines(timeoutMs);
     this.#isClosed = isClosed;
   }
 
@@ -69,7 +71,7 @@ export class RedisCalls {
       }
     };
     try {
-      return await withDeadline(attempt(), this.#timeoutMs, () => this.#timeoutError());
+      return await this.#deadlines.run(attempt(), () => this.#timeoutError());
     } catch (error) {
       throw this.translate(error);
     } finally {
