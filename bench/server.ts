@@ -22,7 +22,9 @@
  * Charts (SVG, charts.ts) of latency against the offered rate and of server memory and
  * connect time against sockets open go to DIR: docs/charts/ on a full run, nowhere on a
  * `--quick` one unless `--charts` is given.
- * Each server's access log (its standard error) goes to a file of its own, as a log
+ * The servers and the library run from the build (dist/, as an installed package runs
+ * them; `npm run bench:server` builds first, and the bench refuses a build older than the
+ * sources). Each server's access log (its standard error) goes to a file of its own, as a log
  * collector would take it: a pipe read by this busy process made the servers wait.
  * Sessions are opened through the library (as `POST /login` would) so that thousands of
  * users do not cost thousands of argon2 hashes.
@@ -44,10 +46,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
 import { createOutput } from '../src/cli/output.js';
-import { RedisMessenger } from '../src/index.js';
 import { newCsrfToken, newToken, tokenHash } from '../src/server/auth/tokens.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { exitOf, servingUrl, spawnServeLoggingTo } from '../test/support/serve-process.js';
+import { staleBuild } from './built.js';
 import { lineChart } from './charts.js';
 import { hasWrk, type LoadTool, load, type Sender } from './http-load.js';
 import { median, percentile, runConcurrently } from './measure.js';
@@ -62,6 +64,13 @@ if (!Number.isInteger(sockets) || sockets < 1 || sockets > 20_000) {
   process.stderr.write('--sockets takes a whole number from 1 to 20,000\n');
   process.exit(2);
 }
+const stale = staleBuild();
+if (stale) {
+  process.stderr.write(`${stale}\n`);
+  process.exit(2);
+}
+// The library as an installed package runs it, as the servers run: loaded after the check.
+const { RedisMessenger } = await import('../dist/index.js');
 const size = {
   senders: 50,
   /** Requests (and library sends) in flight at once: the load tool's connections. */
@@ -114,7 +123,9 @@ async function startServer(
   limits: keyof typeof LIMITS = 'off',
 ): Promise<{ child: ChildProcess; url: string }> {
   const log = openSync(join(logs, `serve-${++logsOpened}.log`), 'w');
-  const child = spawnServeLoggingTo(['--redis', redis.url, ...LIMITS[limits], '--port', '0'], log);
+  const child = spawnServeLoggingTo(['--redis', redis.url, ...LIMITS[limits], '--port', '0'], log, {
+    built: true,
+  });
   closeSync(log);
   const url = await servingUrl(child);
   child.stdout.resume();

@@ -12,8 +12,16 @@ import type { Readable, Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { eventually, within } from './wait.js';
 
-/** The command line of `messenger serve` with `args`, run by tsx from the sources. */
-const serveArgv = (args: string[]) => ['--import', 'tsx', 'src/cli/bin.ts', 'serve', ...args];
+/**
+ * The command line of `messenger serve` with `args`: run by tsx from the sources, or
+ * `built` from dist/ as an installed package runs it (the server bench: tsx's own
+ * helpers cost the server about a twentieth of its CPU under load).
+ */
+const serveArgv = (args: string[], built = false) => [
+  ...(built ? ['dist/cli/bin.js'] : ['--import', 'tsx', 'src/cli/bin.ts']),
+  'serve',
+  ...args,
+];
 const serveEnv = (env: Record<string, string> = {}) => ({ ...process.env, NO_COLOR: '1', ...env });
 
 /** Starts `messenger serve` with `args` (give it --redis a throwaway server's URL). */
@@ -28,12 +36,14 @@ export function spawnServe(
  * `messenger serve` with its standard error (the access log) written to the open file
  * `stderrFd` instead of a pipe: a pipe that this process, busy with other work, reads
  * late makes the server wait in its log writes, which the bench must not measure.
+ * `built`: run from dist/ (see `serveArgv`).
  */
 export function spawnServeLoggingTo(
   args: string[],
   stderrFd: number,
+  { built = false }: { built?: boolean } = {},
 ): ChildProcessByStdio<Writable, Readable, null> {
-  return spawn(process.execPath, serveArgv(args), {
+  return spawn(process.execPath, serveArgv(args, built), {
     env: serveEnv(),
     stdio: ['pipe', 'pipe', stderrFd],
   }) as ChildProcessByStdio<Writable, Readable, null>;
