@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { RedisMessenger } from '../src/index.js';
+import { requestIds } from '../src/server/access-log.js';
 import { batchedLines, createServer, type Server } from '../src/server/index.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
@@ -109,4 +110,18 @@ it('lines logged in one turn of the event loop go out in one write, and flush wr
   assert.deepEqual(out, ['one\ntwo\nthree\n', 'four\n'], 'flush writes what waits');
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(out.length, 2, 'nothing written twice');
+});
+
+it("request ids are unique within a server and apart from another server's", () => {
+  const first = requestIds();
+  const second = requestIds();
+  const ids = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    ids.add(first());
+    ids.add(second());
+  }
+  assert.equal(ids.size, 10_000);
+  const [a, b] = [first(), second()];
+  assert.match(a, /^[0-9a-f]{12}-[0-9a-z]+$/);
+  assert.notEqual(a.split('-')[0], b.split('-')[0], 'each server draws its own prefix');
 });

@@ -5,6 +5,7 @@
  * server's samples (docs/performance.md, "The access log: one line per request").
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 /**
@@ -73,4 +74,16 @@ export function batchedLines(out: { write(text: string): unknown }): BatchedLine
     },
     flush,
   };
+}
+
+/**
+ * Request ids for log lines: a random prefix drawn once per server, then a counter, so
+ * that ids are unique across processes and restarts, as random UUIDs were, at a
+ * fraction of their cost (a UUID per request was a hundredth of a send's CPU).
+ * Never a token, a password or a text in them.
+ */
+export function requestIds(): () => string {
+  const prefix = randomBytes(6).toString('hex');
+  let count = 0;
+  return () => `${prefix}-${(++count).toString(36)}`;
 }

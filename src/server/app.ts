@@ -13,7 +13,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RedisMessenger } from '../index.js';
-import { OneLinePerRequest } from './access-log.js';
+import { OneLinePerRequest, requestIds } from './access-log.js';
 import { guard } from './auth/guard.js';
 import { JwtIdentity, type JwtOptions } from './auth/jwt.js';
 import { type RateLimitOptions, RatePolicy, rateLimitSettings } from './auth/rate-limits.js';
@@ -105,8 +105,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT,
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
-    // Ids for log lines; never a token, a password or a text in them.
-    genReqId: () => crypto.randomUUID(),
+    genReqId: requestIds(),
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // A form can post text/plain across sites without a preflight: only JSON is accepted.

@@ -12,7 +12,7 @@ import type { RedisMessenger, Session, User } from '../../index.js';
 import { HttpError } from '../errors.js';
 import type { RatePolicy } from './rate-limits.js';
 import type { SessionCache, SignedIn } from './session-cache.js';
-import { readToken } from './tokens.js';
+import { KnownTokens, type NamedToken } from './tokens.js';
 
 /** The signed-in user of a request. */
 export interface Caller {
@@ -89,7 +89,7 @@ export function checkOrigin(request: FastifyRequest, origins: ReadonlySet<string
 async function authenticate(
   messenger: RedisMessenger,
   sessions: SessionCache,
-  named: { userId: string; hash: string },
+  named: NamedToken,
   idleMs: number,
 ): Promise<SignedIn> {
   const signedIn = await sessions.signedIn(named.userId, named.hash, idleMs, async () => {
@@ -112,6 +112,7 @@ async function authenticate(
  */
 export function guard(options: GuardOptions) {
   const { rates, sessions, idleMs } = options;
+  const known = new KnownTokens();
 
   /** Refuses with `error`; guessing tokens is a request without a session too: counted by address. */
   const refuse = async (request: FastifyRequest, error: unknown): Promise<never> => {
@@ -157,14 +158,20 @@ export function guard(options: GuardOptions) {
     config: FastifyRequest['routeOptions']['config'],
   ): Promise<void> | undefined => {
     const found = tokenOf(request, options.cookieName);
-    const named = found && readToken(found.token);
+    const named = found && known.read(found.token);
     if (!found || !named)
       return refuse(request, new HttpError(401, 'unauthorized', 'log in first'));
     const held = sessions.held(named.userId, named.hash, idleMs);
     if (held) return admit(request, { ...held, via: found.via }, config);
     return authenticate(options.messenger, sessions, named, idleMs).then(
-      (signedIn) => admit(request, { ...signedIn, via: found.via }, config),
-      (error: unknown) => refuse(request, error),
+      (signedIn) => {
+        known.keep(found.token, named);
+        return admit(request, { ...signedIn, via: found.via }, config);
+      },
+      (error: unknown) => {
+        known.forget(found.token);
+        return refuse(request, error);
+      },
     );
   };
 
