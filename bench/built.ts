@@ -15,7 +15,7 @@ function newest(dir: string): number {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (entry.isFile())
-      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+      latest = Math.max(latest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
   }
   return latest;
 }

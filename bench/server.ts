@@ -70,7 +70,9 @@ if (stale) {
   process.exit(2);
 }
 // The library as an installed package runs it, as the servers run: loaded after the check.
-const { RedisMessenger } = await import('../dist/index.js');
+// (A path in a variable: the type is the sources', so type checks need no build.)
+const build = '../dist/index.js';
+const { RedisMessenger } = (await import(build)) as typeof import('../src/index.js');
 const size = {
   senders: 50,
   /** Requests (and library sends) in flight at once: the load tool's connections. */

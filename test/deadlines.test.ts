@@ -92,3 +92,34 @@ describe('deadlines: one timer for many operations of one length', () => {
     assert.equal(timers(), before);
   });
 });
+
+describe('deadlines behind a hung call', () => {
+  it('calls settled behind a hung first one are dropped now and then, and later deadlines still fire', async () => {
+    const deadlines = new Deadlines(200);
+    const hung = settling(deadlines.run(never(), late));
+    // More than the 1,024 passed entries after which the queue drops what is settled.
+    await Promise.all(
+      Array.from({ length: 3000 }, (_, i) => deadlines.run(Promise.resolve(i), late)),
+    );
+    const later = settling(deadlines.run(never(), late));
+    const quick = await deadlines.run(
+      sleep(5).then(() => 'quick'),
+      late,
+    );
+    assert.equal(quick, 'quick');
+    assert.equal((await hung).outcome, 'error late');
+    const after = await later;
+    assert.equal(after.outcome, 'error late');
+    assert.ok(after.ms >= 195 && after.ms < 600, `the later one was late after ${after.ms} ms`);
+  });
+
+  it('a late() that throws still rejects the call, with what it threw', async () => {
+    const deadlines = new Deadlines(20);
+    const outcome = await settling(
+      deadlines.run(never(), () => {
+        throw new Error('late() broke');
+      }),
+    );
+    assert.equal(outcome.outcome, 'error late() broke');
+  });
+});

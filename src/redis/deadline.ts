@@ -20,8 +20,9 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, late: () => 
 interface Pending {
   /** When the operation is late (performance.now() milliseconds). */
   readonly due: number;
-  readonly late: () => Error;
-  readonly reject: (error: Error) => void;
+  /** Dropped once settled: a call held up behind a hung one keeps nothing of its own alive. */
+  late: (() => Error) | undefined;
+  reject: ((error: Error) => void) | undefined;
   settled: boolean;
 }
 
@@ -64,6 +65,8 @@ export class Deadlines {
 
   #settle(pending: Pending): void {
     pending.settled = true;
+    pending.late = undefined;
+    pending.reject = undefined;
     this.#pass();
   }
 
@@ -89,8 +92,17 @@ export class Deadlines {
     for (let next = this.#queue[this.#head]; next; next = this.#queue[this.#head]) {
       if (!next.settled) {
         if (next.due > now) break;
+        const { late, reject } = next;
         next.settled = true;
-        next.reject(next.late());
+        next.late = undefined;
+        next.reject = undefined;
+        let error: Error;
+        try {
+          error = late ? late() : new Error('late');
+        } catch (thrown) {
+          error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        }
+        reject?.(error);
       }
       this.#head++;
     }

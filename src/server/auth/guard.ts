@@ -197,7 +197,12 @@ export function guard(options: GuardOptions) {
       done(error as Error);
       return;
     }
-    if (pending) pending.then(() => done(), done);
+    // A rejection without an Error (a bug) must still refuse, never let the request through.
+    if (pending)
+      pending.then(
+        () => done(),
+        (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+      );
     else done();
   };
 }
