@@ -26,6 +26,13 @@ interface Pending {
   settled: boolean;
 }
 
+/** Marks `pending` settled and lets go of what it held. */
+function drop(pending: Pending): void {
+  pending.settled = true;
+  pending.late = undefined;
+  pending.reject = undefined;
+}
+
 /**
  * Deadlines of one length for many operations at once, with one timer for all of them
  * instead of a timer and a race each (a messenger's every Redis call has one: under load
@@ -64,9 +71,7 @@ export class Deadlines {
   }
 
   #settle(pending: Pending): void {
-    pending.settled = true;
-    pending.late = undefined;
-    pending.reject = undefined;
+    drop(pending);
     this.#pass();
   }
 
@@ -93,9 +98,8 @@ export class Deadlines {
       if (!next.settled) {
         if (next.due > now) break;
         const { late, reject } = next;
-        next.settled = true;
-        next.late = undefined;
-        next.reject = undefined;
+        // Not #settle: passing the head here would skip the next one in this loop.
+        drop(next);
         let error: Error;
         try {
           error = late ? late() : new Error('late');
