@@ -16,12 +16,25 @@ import type { RedisClient, RedisCluster } from '../src/redis/connect.js';
 import { fillBigInbox, unseenAtTheBottom } from '../test/support/big-inbox.js';
 import { resetSlowlog, slowestLogged, startLatencyProbe } from '../test/support/latency-probe.js';
 import { type BenchBackend, startCluster, startStandalone } from './backends.js';
+import { benchFlags, wholeNumber } from './flags.js';
 
-const argument = (name: string) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-};
-const MESSAGES = Number(argument('--messages') ?? 1_000_000);
+const flags = benchFlags(
+  [
+    'usage: npm run bench:bounded [-- --messages N] [-- --no-cluster] [-- --no-standalone]',
+    '  --messages N      messages in the one inbox and the one conversation (1,000,000)',
+    '  --no-cluster      the redis-server only',
+    '  --no-standalone   the 3-master cluster only',
+  ].join('\n'),
+  {
+    messages: { type: 'string' },
+    'no-cluster': { type: 'boolean' },
+    'no-standalone': { type: 'boolean' },
+  },
+);
+const MESSAGES =
+  flags.messages === undefined
+    ? 1_000_000
+    : wholeNumber('messages', flags.messages, 1, 100_000_000);
 
 interface Row {
   deployment: string;
@@ -168,8 +181,8 @@ async function run(backend: BenchBackend): Promise<Row[]> {
 }
 
 const deployments: (() => Promise<BenchBackend>)[] = [];
-if (!process.argv.includes('--no-standalone')) deployments.push(startStandalone);
-if (!process.argv.includes('--no-cluster')) deployments.push(() => startCluster(3));
+if (flags['no-standalone'] !== true) deployments.push(startStandalone);
+if (flags['no-cluster'] !== true) deployments.push(() => startCluster(3));
 
 const rows: Row[] = [];
 for (const start of deployments) {

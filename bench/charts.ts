@@ -45,8 +45,16 @@ export function ticks(max: number, count = 5): number[] {
 }
 
 function label(value: number): string {
-  if (value >= 10_000) return `${value / 1000}k`;
   return value.toLocaleString('en', { maximumFractionDigits: 2 });
+}
+
+/**
+ * An axis's tick labels: in thousands ("2k") when the axis reaches 10,000, where "10,000"
+ * would crowd its neighbours, and then every tick alike (not "8,000" beside "10k").
+ */
+export function tickLabels(axis: readonly number[]): string[] {
+  if ((axis.at(-1) ?? 0) < 10_000) return axis.map(label);
+  return axis.map((t) => (t === 0 ? '0' : `${label(t / 1000)}k`));
 }
 
 /** The chart as a standalone SVG document. */
@@ -75,25 +83,30 @@ export function lineChart(chart: Chart): string {
     `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">${esc(chart.title)}</text>`,
   );
   // Grid and left ticks.
-  for (const t of yTicks.left) {
+  const leftLabels = tickLabels(yTicks.left);
+  yTicks.left.forEach((t, i) => {
     const y = py(t, 'left');
     parts.push(
       `<line x1="${PAD.left}" y1="${y}" x2="${PAD.left + plotW}" y2="${y}" stroke="#e5e5e5"/>`,
-      `<text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end">${label(t)}</text>`,
+      `<text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end">${leftLabels[i]}</text>`,
     );
-  }
+  });
   if (chart.right) {
-    for (const t of yTicks.right) {
-      parts.push(`<text x="${PAD.left + plotW + 6}" y="${py(t, 'right') + 4}">${label(t)}</text>`);
-    }
+    const rightLabels = tickLabels(yTicks.right);
+    yTicks.right.forEach((t, i) => {
+      parts.push(
+        `<text x="${PAD.left + plotW + 6}" y="${py(t, 'right') + 4}">${rightLabels[i]}</text>`,
+      );
+    });
   }
-  for (const t of xTicks) {
+  const xLabels = tickLabels(xTicks);
+  xTicks.forEach((t, i) => {
     const x = px(t);
     parts.push(
       `<line x1="${x}" y1="${PAD.top + plotH}" x2="${x}" y2="${PAD.top + plotH + 4}" stroke="#333"/>`,
-      `<text x="${x}" y="${PAD.top + plotH + 18}" text-anchor="middle">${label(t)}</text>`,
+      `<text x="${x}" y="${PAD.top + plotH + 18}" text-anchor="middle">${xLabels[i]}</text>`,
     );
-  }
+  });
   parts.push(
     `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`,
     `<text x="${PAD.left + plotW / 2}" y="${PAD.top + plotH + 38}" text-anchor="middle">${esc(chart.x.label)}</text>`,

@@ -7,19 +7,24 @@
  * waits up to 3 s. Prints one JSON line: messages delivered, distinct, and how many of
  * each writer's arrived.
  */
-import { parseArgs } from 'node:util';
 import { createClient, type RedisClientType } from 'redis';
 import { type Message, RedisMessenger } from '../src/index.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { SeedProgram } from '../test/support/seed-program.js';
+import { benchFlags, wholeNumber } from './flags.js';
 
-const { values } = parseArgs({
-  options: {
+const values = benchFlags(
+  [
+    'usage: npx tsx bench/original-writers.ts [--per-writer N] [--notifications off]',
+    '  --per-writer N        messages each writer sends (2,000)',
+    '  --notifications off   redis-server without notify-keyspace-events',
+  ].join('\n'),
+  {
     'per-writer': { type: 'string', default: '2000' },
     notifications: { type: 'string', default: 'on' },
   },
-});
-const perWriter = Number(values['per-writer']);
+);
+const perWriter = wholeNumber('per-writer', values['per-writer'], 1, 1_000_000);
 const on = values.notifications !== 'off';
 
 const server = await startRedisServer(on ? ['--notify-keyspace-events', 'Kz'] : []);

@@ -16,9 +16,14 @@ import { createClient } from 'redis';
 import { Keys } from '../src/core/keys.js';
 import { type MessengerOptions, RedisMessenger } from '../src/index.js';
 import { keySlot, startRedisCluster } from '../test/support/redis-cluster.js';
+import { benchFlags } from './flags.js';
 import { median, percentile } from './measure.js';
 
-const quick = process.argv.includes('--quick');
+const flags = benchFlags(
+  'usage: npx tsx bench/replica-wait.ts [--quick]\n  --quick   fewer sends and rounds',
+  { quick: { type: 'boolean' } },
+);
+const quick = flags.quick === true;
 const size = {
   users: 60,
   sequential: quick ? 300 : 1000,

@@ -10,13 +10,23 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { createOutput } from '../src/cli/output.js';
 import { type BenchBackend, startCluster, startStandalone } from './backends.js';
+import { benchFlags } from './flags.js';
 import { duration, median, percentile, runConcurrently, throughput } from './measure.js';
 import { compareBackends, type SideBySide, sideBySideTables } from './side-by-side.js';
 import { fillInbox, liveLatencies, text, twoUsers } from './workloads.js';
 
-const quick = process.argv.includes('--quick');
-const asJson = process.argv.includes('--json');
-const withCluster = !process.argv.includes('--no-cluster');
+const flags = benchFlags(
+  [
+    'usage: npm run bench [-- --quick] [-- --json] [-- --no-cluster]',
+    '  --quick        smaller workloads, fewer repeats',
+    '  --json         the figures as JSON instead of tables',
+    '  --no-cluster   one redis-server only, no side-by-side on Redis Clusters',
+  ].join('\n'),
+  { quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-cluster': { type: 'boolean' } },
+);
+const quick = flags.quick === true;
+const asJson = flags.json === true;
+const withCluster = flags['no-cluster'] !== true;
 const size = {
   users: quick ? 300 : 2000,
   sequentialSends: quick ? 1000 : 5000,

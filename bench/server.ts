@@ -51,19 +51,35 @@ import { startRedisServer } from '../test/support/redis-server.js';
 import { exitOf, servingUrl, spawnServeLoggingTo } from '../test/support/serve-process.js';
 import { staleBuild } from './built.js';
 import { lineChart } from './charts.js';
+import { benchFlags, wholeNumber } from './flags.js';
 import { hasWrk, type LoadTool, load, type Sender } from './http-load.js';
 import { median, percentile, runConcurrently } from './measure.js';
 import { SocketClients } from './socket-clients.js';
 import { text } from './workloads.js';
 
-const quick = process.argv.includes('--quick');
-const asJson = process.argv.includes('--json');
-const socketsFlag = process.argv.indexOf('--sockets');
-const sockets = socketsFlag > 0 ? Number(process.argv[socketsFlag + 1]) : quick ? 500 : 2000;
-if (!Number.isInteger(sockets) || sockets < 1 || sockets > 20_000) {
-  process.stderr.write('--sockets takes a whole number from 1 to 20,000\n');
-  process.exit(2);
-}
+const flags = benchFlags(
+  [
+    'usage: npm run bench:server [-- --quick] [-- --json] [-- --sockets N] [-- --charts DIR]',
+    '  --quick        one round of 2 s each, 500 sockets, rates to 2,000/s, no charts',
+    '  --json         the figures as JSON instead of tables',
+    '  --sockets N    WebSocket clients held during the latency runs and the storm (2,000)',
+    '  --charts DIR   where the SVG charts go (docs/charts/ on a full run)',
+  ].join('\n'),
+  {
+    quick: { type: 'boolean' },
+    json: { type: 'boolean' },
+    sockets: { type: 'string' },
+    charts: { type: 'string' },
+  },
+);
+const quick = flags.quick === true;
+const asJson = flags.json === true;
+const sockets =
+  flags.sockets === undefined
+    ? quick
+      ? 500
+      : 2000
+    : wholeNumber('sockets', flags.sockets, 1, 20_000);
 const stale = staleBuild();
 if (stale) {
   process.stderr.write(`${stale}\n`);
@@ -83,10 +99,9 @@ const size = {
   latencySeconds: quick ? 2 : 4,
 };
 
-const chartsFlag = process.argv.indexOf('--charts');
 const chartsDir =
-  chartsFlag > 0
-    ? resolve(process.argv[chartsFlag + 1] ?? '.')
+  flags.charts !== undefined
+    ? resolve(flags.charts)
     : quick
       ? undefined
       : fileURLToPath(new URL('../docs/charts/', import.meta.url));
@@ -749,8 +764,8 @@ if (asJson) {
 if (chartsDir) {
   mkdirSync(chartsDir, { recursive: true });
   const day = new Date().toISOString().slice(0, 10);
-  const flags = process.argv.slice(2).join(' ');
-  const note = `npm run bench:server${flags ? ` -- ${flags}` : ''}, ${day}; ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before`;
+  const given = process.argv.slice(2).join(' ');
+  const note = `npm run bench:server${given ? ` -- ${given}` : ''}, ${day}; ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before`;
   const latencyChart = lineChart({
     title: `Latency, PUT → receiver's WebSocket frame, ${n(held)} sockets open`,
     x: { label: 'offered rate (messages a second)' },

@@ -20,14 +20,30 @@ import { openClient, type RedisClient } from '../src/redis/connect.js';
 import { keySlot } from '../src/redis/key-slot.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { benchFlags } from './flags.js';
 import { median, percentile } from './measure.js';
 import { text } from './workloads.js';
 
-const quick = process.argv.includes('--quick');
-const asJson = process.argv.includes('--json');
-const withCluster = !process.argv.includes('--no-cluster');
+const flags = benchFlags(
+  [
+    'usage: npm run bench:subscriptions [-- --quick] [-- --json] [-- --no-cluster] [-- --no-reference]',
+    '  --quick          2,000 subscriptions instead of 10,000, shorter runs',
+    '  --json           the figures as JSON instead of tables',
+    '  --no-cluster     one redis-server only',
+    '  --no-reference   ours only, without one connection per subscription beside it',
+  ].join('\n'),
+  {
+    quick: { type: 'boolean' },
+    json: { type: 'boolean' },
+    'no-cluster': { type: 'boolean' },
+    'no-reference': { type: 'boolean' },
+  },
+);
+const quick = flags.quick === true;
+const asJson = flags.json === true;
+const withCluster = flags['no-cluster'] !== true;
 /** Ours only: the reference's thousands of connections fail their handshakes on a loaded machine. */
-const withReference = !process.argv.includes('--no-reference');
+const withReference = flags['no-reference'] !== true;
 const size = {
   subscriptions: quick ? 2000 : 10_000,
   /** The reference opens a connection each: fewer on a cluster, where each costs more. */

@@ -4,13 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { lineChart, ticks } from '../bench/charts.js';
+import { lineChart, tickLabels, ticks } from '../bench/charts.js';
 
 it('ticks are round steps from 0 that reach the largest value', () => {
   assert.deepEqual(ticks(4.3), [0, 1, 2, 3, 4, 5]);
   assert.deepEqual(ticks(1878), [0, 500, 1000, 1500, 2000]);
   assert.deepEqual(ticks(10_000), [0, 2000, 4000, 6000, 8000, 10_000]);
   assert.deepEqual(ticks(0), [0, 1]);
+});
+
+it('labels an axis alike: in thousands when it reaches 10,000, else in full', () => {
+  assert.deepEqual(tickLabels(ticks(10_000)), ['0', '2k', '4k', '6k', '8k', '10k']);
+  assert.deepEqual(tickLabels(ticks(12_500)), ['0', '5k', '10k', '15k']);
+  assert.deepEqual(tickLabels(ticks(1878)), ['0', '500', '1,000', '1,500', '2,000']);
+  assert.deepEqual(tickLabels(ticks(4.3)), ['0', '1', '2', '3', '4', '5']);
 });
 
 it('draws each point at its figures, left and right axes apart, with the text escaped', () => {
