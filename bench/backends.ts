@@ -26,6 +26,8 @@ export interface BenchBackend {
   readonly connection: RedisConnection;
   readonly seed: SeedProgram;
   readonly ceiling: Ceiling;
+  /** The URLs of its nodes (one for one Redis). */
+  readonly urls: readonly string[];
   /** A plain client to each master (on one Redis, the same client as `connection`). */
   readonly masters: readonly RedisClientType[];
   /** Which of `masters` serves `key`, as the cluster client knows it. */
@@ -61,6 +63,7 @@ export async function startStandalone(): Promise<BenchBackend & { client: RedisC
     connection: raw,
     seed: new SeedProgram(raw),
     ceiling: new Ceiling(raw),
+    urls: [server.url],
     masters: [raw],
     masterOf: () => 0,
     flush: async () => {
@@ -92,6 +95,7 @@ export async function startCluster(shards: number): Promise<BenchBackend> {
     connection: raw as unknown as RedisConnection,
     seed,
     ceiling: new Ceiling(raw as unknown as RedisConnection),
+    urls,
     masters,
     masterOf: (key) => {
       const { port } = raw.getSlotMaster(keySlot(key));

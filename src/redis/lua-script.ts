@@ -26,13 +26,14 @@ export class LuaScript {
 
   /**
    * Reads `<name>.lua` from the folder `folder` (a file: URL, from `import.meta.url`).
-   * A line `--#include <part>` is replaced by `includes/<part>.lua` of that folder: what
-   * several scripts share is written once, and the script Redis runs is still one text.
+   * A line `--#include <part>` is replaced by `<part>.lua` of `includes` (by default the
+   * folder's `includes/`): what several scripts share is written once, and the script
+   * Redis runs is still one text.
    */
-  static fromFile(folder: URL, name: string): LuaScript {
-    const read = (file: string) => readFileSync(new URL(file, folder), 'utf8');
-    const source = read(`${name}.lua`).replace(/^--#include ([a-z-]+)$/gm, (_, part: string) =>
-      read(`includes/${part}.lua`).trimEnd(),
+  static fromFile(folder: URL, name: string, includes = new URL('includes/', folder)): LuaScript {
+    const source = readFileSync(new URL(`${name}.lua`, folder), 'utf8').replace(
+      /^--#include ([a-z-]+)$/gm,
+      (_, part: string) => readFileSync(new URL(`${part}.lua`, includes), 'utf8').trimEnd(),
     );
     return new LuaScript(name, source);
   }
