@@ -19,6 +19,8 @@
  *   and duplicates);
  * - a reconnect storm: every socket dropped at once, messages sent meanwhile, all back at
  *   once from their cursors.
+ * Last, the goals of issue 15 checked against the run's figures (server-goals.ts): a
+ * table, and exit code 1 when one is missed.
  * Charts (SVG, charts.ts) of latency against the offered rate and of server memory and
  * connect time against sockets open go to DIR: docs/charts/ on a full run, nowhere on a
  * `--quick` one unless `--charts` is given.
@@ -54,6 +56,7 @@ import { lineChart } from './charts.js';
 import { benchFlags, wholeNumber } from './flags.js';
 import { hasWrk, type LoadTool, load, type Sender } from './http-load.js';
 import { median, percentile, runConcurrently } from './measure.js';
+import { type Goal, serverGoals } from './server-goals.js';
 import { SocketClients } from './socket-clients.js';
 import { text } from './workloads.js';
 
@@ -688,7 +691,15 @@ const results = {
   },
   latency,
   reconnect,
+  goals: [] as Goal[],
 };
+results.goals = serverGoals({
+  refused,
+  oneServerShare: results.throughput.ofLibrary.one ?? 0,
+  connections: results.connections,
+  latency,
+  reconnect,
+});
 const n = (x: number) => Math.round(x).toLocaleString('en');
 if (asJson) {
   output.line(JSON.stringify(results, null, 2));
@@ -803,4 +814,21 @@ if (chartsDir) {
     output.line(
       `\nCharts: ${join(chartsDir, 'server-latency.svg')}, ${join(chartsDir, 'server-connections.svg')}`,
     );
+}
+
+// ---- verdict ----------------------------------------------------------------------------
+
+const missed = results.goals.filter((goal) => !goal.met);
+if (!asJson) {
+  output.line('\nGoals (issue 15):');
+  output.line('| goal | this run | |');
+  output.line('|---|---|---|');
+  for (const goal of results.goals)
+    output.line(`| ${goal.goal} | ${goal.figure} | ${goal.met ? 'met' : '**missed**'} |`);
+}
+if (missed.length > 0) {
+  process.stderr.write(
+    `${missed.length} of ${results.goals.length} goals missed: ${missed.map((goal) => goal.goal).join('; ')}\n`,
+  );
+  process.exitCode = 1;
 }
