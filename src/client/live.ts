@@ -294,6 +294,10 @@ export class LiveSubscription {
       if (frame.with) change.with = frame.with;
       return this.#call(this.#options.onSeen, change);
     }
+    // The server lost Redis and got it back (the socket stayed open): live, for the
+    // person, only once it has caught up.
+    if (frame.type === 'paused') return this.#setConnected(false);
+    if (frame.type === 'resumed') return this.#setConnected(true);
     if (frame.type === 'reset') {
       // The server goes on from the newest: forget the cursor it did not know (its ready
       // frame says where the newest is).

@@ -11,10 +11,13 @@
  * from any device; `{type: "seen", messageIds | with, marked}`; `{type: "ready", cursor}`
  * once the replay is done, with where the socket stands (null: nothing precedes what
  * comes next, so resume with fromFirst); `{type: "reset"}` when `after` is unknown (reload
- * over HTTP, then go on from the newest); `{type: "ping"}` after 25 s of quiet.
+ * over HTTP, then go on from the newest); `{type: "paused"}` when the server lost Redis
+ * (the socket stays open; new messages wait) and `{type: "resumed"}` once it is back and
+ * what came meanwhile has been sent; `{type: "ping"}` after 25 s of quiet.
  * Close codes: 4001 the session ended (log in again), 4002 a frame broke the protocol,
  * 4008 too many frames (wait, then reconnect), 4009 the client stopped reading (reconnect
- * and resume by cursor), 1001 the server is going away (reconnect with jitter).
+ * and resume by cursor), 1011 Redis cannot be reached as the socket starts (reconnect
+ * later), 1001 the server is going away (reconnect with jitter).
  * @module
  */
 import type { WebSocket } from 'ws';
@@ -135,6 +138,11 @@ export function liveRoute(
           if (ended === session.id) close(CLOSE.sessionEnded, 'session ended: log in again');
         },
         onError: (error: Error) => request.log.warn({ err: error }, 'live delivery recovered'),
+        // Redis lost and back: the socket stays open (nothing for the client to redo), but
+        // the person should know that messages wait until `resumed`, which comes once
+        // what arrived meanwhile has been sent.
+        onConnectionChange: (connected: boolean) =>
+          send({ type: connected ? 'resumed' : 'paused' }),
         signal: gone.signal,
       };
       try {

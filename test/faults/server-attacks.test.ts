@@ -433,9 +433,10 @@ it('login tells no name apart: the same answer and the same time for a known and
     `login median: known name ${k.toFixed(1)} ms, unknown name ${u.toFixed(1)} ms (difference ${difference.toFixed(1)} ms, ${((100 * difference) / Math.max(k, u)).toFixed(0)}%); 30 each`,
   );
   assert.equal(bodies.size, 1, [...bodies].join('\n'));
-  // An unknown name does the same Argon2id work; what is left is noise of a shared machine.
+  // An unknown name does the same Argon2id work; what is left is noise of a shared machine
+  // (0.2 ms measured). Without the dummy verify the difference is the whole hash, ~14 ms.
   assert.ok(
-    difference < Math.max(10, 0.25 * Math.max(k, u)),
+    difference < Math.max(5, 0.25 * Math.max(k, u)),
     `the difference ${difference.toFixed(1)} ms tells names apart`,
   );
 });

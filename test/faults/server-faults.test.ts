@@ -102,9 +102,9 @@ it('a rolling restart under load (SIGTERM one, then the other): sockets closed w
   const balancer = await startBalancer([a.address, b.address]);
   cleanups.push(() => balancer.close());
   const people = await signUpPeople(balancer.url, 8);
-  // Plain sockets besides, to see the close code each instance sends.
+  // Plain sockets besides, one for each person, to see the close code each instance sends.
   const watchers = await Promise.all(
-    people.slice(0, 4).map(async (p) => {
+    people.map(async (p) => {
       const socket = await openLive(balancer.url, p.client.token ?? '');
       socket.hello(null);
       return socket;
@@ -174,13 +174,27 @@ async function probe(url: string, token: string, during: () => Promise<void>) {
   return answers;
 }
 
-it('Redis restarted under load (AOF always): 503 with Retry-After meanwhile, never a 500 or a hang; sockets resume; nothing acknowledged lost', async (t) => {
+it('Redis restarted under load (AOF always): 503 with Retry-After meanwhile, never a 500 or a hang; sockets say so and resume; nothing acknowledged lost', async (t) => {
   const redis = await redisWith(['--appendonly', 'yes', '--appendfsync', 'always']);
   const namespace = `restart-${randomUUID()}`;
   const instance = await serve(redis.url, namespace);
   const people = await signUpPeople(instance.url, 6);
+  // A plain socket for each person besides, to see what the server tells them.
+  const watchers = await Promise.all(
+    people.map(async (p) => {
+      const socket = await openLive(instance.url, p.client.token ?? '');
+      socket.hello(null);
+      return socket;
+    }),
+  );
+  await eventually(
+    () => watchers.every((w) => w.frames.some((f) => f.type === 'ready')),
+    10_000,
+    'every watching socket to be ready',
+  );
   const load = startChatLoad(people);
   await sleep(1000);
+  const killedAt = Date.now();
   const answers = await probe(instance.url, people[0]?.client.token ?? '', async () => {
     await sleep(300);
     redis.signal('SIGKILL');
@@ -190,6 +204,22 @@ it('Redis restarted under load (AOF always): 503 with Retry-After meanwhile, nev
   });
   await load.stop();
   const tally = await settled(load, 30_000);
+  // Each socket stayed open and said "paused" while Redis was away, then "resumed".
+  await eventually(
+    () => watchers.every((w) => w.frames.some((f) => f.type === 'resumed')),
+    20_000,
+    'every watching socket to hear that delivery resumed',
+  );
+  const told = watchers.map((w) =>
+    w.frames
+      .map((f) => f.type)
+      .filter((type) => type === 'paused' || type === 'resumed')
+      .join(' '),
+  );
+  const stillOpen = watchers.filter((w) => w.closed.code === undefined).length;
+  // The people's clients showed it: not live from the kill until the server caught up.
+  const noticed = people.filter((p) => p.outages.some((o) => o.from >= killedAt)).length;
+  for (const w of watchers) w.socket.close();
   const statuses: Record<string, number> = {};
   for (const a of answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
   const unavailable = answers.filter((a) => a.status === 503);
@@ -197,8 +227,14 @@ it('Redis restarted under load (AOF always): 503 with Retry-After meanwhile, nev
   for (const p of people) await p.live.close();
   report(
     t,
-    `Redis killed and restarted from its AOF under load: probe answers ${JSON.stringify(statuses)}, slowest ${slowest} ms, every 503 with Retry-After: ${unavailable.every((a) => a.retryAfter !== null)}; ${tally.acknowledged} acknowledged, lost ${tally.lost}, shown twice ${tally.twice}; ${load.failed} sends failed after retrying; longest socket outage ${longestOutage(people)} ms`,
+    `Redis killed and restarted from its AOF under load: probe answers ${JSON.stringify(statuses)}, slowest ${slowest} ms, every 503 with Retry-After: ${unavailable.every((a) => a.retryAfter !== null)}; ${tally.acknowledged} acknowledged, lost ${tally.lost}, shown twice ${tally.twice}; ${load.failed} sends failed after retrying; plain sockets told ${JSON.stringify([...new Set(told)])}, ${stillOpen} of ${watchers.length} still open; ${noticed} of ${people.length} clients showed the pause, longest ${longestOutage(people)} ms`,
   );
+  assert.deepEqual(
+    told,
+    watchers.map(() => 'paused resumed'),
+  );
+  assert.equal(stillOpen, watchers.length);
+  assert.equal(noticed, people.length);
   assert.ok(unavailable.length > 0, 'no request met the outage');
   assert.ok(unavailable.every((a) => a.retryAfter !== null));
   assert.deepEqual(
