@@ -16,6 +16,7 @@ import { RedisMessenger } from '../../src/index.js';
 import { Chat, killAllChats, ready, TIME } from '../support/chat-process.js';
 import { freePort, type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { api, exitOf, servingUrl, spawnServe } from '../support/serve-process.js';
+import { noteSecrets } from '../support/suite-logs.js';
 import { type SwitchProxy, startSwitchProxy } from '../support/switch-proxy.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -56,6 +57,7 @@ async function signUp(): Promise<Person> {
     password: PASSWORD,
   });
   assert.equal(status, 201);
+  noteSecrets(PASSWORD, json.token);
   return { name, id: json.user.id, token: json.token };
 }
 

@@ -37,8 +37,9 @@ interface Instance {
 
 async function serve(redisUrl: string, namespace: string): Promise<Instance> {
   const child = spawnServe(
+    // The default log level (a line a request), as `messenger serve` runs: searched for
+    // secrets at the end of the suite (test/support/suite-logs.ts).
     ['--redis', redisUrl, '--namespace', namespace, '--port', '0', '--no-rate-limits'],
-    { LOG_LEVEL: 'warn' },
   );
   children.add(child);
   child.on('exit', () => children.delete(child));

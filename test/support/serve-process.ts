@@ -10,6 +10,7 @@ import {
 } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { WebSocket } from 'ws';
+import { keepServerOutput } from './suite-logs.js';
 import { eventually, within } from './wait.js';
 
 /**
@@ -29,7 +30,10 @@ export function spawnServe(
   args: string[],
   env: Record<string, string> = {},
 ): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, serveArgv(args), { env: serveEnv(env) });
+  const child = spawn(process.execPath, serveArgv(args), { env: serveEnv(env) });
+  // Under `npm run test:faults`, its log is searched for secrets at the end (suite-logs.ts).
+  keepServerOutput('serve', child.stdout, child.stderr);
+  return child;
 }
 
 /**

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { RedisMessenger } from '../../../src/index.js';
 import { createServer, type Server, type ServerOptions } from '../../../src/server/index.js';
+import { noteSecrets, suiteLogWriter } from '../../support/suite-logs.js';
 
 export const ORIGIN = 'http://chat.test';
 
@@ -23,11 +24,13 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** A log stream that keeps each line. */
+/** A log stream that keeps each line (and, under the fault suite, writes it to its logs). */
 function keptLines(lines: string[]): Writable {
+  const suiteLog = suiteLogWriter('api-server');
   return new Writable({
     write(chunk, _encoding, done) {
       lines.push(...String(chunk).split('\n').filter(Boolean));
+      suiteLog(String(chunk));
       done();
     },
   });
@@ -87,6 +90,7 @@ export async function signUp(base: string, forwardedFor?: string): Promise<Accou
   const body = (await response.json()) as { user: { id: string }; token: string };
   assert.equal(response.status, 201, JSON.stringify(body));
   const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  noteSecrets(password, body.token, cookie.split('=')[1]);
   return { username, password, id: body.user.id, token: body.token, cookie };
 }
 

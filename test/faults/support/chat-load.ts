@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { type LiveSubscription, MessengerClient } from '../../../src/client/index.js';
+import { noteSecrets } from '../../support/suite-logs.js';
 import { sleep } from './faults.js';
 
 export interface Person {
@@ -35,11 +36,13 @@ export async function signUpPeople(server: string, count: number): Promise<Perso
   const people: Person[] = [];
   for (let i = 0; i < count; i++) {
     const username = `p${randomUUID().slice(0, 8)}`;
-    const client = await MessengerClient.register(server, username, `pw ${randomUUID()}`, {
+    const password = `pw ${randomUUID()}`;
+    const client = await MessengerClient.register(server, username, password, {
       WebSocket: WebSocket as never,
       requestTimeoutMs: 10_000,
       sendDeadlineMs: 30_000,
     });
+    noteSecrets(password, client.token);
     const shown = new Map<string, number>();
     const outages: Person['outages'] = [];
     const live = await client.subscribe(
