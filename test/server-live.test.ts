@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { Keys } from '../src/core/keys.js';
@@ -37,6 +38,17 @@ async function register() {
   return { username, id: json.user.id as string, token: json.token as string };
 }
 
+/** The server's warning lines (JSON), each test's and all. */
+const warnings: string[] = [];
+function keptLines(lines: string[]): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+}
+
 /** A connected live client that records every frame, and how it closed. */
 const connect = (
   token: string,
@@ -50,7 +62,13 @@ onEachBackend((backend) => {
     keys = new Keys(namespace, backend().kind);
     messenger = await backend().messenger({ namespace });
     // Every test registers from one address: the other limits stay as they are by default.
-    server = await createServer({ messenger, origins: [ORIGIN], rateLimits: ROOMY });
+    server = await createServer({
+      messenger,
+      origins: [ORIGIN],
+      rateLimits: ROOMY,
+      // Warnings kept: what the server says when it closes a socket that stopped reading.
+      logger: { level: 'warn', stream: keptLines(warnings) },
+    });
     await server.listen({ port: 0, host: '127.0.0.1' });
     const address = server.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -181,6 +199,12 @@ onEachBackend((backend) => {
       await eventually(() => stalled.closed.code !== undefined, 10_000, 'the close frame');
       assert.equal(stalled.closed.code, 4009);
       assert.ok(stalled.messages().length < 1500, 'it was cut off before the end');
+      // It held no more than the bound (1 MiB) and the one frame that went past it.
+      const said = warnings
+        .map((line) => JSON.parse(line) as { msg: string; bufferedBytes?: number })
+        .find((line) => line.msg === 'live socket not reading: closed with 4009');
+      const held = said?.bufferedBytes ?? 0;
+      assert.ok(held > 1024 * 1024 && held <= 1024 * 1024 + 5000, `it held ${held} bytes`);
     });
 
     it('refuses an upgrade from an origin not in the allowlist, and one with no session', async () => {

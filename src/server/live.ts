@@ -97,6 +97,11 @@ export function liveRoute(
     const send = (frame: { type: string; [field: string]: unknown }) => {
       if (closed || socket.readyState !== socket.OPEN) return;
       if (socket.bufferedAmount > MAX_BUFFERED) {
+        // What it held: the bound and at most the one frame that went past it.
+        request.log.warn(
+          { bufferedBytes: socket.bufferedAmount, boundBytes: MAX_BUFFERED },
+          'live socket not reading: closed with 4009',
+        );
         close(CLOSE.slowConsumer, 'not reading: reconnect and resume');
         return;
       }
