@@ -20,7 +20,7 @@ import { benchFlags, wholeNumber } from './flags.js';
 
 const flags = benchFlags(
   [
-    'usage: npm run bench:bounded [-- --messages N] [-- --no-cluster] [-- --no-standalone]',
+    'usage: npm run bench:bounded -- [--messages N] [--no-cluster] [--no-standalone]',
     '  --messages N      messages in the one inbox and the one conversation (1,000,000)',
     '  --no-cluster      the redis-server only',
     '  --no-standalone   the 3-master cluster only',

@@ -14,7 +14,13 @@ type Values<T extends Options> = ReturnType<
 >['values'];
 
 export function benchFlags<T extends Options>(usage: string, options: T): Values<T> {
-  const config = { options: { ...options, help: { type: 'boolean' } }, strict: true } as const;
+  const config = {
+    // A `--` of its own is let through: `npm run bench -- --quick -- --json` passes the
+    // second one on, as the benches' headers write their flags ([-- --quick] [-- --json]).
+    args: process.argv.slice(2).filter((arg) => arg !== '--'),
+    options: { ...options, help: { type: 'boolean' } },
+    strict: true,
+  } as const;
   let values: Values<T> & { help?: boolean };
   try {
     values = parseArgs(config).values as typeof values;

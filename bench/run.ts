@@ -17,7 +17,7 @@ import { fillInbox, liveLatencies, text, twoUsers } from './workloads.js';
 
 const flags = benchFlags(
   [
-    'usage: npm run bench [-- --quick] [-- --json] [-- --no-cluster]',
+    'usage: npm run bench -- [--quick] [--json] [--no-cluster]',
     '  --quick        smaller workloads, fewer repeats',
     '  --json         the figures as JSON instead of tables',
     '  --no-cluster   one redis-server only, no side-by-side on Redis Clusters',

@@ -62,7 +62,7 @@ import { text } from './workloads.js';
 
 const flags = benchFlags(
   [
-    'usage: npm run bench:server [-- --quick] [-- --json] [-- --sockets N] [-- --charts DIR]',
+    'usage: npm run bench:server -- [--quick] [--json] [--sockets N] [--charts DIR]',
     '  --quick        one round of 2 s each, 500 sockets, rates to 2,000/s, no charts',
     '  --json         the figures as JSON instead of tables',
     '  --sockets N    WebSocket clients held during the latency runs and the storm (2,000)',

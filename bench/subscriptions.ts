@@ -26,7 +26,7 @@ import { text } from './workloads.js';
 
 const flags = benchFlags(
   [
-    'usage: npm run bench:subscriptions [-- --quick] [-- --json] [-- --no-cluster] [-- --no-reference]',
+    'usage: npm run bench:subscriptions -- [--quick] [--json] [--no-cluster] [--no-reference]',
     '  --quick          2,000 subscriptions instead of 10,000, shorter runs',
     '  --json           the figures as JSON instead of tables',
     '  --no-cluster     one redis-server only',

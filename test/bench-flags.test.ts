@@ -33,7 +33,7 @@ function bench(name: string, args: string[]) {
 it('--help prints the usage of each bench and exits 0 at once', async () => {
   const benches: [string, string][] = [
     ['server.ts', 'npm run bench:server'],
-    ['run.ts', 'npm run bench '],
+    ['run.ts', 'npm run bench -- '],
     ['subscriptions.ts', 'npm run bench:subscriptions'],
     ['bounded-work.ts', 'npm run bench:bounded'],
     ['replica-wait.ts', 'npx tsx bench/replica-wait.ts'],
@@ -47,6 +47,12 @@ it('--help prints the usage of each bench and exits 0 at once', async () => {
     assert.ok(run.stdout.startsWith(`usage: ${usage}`), `${name}: ${run.stdout}`);
     assert.equal(run.stderr, '', name);
   }
+});
+
+it('takes a `--` between flags, as `npm run bench -- --quick -- --help` passes it on', async () => {
+  const run = await bench('server.ts', ['--quick', '--', '--help']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^usage: npm run bench:server -- \[--quick\]/);
 });
 
 it('an unknown flag or a bad value is one line and the usage, exit 2, nothing run', async () => {

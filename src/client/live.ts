@@ -51,7 +51,10 @@ export interface LiveOptions {
    * began on an empty inbox resumes (see `resume`). Not with `after`.
    */
   fromFirst?: boolean;
-  /** false when the connection drops, true once it is back and caught up. */
+  /**
+   * false when the connection drops or the server says it lost Redis (`paused`: the
+   * socket stays open, messages wait), true once it is back and caught up.
+   */
   onConnectionChange?: (connected: boolean) => void;
   /** Every message the user sends, from any device (live only). */
   onSent?: (message: Message) => void | Promise<void>;
@@ -125,6 +128,12 @@ export class LiveSubscription {
   readonly #delivered = new Set<string>();
   #socket: LiveSocket | undefined;
   #connected = false;
+  /**
+   * The current socket's server said it lost Redis (`paused`) and has not said `resumed`:
+   * not live for the person, though the socket is up. Kept apart from `#connected` since
+   * it may come before the socket's `ready`.
+   */
+  #serverPaused = false;
   #closed = false;
   #attempt = 0;
   /** The last connection ended before the server said ready. */
@@ -218,7 +227,10 @@ export class LiveSubscription {
       return;
     }
     this.#socket = socket;
+    this.#serverPaused = false; // a new socket, perhaps another server: it will say so
     let ready = false;
+    /** Its `ready` frame's turn in the queue has come (`ready` is set on arrival). */
+    let readyHandled = false;
     let heard = true;
     const done = (why: Error, code?: number) => {
       if (this.#socket !== socket) return; // already replaced
@@ -259,6 +271,7 @@ export class LiveSubscription {
         this.#attempt = 0;
         this.#enqueue(async () => {
           if (this.#socket !== socket) return;
+          readyHandled = true;
           // Where the replay left the socket, so that a reconnection resumes from there
           // rather than from whatever is newest then ("from now on" skips what came between).
           if (typeof cursor === 'string') this.#cursor = cursor;
@@ -267,7 +280,20 @@ export class LiveSubscription {
           // onConnectionChange tells of the ones after a drop.
           if (first) this.#connected = true;
           else this.#setConnected(true);
+          // Its server lost Redis before (or during) the replay: live only at `resumed`.
+          if (this.#serverPaused) this.#setConnected(false);
           first?.ready();
+        });
+        return;
+      }
+      if (frame.type === 'paused' || frame.type === 'resumed') {
+        const paused = frame.type === 'paused';
+        // In turn with the frames before it, and only from the socket still in use (a
+        // `resumed` queued behind a slow handler must not say live after a drop).
+        this.#enqueue(async () => {
+          if (this.#socket !== socket) return;
+          this.#serverPaused = paused;
+          if (readyHandled) this.#setConnected(!paused);
         });
         return;
       }
@@ -294,10 +320,6 @@ export class LiveSubscription {
       if (frame.with) change.with = frame.with;
       return this.#call(this.#options.onSeen, change);
     }
-    // The server lost Redis and got it back (the socket stayed open): live, for the
-    // person, only once it has caught up.
-    if (frame.type === 'paused') return this.#setConnected(false);
-    if (frame.type === 'resumed') return this.#setConnected(true);
     if (frame.type === 'reset') {
       // The server goes on from the newest: forget the cursor it did not know (its ready
       // frame says where the newest is).

@@ -27,11 +27,17 @@ function logPath(server: string): string | undefined {
   return join(SUITE_LOGS, `${testFile}--${server}-${process.pid}-${++serial}.log`);
 }
 
-/** Copies what `streams` (a server process's output) carry into a suite log. */
+/**
+ * Copies what `streams` (a server process's output) carry into a suite log. The streams
+ * flow from here on: a caller must listen for what it wants to read (a start-up line)
+ * before it awaits anything, as every caller of spawnServe does.
+ */
 export function keepServerOutput(server: string, ...streams: Readable[]): void {
   const path = logPath(server);
   if (!path) return;
   const file = createWriteStream(path);
+  // A log that cannot be written fails the suite's search (too few lines), not the test.
+  file.on('error', () => {});
   let open = streams.length;
   for (const stream of streams) {
     stream.pipe(file, { end: false });
