@@ -36,11 +36,11 @@ it('a live client is told when the server loses Redis and when it is back; nothi
     WebSocket: WebSocket as never,
   });
   const alice = await messenger.createUser(`a${randomUUID().slice(0, 8)}`);
-  const changes: boolean[] = [];
+  const changes: [boolean, string?][] = [];
   const received: Message[] = [];
   const drops: Error[] = [];
   const live = await bob.subscribe((message) => void received.push(message), {
-    onConnectionChange: (connected) => changes.push(connected),
+    onConnectionChange: (connected, why) => changes.push(why ? [connected, why] : [connected]),
     onError: (error) => drops.push(error),
     backoff: { firstMs: 20, maxMs: 200 },
   });
@@ -48,10 +48,10 @@ it('a live client is told when the server loses Redis and when it is back; nothi
 
   redis.signal('SIGKILL');
   await eventually(() => changes.length === 1, 10_000, 'the client to be told it is not live');
-  assert.deepEqual(changes, [false]);
+  assert.deepEqual(changes, [[false, 'paused']]);
   await redis.restart();
   await eventually(() => changes.length === 2, 20_000, 'the client to be told it is live again');
-  assert.deepEqual(changes, [false, true]);
+  assert.deepEqual(changes, [[false, 'paused'], [true]]);
   // The socket stayed open all along: the pause was the server's word, not a drop.
   assert.deepEqual(
     drops.map((error) => error.message),

@@ -52,10 +52,10 @@ export interface LiveOptions {
    */
   fromFirst?: boolean;
   /**
-   * false when the connection drops or the server says it lost Redis (`paused`: the
-   * socket stays open, messages wait), true once it is back and caught up.
+   * false when the connection drops, or with `why` 'paused' when the server says it lost
+   * Redis (the socket stays open, messages wait); true once it is back and caught up.
    */
-  onConnectionChange?: (connected: boolean) => void;
+  onConnectionChange?: (connected: boolean, why?: 'paused') => void;
   /** Every message the user sends, from any device (live only). */
   onSent?: (message: Message) => void | Promise<void>;
   /** Messages marked seen anywhere (live only). */
@@ -281,7 +281,7 @@ export class LiveSubscription {
           if (first) this.#connected = true;
           else this.#setConnected(true);
           // Its server lost Redis before (or during) the replay: live only at `resumed`.
-          if (this.#serverPaused) this.#setConnected(false);
+          if (this.#serverPaused) this.#setConnected(false, 'paused');
           first?.ready();
         });
         return;
@@ -293,7 +293,7 @@ export class LiveSubscription {
         this.#enqueue(async () => {
           if (this.#socket !== socket) return;
           this.#serverPaused = paused;
-          if (readyHandled) this.#setConnected(!paused);
+          if (readyHandled) this.#setConnected(!paused, paused ? 'paused' : undefined);
         });
         return;
       }
@@ -371,10 +371,11 @@ export class LiveSubscription {
     }
   }
 
-  #setConnected(connected: boolean): void {
+  #setConnected(connected: boolean, why?: 'paused'): void {
     if (this.#connected === connected) return;
     this.#connected = connected;
-    this.#options.onConnectionChange?.(connected);
+    if (why) this.#options.onConnectionChange?.(connected, why);
+    else this.#options.onConnectionChange?.(connected);
   }
 
   /** A connection that was up (or being retried) ended: end, or wait and connect again. */

@@ -145,8 +145,8 @@ export class Chat {
       onSent: (message) => this.#sent(message),
       onSeen: () => this.#refreshUnread(),
       onReset: () => this.#refresh(),
-      onConnectionChange: (connected) => {
-        if (!connected) return this.#banner.lost();
+      onConnectionChange: (connected, why) => {
+        if (!connected) return this.#banner.lost(why === 'paused');
         this.#banner.back();
         void this.#refresh();
       },

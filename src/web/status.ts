@@ -27,10 +27,16 @@ export class ConnectionBanner {
   readonly element = el('div', { class: 'banner', attrs: { role: 'status', hidden: true } });
   #hideTimer: ReturnType<typeof setTimeout> | undefined;
 
-  lost(): void {
+  /** `serverPaused`: the connection holds, but the server cannot reach its Redis. */
+  lost(serverPaused = false): void {
     clearTimeout(this.#hideTimer);
     this.element.dataset.state = 'lost';
-    replaceChildren(this.element, 'Connection lost: reconnecting… Messages you send will wait.');
+    replaceChildren(
+      this.element,
+      serverPaused
+        ? 'The server cannot reach its database: new messages will come once it is back. Messages you send will wait.'
+        : 'Connection lost: reconnecting… Messages you send will wait.',
+    );
     this.element.hidden = false;
   }
 

@@ -159,6 +159,27 @@ describe('the chat through servers that restart, switch and drop', () => {
     first = second;
   });
 
+  it('Redis restarted under the server: both say the server cannot reach it, then that they caught up; a message sent meanwhile shows once', async () => {
+    const [aSince, bSince] = [a.mark(), b.mark()];
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // appendfsync everysec: on disk
+    redis.signal('SIGKILL');
+    // The sockets stay open: the server says "paused", and the chats say why.
+    const paused = 'The server cannot reach Redis now; new messages will come once it is back…\n';
+    await a.waitFor(paused, aSince);
+    await b.waitFor(paused, bSince);
+    await redis.restart();
+    await a.waitFor('Reconnected to the server; caught up.\n', aSince, BACK_WITHIN_MS);
+    await b.waitFor('Reconnected to the server; caught up.\n', bSince, BACK_WITHIN_MS);
+    for (const [chat, since] of [
+      [a, aSince],
+      [b, bSince],
+    ] as const)
+      assert.ok(!chat.stdout.slice(since).includes('Lost the connection'), 'no socket dropped');
+    await fromCarol('sent after Redis came back');
+    await b.waitFor(`New message from ${carol.name}: sent after Redis came back`, bSince);
+    assert.equal(b.count('sent after Redis came back'), 1);
+  });
+
   it('the network drops: a message typed meanwhile is sent once when it is back', async () => {
     const [aSince, bSince] = [a.mark(), b.mark()];
     proxy.cut();

@@ -118,13 +118,16 @@ export class ChatSession {
       {
         // Said a moment later: a connection lost because the session ended is not
         // "reconnecting" (onEnded comes just after the drop).
-        onConnectionChange: (connected) =>
+        // `why` 'paused': through a server that lost Redis (the connection holds).
+        onConnectionChange: (connected, why?: 'paused') =>
           setImmediate(() => {
             if (this.#endedBy) return;
             this.#screen.print(
               connected
                 ? `Reconnected to ${this.#where}; caught up.`
-                : `Lost the connection to ${this.#where}; reconnecting…`,
+                : why === 'paused'
+                  ? `${this.#where.charAt(0).toUpperCase()}${this.#where.slice(1)} cannot reach Redis now; new messages will come once it is back…`
+                  : `Lost the connection to ${this.#where}; reconnecting…`,
             );
           }),
         onError: () => {}, // reconnects and retries on its own; the connection notice says enough
