@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { Keys } from '../src/core/keys.js';
 import type { RedisMessenger } from '../src/index.js';
 import { createServer, type Server } from '../src/server/index.js';
 import { listenersOf, onEachBackend } from './support/backends.js';
+import { lineCollector } from './support/capture.js';
 import { liveClient, openLive, api as serverApi } from './support/serve-process.js';
 import { eventually } from './support/wait.js';
 
@@ -40,14 +40,6 @@ async function register() {
 
 /** The server's warning lines (JSON), each test's and all. */
 const warnings: string[] = [];
-function keptLines(lines: string[]): Writable {
-  return new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-}
 
 /** A connected live client that records every frame, and how it closed. */
 const connect = (
@@ -67,7 +59,7 @@ onEachBackend((backend) => {
       origins: [ORIGIN],
       rateLimits: ROOMY,
       // Warnings kept: what the server says when it closes a socket that stopped reading.
-      logger: { level: 'warn', stream: keptLines(warnings) },
+      logger: { level: 'warn', stream: lineCollector(warnings) },
     });
     await server.listen({ port: 0, host: '127.0.0.1' });
     const address = server.server.address();

@@ -374,8 +374,7 @@ export class LiveSubscription {
   #setConnected(connected: boolean, why?: 'paused'): void {
     if (this.#connected === connected) return;
     this.#connected = connected;
-    if (why) this.#options.onConnectionChange?.(connected, why);
-    else this.#options.onConnectionChange?.(connected);
+    this.#options.onConnectionChange?.(connected, why);
   }
 
   /** A connection that was up (or being retried) ended: end, or wait and connect again. */

@@ -1,4 +1,4 @@
-/** An Output for in-process CLI tests: collects what a command prints. */
+/** Collecting output in-process: an Output for CLI tests, a log stream's lines for server tests. */
 import { Writable } from 'node:stream';
 import { createOutput, type Output } from '../../src/cli/output.js';
 
@@ -12,6 +12,20 @@ function collector(chunks: string[]): Writable {
   return new Writable({
     write(chunk, _encoding, done) {
       chunks.push(String(chunk));
+      done();
+    },
+  });
+}
+
+/**
+ * A stream (a server's `logger.stream`) that keeps each line it is given in `lines`, and
+ * hands each chunk to `also` when given.
+ */
+export function lineCollector(lines: string[], also?: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      also?.(String(chunk));
       done();
     },
   });

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { RedisMessenger } from '../../../src/index.js';
 import { createServer, type Server, type ServerOptions } from '../../../src/server/index.js';
+import { lineCollector } from '../../support/capture.js';
 import { noteSecrets, suiteLogWriter } from '../../support/suite-logs.js';
 
 export const ORIGIN = 'http://chat.test';
@@ -24,18 +24,6 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** A log stream that keeps each line (and, under the fault suite, writes it to its logs). */
-function keptLines(lines: string[]): Writable {
-  const suiteLog = suiteLogWriter('api-server');
-  return new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      suiteLog(String(chunk));
-      done();
-    },
-  });
-}
-
 export async function startApiServer(
   redisUrl: string,
   options: Partial<Omit<ServerOptions, 'messenger'>> = {},
@@ -47,7 +35,7 @@ export async function startApiServer(
     messenger,
     origins: [ORIGIN],
     // As `messenger serve` has it (src/cli/commands/serve.ts): info, every request a line.
-    logger: { level: 'info', stream: keptLines(logs) },
+    logger: { level: 'info', stream: lineCollector(logs, suiteLogWriter('api-server')) },
     ...options,
   });
   await server.listen({ port: 0, host: '127.0.0.1' });
