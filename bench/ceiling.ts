@@ -9,7 +9,7 @@
  * lands on the node the messenger's would), and rings the doorbell with SPUBLISH.
  */
 import { randomUUID } from 'node:crypto';
-import { Keys, messageMember } from '../src/core/keys.js';
+import { Keys } from '../src/core/keys.js';
 import { isCluster, type RedisConnection } from '../src/redis/connect.js';
 
 export class Ceiling {
@@ -36,7 +36,7 @@ export class Ceiling {
     return id;
   }
 
-  /** The writes of sendMessage: hash, both indexes, both recencies, the counter, the doorbell. */
+  /** The writes of sendMessage: hash, the indexes, both recencies, the counter, the doorbell. */
   async sendMessage(
     sender: string,
     receiver: string,
@@ -47,11 +47,11 @@ export class Ceiling {
     onId?.(id);
     const timestamp = (Date.now() / 1000).toFixed(6);
     const score = Number(timestamp);
-    const member = messageMember(id);
+    const member = this.#keys.messageMember(id, receiver);
     const [c, keys] = [this.#client, this.#keys];
     const channel = keys.inboxChannel(receiver);
     await Promise.all([
-      c.hSet(keys.message(id), {
+      c.hSet(keys.message(id, receiver), {
         message_id: id,
         sender_id: sender,
         receiver_id: receiver,
@@ -61,6 +61,8 @@ export class Ceiling {
       }),
       c.zAdd(keys.inbox(receiver), { score, value: member }),
       c.zAdd(keys.conversation(sender, receiver), { score, value: member }),
+      // On a cluster each user has a copy of the conversation (on one Redis, one key).
+      isCluster(c) && c.zAdd(keys.conversation(receiver, sender), { score, value: member }),
       c.zAdd(keys.conversations(sender), { score, value: receiver }),
       c.zAdd(keys.conversations(receiver), { score, value: sender }),
       c.hIncrBy(keys.unread(receiver), sender, 1),

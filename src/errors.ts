@@ -323,6 +323,28 @@ export class ServerTooOldError extends MessengerError {
   }
 }
 
+/**
+ * The Redis Cluster holds the messenger's keys in a layout this version does not use: the
+ * first cluster layout (a message and a conversation each in a slot of their own), which
+ * `messenger migrate` moves to this one, or one it does not know (a newer version's).
+ */
+export class ClusterLayoutError extends MessengerError {
+  override name = 'ClusterLayoutError';
+  constructor(
+    readonly target: string,
+    /** The layout marker found: null for none (layout 1, which had no marker). */
+    readonly found: string | null,
+  ) {
+    super(
+      found === null
+        ? `the Redis Cluster at ${target} holds messenger data in cluster layout 1, which this version no longer reads: stop every messenger that uses it, then run \`messenger migrate\` once (docs/schema.md, "Moving from layout 1")`
+        : found === 'migrating' // src/core/cluster-layout.ts, MIGRATING
+          ? `a \`messenger migrate\` of the Redis Cluster at ${target} has not finished: run it again to finish it`
+          : `the Redis Cluster at ${target} holds messenger data in cluster layout ${found}, which this version does not know: use the version that wrote it, or a newer one`,
+    );
+  }
+}
+
 /** "3 s", "2 min": how long a person is asked to wait. */
 function waitInWords(ms: number): string {
   const seconds = Math.max(1, Math.ceil(ms / 1000));

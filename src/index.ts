@@ -19,6 +19,7 @@ export type { SeenChange } from './core/doorbell.js';
 export type { InboxSubscription, SubscribeOptions } from './core/live.js';
 export type { KeyspaceNotifications, LiveCoverage } from './core/live-coverage.js';
 export { RedisMessenger, type SendOptions } from './core/messenger.js';
+export type { MigrationProgress, MigrationReport } from './core/migrate-cluster.js';
 export type { MessengerOptions } from './core/options.js';
 export type {
   BucketLimit,
@@ -40,6 +41,7 @@ export type {
 export type { Paging } from './core/validate.js';
 export {
   BadDataError,
+  ClusterLayoutError,
   CursorNotFoundError,
   isUnconfirmed,
   MessageIdConflictError,

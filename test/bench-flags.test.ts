@@ -38,7 +38,6 @@ it('--help prints the usage of each bench and exits 0 at once', async () => {
     ['bounded-work.ts', 'npm run bench:bounded'],
     ['replica-wait.ts', 'npx tsx bench/replica-wait.ts'],
     ['original-writers.ts', 'npx tsx bench/original-writers.ts'],
-    ['cluster-layout-2.ts', 'npx tsx bench/cluster-layout-2.ts'],
   ];
   const runs = await Promise.all(benches.map(([name]) => bench(name, ['--help'])));
   for (const [index, run] of runs.entries()) {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Keys, messageMember } from '../src/core/keys.js';
+import { Keys } from '../src/core/keys.js';
 import { scripts } from '../src/core/scripts.js';
 import {
   isUnconfirmed,
@@ -43,17 +43,19 @@ async function setUp() {
 
 const raw = (): RedisConnection => backend.raw;
 
-/** Step 1 of a send alone: what a client that crashed right after it leaves behind. */
-function storeOnly(keys: Keys, id: string, from: string, to: string, text: string) {
-  return scripts.storeMessage.run(raw(), [keys.message(id)], [id, from, to, text]);
-}
-
-/** Step 2 of a send alone (after step 1): the message enters the receiver's inbox. */
+/**
+ * Step 2 of a send alone (after the sender's check, which writes nothing): what a client
+ * that crashed right after it leaves behind. The message is delivered: in the inbox,
+ * counted, in the receiver's copy of the conversation; the sender's side is not written.
+ */
 function deliverOnly(keys: Keys, id: string, from: string, to: string, text: string) {
   return scripts.deliverMessage.run(
     raw(),
-    [keys.user(to), keys.inbox(to), keys.conversations(to), keys.unread(to), keys.unseen(to, from)],
-    [id, from, to, text, keys.inboxChannel(to)],
+    [
+      ...[keys.user(to), keys.inbox(to), keys.conversations(to), keys.unread(to)],
+      ...[keys.unseen(to, from), keys.message(id, to), keys.conversation(to, from)],
+    ],
+    [id, from, to, text, keys.inboxChannel(to), keys.messageMember(id, to)],
   );
 }
 
@@ -74,23 +76,31 @@ describe('the cluster key layout', () => {
         `${ns}user:{${a}}`,
         `${ns}user:{${b}}`,
         `${ns}user_contacts:{${a}}`,
-        `${ns}message:{${id}}`,
+        `${ns}{directory}:layout`,
+        `${ns}message:{${b}}:${id}`,
         `${ns}user_messages:{${b}}`,
         `${ns}user_unread:{${b}}`,
         `${ns}user_unseen:{${b}}:${a}`,
         `${ns}user_conversations:{${a}}`,
         `${ns}user_conversations:{${b}}`,
-        `${ns}conversation:{${[a, b].sort().join(':')}}`,
+        `${ns}conversation:{${a}}:${b}`,
+        `${ns}conversation:{${b}}:${a}`,
       ].sort();
       assert.deepEqual(stored, expected);
-      // A user's keys share one slot; index members keep the seed's `message:<id>` form.
+      assert.equal(await raw().get(keys.clusterLayout), '2');
+      // A user's keys share one slot, the messages they received and their copy of each
+      // conversation too; index members name the hash (its key without the namespace).
       const slots = new Set(
-        [keys.user(b), keys.inbox(b), keys.unread(b), keys.unseen(b, a), keys.conversations(b)].map(
-          keySlot,
-        ),
+        [
+          ...[keys.user(b), keys.inbox(b), keys.unread(b), keys.unseen(b, a)],
+          ...[keys.conversations(b), keys.message(id, b), keys.conversation(b, a)],
+        ].map(keySlot),
       );
       assert.equal(slots.size, 1);
-      assert.deepEqual(await raw().zRange(keys.inbox(b), 0, -1), [messageMember(id)]);
+      const member = `message:{${b}}:${id}`;
+      assert.deepEqual(await raw().zRange(keys.inbox(b), 0, -1), [member]);
+      assert.deepEqual(await raw().zRange(keys.conversation(a, b), 0, -1), [member]);
+      assert.deepEqual(await raw().zRange(keys.conversation(b, a), 0, -1), [member]);
       // Users land on different shards: 30 users' slots fall on all three masters.
       const users = await Promise.all(
         Array.from({ length: 30 }, (_, i) => m.createUser(`spread${i}`)),
@@ -110,44 +120,10 @@ function masterAddress(slot: number): string {
 }
 
 describe('a send cut short between its steps', () => {
-  it('after step 1 shows nothing anywhere, and a retry with the same id delivers it once', async () => {
+  it("after delivery is visible to the receiver; a retry completes the sender's side without counting it twice", async () => {
     const { m, keys, a, b } = await setUp();
     try {
       const id = randomUUID();
-      assert.equal(((await storeOnly(keys, id, a, b, 'cut short')) as unknown[])[0], 1);
-      assert.deepEqual((await m.listUserMessages(b)).messages, []);
-      assert.deepEqual((await m.listConversation(a, b)).messages, []);
-      assert.deepEqual(await m.listConversations(a), []);
-      assert.deepEqual(await m.listConversations(b), []);
-      assert.equal((await m.unreadCount(b)).total, 0);
-      // markSeen does not count a message that never reached the inbox.
-      assert.equal(await m.markSeen(b, [id]), 0);
-
-      assert.equal(await m.sendMessage(a, b, 'cut short', { messageId: id }), id);
-      const inbox = await m.listUserMessages(b);
-      assert.deepEqual(
-        inbox.messages.map((x) => [x.id, x.text, x.seen]),
-        [[id, 'cut short', false]],
-      );
-      assert.deepEqual(
-        (await m.listConversation(a, b)).messages.map((x) => x.id),
-        [id],
-      );
-      assert.deepEqual(
-        (await m.listConversations(a)).map((c) => [c.with.id, c.lastMessage?.id]),
-        [[b, id]],
-      );
-      assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
-    } finally {
-      await m.close();
-    }
-  });
-
-  it('after step 2 is delivered; a retry completes the indexes without counting it twice', async () => {
-    const { m, keys, a, b } = await setUp();
-    try {
-      const id = randomUUID();
-      await storeOnly(keys, id, a, b, 'half done');
       const [delivered, timestamp] = (await deliverOnly(keys, id, a, b, 'half done')) as [
         number,
         string,
@@ -159,33 +135,38 @@ describe('a send cut short between its steps', () => {
         [id],
       );
       assert.equal((await m.unreadCount(b)).total, 1);
-      // ...but not yet in the conversation, nor in the sender's list.
+      assert.deepEqual(
+        (await m.listConversation(b, a)).messages.map((x) => x.id),
+        [id],
+      );
+      // ...but not yet in the sender's copy of the conversation, nor in their list.
       assert.deepEqual((await m.listConversation(a, b)).messages, []);
       assert.deepEqual(await m.listConversations(a), []);
 
-      await m.sendMessage(a, b, 'half done', { messageId: id });
+      assert.equal(await m.sendMessage(a, b, 'half done', { messageId: id }), id);
       assert.deepEqual(
         (await m.listConversation(a, b)).messages.map((x) => x.id),
         [id],
       );
       assert.deepEqual(
-        (await m.listConversations(a)).map((c) => c.with.id),
-        [b],
+        (await m.listConversations(a)).map((c) => [c.with.id, c.lastMessage?.id]),
+        [[b, id]],
       );
       assert.equal((await m.unreadCount(b)).total, 1, 'counted once');
       assert.equal((await m.listUserMessages(b)).messages.length, 1);
-      // The hash now carries the inbox score as its timestamp.
-      assert.equal(await raw().hGet(keys.message(id), 'timestamp'), timestamp);
+      // One timestamp: the hash's is the inbox score.
+      assert.equal(await raw().hGet(keys.message(id, b), 'timestamp'), timestamp);
+      const score = await raw().zScore(keys.inbox(b), keys.messageMember(id, b));
+      assert.equal(Number(timestamp), score);
     } finally {
       await m.close();
     }
   });
 
-  it('after step 2, reindex completes the indexes when nobody retries', async () => {
+  it("after delivery, reindex completes the sender's side when nobody retries", async () => {
     const { m, keys, a, b } = await setUp();
     try {
       const id = randomUUID();
-      await storeOnly(keys, id, a, b, 'abandoned');
       await deliverOnly(keys, id, a, b, 'abandoned');
       const report = await m.reindex();
       assert.equal(report.messages, 1);
@@ -198,25 +179,18 @@ describe('a send cut short between its steps', () => {
         [b],
       );
       assert.deepEqual(await m.unreadCount(b), { total: 1, bySender: { [a]: 1 } });
-      // The hash's provisional timestamp (step 1) is replaced by the inbox score (step 3).
-      const score = await raw().zScore(keys.inbox(b), messageMember(id));
-      const timestamp = await raw().hGet(keys.message(id), 'timestamp');
-      assert.equal(Number(timestamp), score);
-      assert.match(timestamp ?? '', /^\d+\.\d{6}$/);
-      const [message] = (await m.listUserMessages(b)).messages;
-      assert.equal(message?.sentAt.getTime(), Math.floor((score ?? 0) * 1000));
+      assert.equal(await raw().zCard(keys.conversation(b, a)), 1, "the receiver's copy once");
     } finally {
       await m.close();
     }
   });
 
-  it('a send finished after another in the other direction lands after it in the conversation', async () => {
+  it("a send finished after another in the other direction lands after it in the sender's copy", async () => {
     const { m, keys, a, b } = await setUp();
     try {
-      // a -> b is delivered (scored by b's inbox), then b -> a is sent whole (scored later,
-      // by a's inbox), and only then does a -> b reach the conversation.
+      // a -> b is delivered (scored by b's slot's clock), then b -> a is sent whole (scored
+      // later, by a's), and only then does a -> b reach a's copy of the conversation.
       const first = randomUUID();
-      await storeOnly(keys, first, a, b, 'delivered first');
       await deliverOnly(keys, first, a, b, 'delivered first');
       const second = await m.sendMessage(b, a, 'sent whole');
       const seen = await m.listConversation(a, b);
@@ -225,27 +199,54 @@ describe('a send cut short between its steps', () => {
         [second],
       );
       await m.sendMessage(a, b, 'delivered first', { messageId: first });
-      // A reader who had reached `second` pages forwards and finds `first`.
+      // A reader of a's copy who had reached `second` pages forwards and finds `first`.
       const next = await m.listConversation(a, b, { after: second });
       assert.deepEqual(
         next.messages.map((x) => x.id),
         [first],
       );
+      // b's copy has them in the order they reached it; paging from either cursor works.
+      assert.deepEqual(
+        (await m.listConversation(b, a, { after: first })).messages.map((x) => x.id),
+        [second],
+      );
       // The inbox keeps its own order and score; the hash its inbox score.
-      const inboxScore = await raw().zScore(keys.inbox(b), messageMember(first));
-      assert.equal(Number(await raw().hGet(keys.message(first), 'timestamp')), inboxScore);
+      const inboxScore = await raw().zScore(keys.inbox(b), keys.messageMember(first, b));
+      assert.equal(Number(await raw().hGet(keys.message(first, b), 'timestamp')), inboxScore);
     } finally {
       await m.close();
     }
   });
 
-  it('refuses a retry whose text differs, after any step', async () => {
+  it('refuses a retry whose text differs after delivery, and stores nothing', async () => {
     const { m, keys, a, b } = await setUp();
     try {
       const id = randomUUID();
-      await storeOnly(keys, id, a, b, 'original');
+      await deliverOnly(keys, id, a, b, 'original');
       await assert.rejects(m.sendMessage(a, b, 'changed', { messageId: id }), /already used/);
-      assert.deepEqual((await m.listUserMessages(b)).messages, []);
+      assert.deepEqual(
+        (await m.listUserMessages(b)).messages.map((x) => x.text),
+        ['original'],
+      );
+      assert.deepEqual((await m.listConversation(a, b)).messages, []);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('refuses an id that a message the other way already has, so ids stay unique in a conversation', async () => {
+    const { m, keys, a, b } = await setUp();
+    try {
+      const id = await m.sendMessage(a, b, 'from a');
+      // b's reply under a's id would be stored in a's slot, apart from a's message (in
+      // b's): the sender's check finds that one in b's slot, and refuses.
+      await assert.rejects(m.sendMessage(b, a, 'from b', { messageId: id }), /already used/);
+      assert.equal(await raw().exists(keys.message(id, a)), 0, 'nothing stored');
+      assert.deepEqual(
+        (await m.listConversation(a, b)).messages.map((x) => x.text),
+        ['from a'],
+      );
+      assert.equal((await m.unreadCount(a)).total, 0);
     } finally {
       await m.close();
     }
@@ -258,7 +259,7 @@ describe('seen flags cut short', () => {
     try {
       const id = await m.sendMessage(a, b, 'read elsewhere');
       // markSeen's step 2 alone: the flag flipped, the counter not lowered.
-      assert.deepEqual(await scripts.flipSeen.run(raw(), [keys.message(id)], [b]), [1, a]);
+      assert.deepEqual(await scripts.flipSeen.run(raw(), [keys.message(id, b)], [b]), [1, a]);
       assert.equal((await m.unreadCount(b)).total, 1);
       // The retry flips nothing, and finishes what the cut one began.
       assert.equal(await m.markSeen(b, [id]), 1);
@@ -278,7 +279,7 @@ describe('seen flags cut short', () => {
         await m.sendMessage(a, b, '2'),
         await m.sendMessage(a, b, '3'),
       ];
-      await scripts.flipSeen.run(raw(), [keys.message(ids[0] as string)], [b]); // cut short
+      await scripts.flipSeen.run(raw(), [keys.message(ids[0] as string, b)], [b]); // cut short
       assert.equal(await m.markConversationSeen(b, a), 3);
       assert.deepEqual(await m.unreadCount(b), { total: 0, bySender: {} });
       // A counter that says more than is unseen (written by something else) is set to
@@ -302,8 +303,7 @@ describe('seen flags cut short', () => {
     try {
       const first = await m.sendMessage(a, b, 'first');
       const second = randomUUID();
-      await storeOnly(keys, second, a, b, 'second');
-      await deliverOnly(keys, second, a, b, 'second'); // counted unread, not yet in the conversation
+      await deliverOnly(keys, second, a, b, 'second'); // counted unread, not yet in a's copy
       assert.equal((await m.unreadCount(b)).total, 2);
       // It is in the inbox, from that sender: marking the conversation marks it.
       assert.equal(await m.markConversationSeen(b, a), 2);
@@ -341,8 +341,10 @@ describe('seen flags cut short', () => {
       await m.reindex();
       marking = false;
       await Promise.all(markers);
-      const flags = await Promise.all(ids.map((id) => raw().hGet(keys.message(id), 'seen')));
-      const unseen = ids.filter((_, i) => flags[i] === 'False').map((id) => messageMember(id));
+      const flags = await Promise.all(ids.map((id) => raw().hGet(keys.message(id, b), 'seen')));
+      const unseen = ids
+        .filter((_, i) => flags[i] === 'False')
+        .map((id) => keys.messageMember(id, b));
       assert.ok(unseen.length < ids.length, 'the markers marked some while the recount ran');
       assert.deepEqual((await raw().zRange(keys.unseen(b, a), 0, -1)).sort(), unseen.sort());
       assert.equal((await m.unreadCount(b)).total, unseen.length);
@@ -359,14 +361,14 @@ describe('seen flags cut short', () => {
         await m.sendMessage(a, b, '2'),
         await m.sendMessage(a, b, '3'),
       ];
-      await scripts.flipSeen.run(raw(), [keys.message(ids[0] as string)], [b]);
+      await scripts.flipSeen.run(raw(), [keys.message(ids[0] as string, b)], [b]);
       await raw().hSet(keys.unread(b), a, '7'); // drifted
       await m.reindex();
       assert.deepEqual(await m.unreadCount(b), { total: 2, bySender: { [a]: 2 } });
       // The set the counter is the size of is rebuilt too: marks go on counting right.
       assert.deepEqual(
         await raw().zRange(keys.unseen(b, a), 0, -1),
-        ids.slice(1).map((id) => messageMember(id)),
+        ids.slice(1).map((id) => keys.messageMember(id, b)),
       );
       assert.equal(await m.markSeen(b, [ids[0] as string]), 0);
       assert.equal(await m.markSeen(b, [ids[1] as string]), 1);

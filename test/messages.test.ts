@@ -40,7 +40,7 @@ async function pageForwards(m: RedisMessenger, user: string, limit: number): Pro
   return all;
 }
 
-// A cluster of one shard too: there a send is one script (send-on-one-node-1.lua), and
+// A cluster of one shard too: there a send is one script (send-on-one-node-2.lua), and
 // every test of what a send does must hold for it as for the steps.
 onEachBackend(messageTests, { clusterOfOneShard: true });
 
@@ -605,7 +605,7 @@ function messageTests(backend: () => Backend, kind: BackendKind): void {
         await eventually(() => received.length === 231, 10_000, 'the subscriber catching up');
         await subscription.close();
         // A retention job deletes the hashes; the inbox entries stay.
-        await Promise.all(gone.map((id) => backend().raw.del(keys.message(id))));
+        await Promise.all(gone.map((id) => backend().raw.del(keys.message(id, b))));
 
         const after = await m.listUserMessages(b, { after: first, limit: 50 });
         assert.deepEqual(after.messages, []);
@@ -655,8 +655,8 @@ function messageTests(backend: () => Backend, kind: BackendKind): void {
           await m.sendMessage(a, b, '3'),
         ];
         const broken = ids[1] as string;
-        await backend().raw.del(keys.message(broken));
-        await backend().raw.set(keys.message(broken), 'not a hash');
+        await backend().raw.del(keys.message(broken, b));
+        await backend().raw.set(keys.message(broken, b), 'not a hash');
         const page = await m.listUserMessages(b);
         assert.deepEqual(
           page.messages.map((message) => message.text),
@@ -688,7 +688,11 @@ function messageTests(backend: () => Backend, kind: BackendKind): void {
       const { m, keys, namespace, a, b } = await open();
       try {
         await m.sendMessage(a, b, 'before');
-        for (const key of [keys.unread(b), keys.conversations(a), keys.conversation(a, b)]) {
+        // (On a cluster, each user's copy of the conversation; on one Redis, one key.)
+        for (const key of [
+          ...[keys.unread(b), keys.conversations(a)],
+          ...[keys.conversation(a, b), keys.conversation(b, a)],
+        ]) {
           await backend().raw.del(key);
           await backend().raw.set(key, 'not what it should be');
           const stored = (await backend().keys(`${namespace}:*`)).sort();

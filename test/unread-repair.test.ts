@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { StandaloneBackend } from '../src/core/backend/standalone.js';
 import { StandaloneWrites } from '../src/core/backend/standalone-writes.js';
-import { Keys, messageMember } from '../src/core/keys.js';
+import { Keys } from '../src/core/keys.js';
 import { listUnseenInInbox, UNSEEN_STEP } from '../src/core/unseen.js';
 import { RedisMessenger } from '../src/index.js';
 import type { RedisClient, RedisConnection } from '../src/redis/connect.js';
@@ -71,7 +71,7 @@ onEachBackend((backend, kind) => {
       // All seen but the two newest from a; a's counter says 5, and c's message is counted right.
       await m.markConversationSeen(b, a);
       const unseen = [bigInboxMessageId(INBOX - 2), bigInboxMessageId(INBOX - 1)];
-      for (const id of unseen) await backend().raw.hSet(keys.message(id), 'seen', 'False');
+      for (const id of unseen) await backend().raw.hSet(keys.message(id, b), 'seen', 'False');
       await backend().raw.hSet(keys.unread(b), a, '5');
       const fromC = await m.sendMessage(c, b, 'hello');
 
@@ -105,7 +105,7 @@ onEachBackend((backend, kind) => {
       await m.markConversationSeen(b, a);
       const setUp = async () => {
         const unseen = [bigInboxMessageId(INBOX - 2), bigInboxMessageId(INBOX - 1)];
-        for (const id of unseen) await raw.hSet(keys.message(id), 'seen', 'False');
+        for (const id of unseen) await raw.hSet(keys.message(id, b), 'seen', 'False');
         await raw.hSet(keys.unread(b), a, '5');
         return unseen;
       };
@@ -151,7 +151,7 @@ onEachBackend((backend, kind) => {
       await m.markConversationSeen(b, a);
       const setUp = async () => {
         const unseen = [bigInboxMessageId(INBOX - 2), bigInboxMessageId(INBOX - 1)];
-        for (const id of unseen) await raw.hSet(keys.message(id), 'seen', 'False');
+        for (const id of unseen) await raw.hSet(keys.message(id, b), 'seen', 'False');
         await raw.hSet(keys.unread(b), a, '5');
       };
       await setUp();
@@ -203,11 +203,11 @@ onEachBackend((backend, kind) => {
         string,
         string,
       ];
-      await raw.del(keys.message(deleted)); // a retention job deleted the message
-      await raw.zRem(keys.inbox(b), messageMember(removedFromInbox)); // or only its inbox entry
-      await raw.hSet(keys.message(flipped), 'seen', 'True'); // a mark cut short after its flip
-      await raw.del(keys.message(wrongType));
-      await raw.set(keys.message(wrongType), 'not a hash');
+      await raw.del(keys.message(deleted, b)); // a retention job deleted the message
+      await raw.zRem(keys.inbox(b), keys.messageMember(removedFromInbox, b)); // or only its inbox entry
+      await raw.hSet(keys.message(flipped, b), 'seen', 'True'); // a mark cut short after its flip
+      await raw.del(keys.message(wrongType, b));
+      await raw.set(keys.message(wrongType, b), 'not a hash');
       assert.equal((await m.unreadCount(b)).total, 6);
 
       assert.deepEqual(
@@ -216,7 +216,7 @@ onEachBackend((backend, kind) => {
       );
       assert.deepEqual(
         await raw.zRange(keys.unseen(b, a), 0, -1),
-        [kept, kept2].map(messageMember),
+        [kept, kept2].map((id) => keys.messageMember(id, b)),
       );
       assert.deepEqual(await m.unreadCount(b), { total: 2, bySender: { [a]: 2 } });
 
@@ -238,7 +238,7 @@ onEachBackend((backend, kind) => {
       // Every message but the oldest deleted by a retention job, its set member left.
       await Promise.all(
         Array.from({ length: INBOX - 1 }, (_, n) =>
-          raw.del(keys.message(bigInboxMessageId(n + 1))),
+          raw.del(keys.message(bigInboxMessageId(n + 1), b)),
         ),
       );
       const before = await scriptCalls(backend());

@@ -8,6 +8,8 @@
 import {
   describeCluster,
   type MessengerOptions,
+  type MigrationProgress,
+  type MigrationReport,
   namedTarget,
   RedisMessenger,
   RedisRefusedError,
@@ -119,6 +121,38 @@ async function openMessenger(
     if (error instanceof ValidationError && source === 'REDIS_URL') {
       throw new UsageError(`REDIS_URL: ${error.message}`);
     }
+    if (error instanceof RedisUnavailableError || error instanceof RedisRefusedError) {
+      throw new CommandFailedError(`${error.message} (${ORIGIN_OF_FAILURE[source]})`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * `messenger migrate`: the Redis Cluster the options or the environment name, moved to
+ * this version's key layout (RedisMessenger.migrateClusterLayout). Only a cluster: one
+ * Redis has one layout.
+ */
+export async function migrateNamedCluster(
+  options: GlobalOptions,
+  onProgress: (progress: MigrationProgress) => void,
+): Promise<MigrationReport> {
+  refuseServer(options);
+  const chosen = named(options);
+  if (chosen?.target.kind !== 'cluster') {
+    throw new UsageError(
+      "migrate moves a Redis Cluster's keys to this version's layout: give --cluster <nodes> or set REDIS_CLUSTER (one Redis keeps the original program's layout: nothing to move)",
+    );
+  }
+  const { target, source } = chosen;
+  try {
+    return await RedisMessenger.migrateClusterLayout(
+      { cluster: target.urls, namespace: options.namespace },
+      { onProgress },
+    );
+  } catch (error) {
     if (error instanceof RedisUnavailableError || error instanceof RedisRefusedError) {
       throw new CommandFailedError(`${error.message} (${ORIGIN_OF_FAILURE[source]})`, {
         cause: error,

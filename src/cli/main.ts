@@ -13,6 +13,7 @@ import { registerContacts } from './commands/contacts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerReading } from './commands/inbox.js';
 import { registerLocalRedis } from './commands/local-redis.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerReindex } from './commands/reindex.js';
 import { registerSeen } from './commands/seen.js';
 import { registerSend } from './commands/send.js';
@@ -96,6 +97,7 @@ export async function main(
   registerChat(program, context);
   registerDemo(program, context);
   registerReindex(program, context);
+  registerMigrate(program, context);
   registerLocalRedis(program, context);
   registerServe(program, context);
 

@@ -2,8 +2,8 @@
  * What a user's channel carries: the doorbell. It only says "look" (the inbox is the
  * mailbox, ./live.ts), and tells the user's other devices what the user did: a message
  * they sent, messages they marked seen, a session that ended. Published as JSON: a received message by the
- * send scripts (send-message-9.lua, deliver-message-5.lua; `kind` left out, as before),
- * a sent one by send-message-9.lua or the cluster send's last step (note-sent-1.lua), a seen change by the
+ * send scripts (send-message-9.lua, deliver-message-7.lua; `kind` left out, as before),
+ * a sent one by send-message-9.lua or the cluster send's last step (note-sent-2.lua), a seen change by the
  * messenger after the write. Parsed here, field by field: it comes off the network.
  * @module
  */

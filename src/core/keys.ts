@@ -8,13 +8,23 @@
  */
 import { keyspaceChannel } from '../redis/keyspace-events.js';
 
-/** The member a message has in every sorted set that indexes it (the seed's "message_key"). */
+/**
+ * The member a message has in every sorted set that indexes it on one Redis (the seed's
+ * "message_key"); `Keys.messageMember` gives it in either layout.
+ */
 export function messageMember(messageId: string): string {
   return `message:${messageId}`;
 }
 
-/** The message id inside a sorted-set member written by `messageMember`. */
+/**
+ * The message id inside a sorted-set member: `message:<id>` (one Redis, the seed's) or
+ * `message:{<receiver>}:<id>` (a cluster).
+ */
 export function messageIdOfMember(member: string): string {
+  if (member.startsWith('message:{')) {
+    const close = member.indexOf('}:');
+    return close === -1 ? member : member.slice(close + 2);
+  }
   return member.startsWith('message:') ? member.slice('message:'.length) : member;
 }
 
@@ -36,8 +46,9 @@ export function userIdOfNameMember(member: string): string {
 /**
  * Two layouts of the same keys. 'standalone' is the original program's, name for name.
  * 'cluster' adds hash tags, so that the keys one step touches together share a hash
- * slot (one Redis Cluster node): a user's keys are tagged with their id, the username
- * directory with `{directory}`, a message and a conversation each with their own.
+ * slot (one Redis Cluster node): a user's keys are tagged with their id, and so are the
+ * messages they received and their own copy of each conversation (a send touches two
+ * slots: the sender's and the receiver's); the username directory is `{directory}`.
  */
 export type KeyLayout = 'standalone' | 'cluster';
 
@@ -102,14 +113,31 @@ export class Keys {
     return `${this.prefix}user_contacts:${this.#tag(userId)}`;
   }
 
-  /** HASH message_id, sender_id, receiver_id, message, timestamp, seen (seed). */
-  message(messageId: string): string {
-    return `${this.prefix}message:${this.#tag(messageId)}`;
+  /**
+   * HASH message_id, sender_id, receiver_id, message, timestamp, seen (seed). On a
+   * cluster in the receiver's slot: `message:{<receiver>}:<id>`.
+   */
+  message(messageId: string, receiverId: string): string {
+    return `${this.prefix}${this.messageMember(messageId, receiverId)}`;
   }
 
-  /** The message hash an index member (`message:<id>`, the seed's) names. */
+  /**
+   * The member a message has in every sorted set that indexes it: its hash's name without
+   * the namespace, `message:<id>` (the seed's "message_key") or, on a cluster,
+   * `message:{<receiver>}:<id>`, so that a conversation, which holds messages of both
+   * users, names each one's hash.
+   */
+  messageMember(messageId: string, receiverId: string): string {
+    return this.layout === 'cluster'
+      ? `message:{${receiverId}}:${messageId}`
+      : messageMember(messageId);
+  }
+
+  /** The message hash an index member names. */
   messageOfMember(member: string): string {
-    return this.message(messageIdOfMember(member));
+    if (this.layout === 'cluster') return `${this.prefix}${member}`;
+    // The seed's members are `message:<id>`; anything else is taken as a bare id.
+    return `${this.prefix}${messageMember(messageIdOfMember(member))}`;
   }
 
   /** ZSET of message members a user received, scored by timestamp (seed). */
@@ -117,10 +145,16 @@ export class Keys {
     return `${this.prefix}user_messages:${this.#tag(userId)}`;
   }
 
-  /** ZSET of message members between two users, both directions, scored by timestamp. */
+  /**
+   * ZSET of message members between two users, both directions, scored by timestamp: one
+   * key for both on one Redis (`conversation:<low>:<high>`); on a cluster each user has
+   * their own copy in their slot, `conversation:{<user>}:<other>`, written by the send in
+   * that user's step.
+   */
   conversation(userId: string, otherId: string): string {
+    if (this.layout === 'cluster') return `${this.prefix}conversation:{${userId}}:${otherId}`;
     const [low, high] = userId < otherId ? [userId, otherId] : [otherId, userId];
-    return `${this.prefix}conversation:${this.#tag(`${low}:${high}`)}`;
+    return `${this.prefix}conversation:${low}:${high}`;
   }
 
   /** ZSET of the people a user has exchanged messages with, scored by the latest one. */
@@ -171,6 +205,27 @@ export class Keys {
    */
   rateLimit(rule: string, subjectHash: string): string {
     return `${this.prefix}rate:${rule}:${subjectHash}`;
+  }
+
+  /**
+   * STRING (cluster only): which cluster layout the keys are in, `2` (this one). Written
+   * when the messenger first connects to an empty cluster, and by `messenger migrate`
+   * once it has moved a cluster's keys from layout 1 (a message and a conversation in slots
+   * of their own); a cluster that holds users but no marker holds layout 1.
+   */
+  get clusterLayout(): string {
+    return this.#directory('layout');
+  }
+
+  /** Cluster layout 1's message hash, `message:{<id>}`: read and deleted by `messenger migrate`. */
+  layoutOneMessage(messageId: string): string {
+    return `${this.prefix}message:{${messageId}}`;
+  }
+
+  /** Cluster layout 1's one conversation of two users, `conversation:{<low>:<high>}`: the same. */
+  layoutOneConversation(userId: string, otherId: string): string {
+    const [low, high] = userId < otherId ? [userId, otherId] : [otherId, userId];
+    return `${this.prefix}conversation:{${low}:${high}}`;
   }
 
   /**

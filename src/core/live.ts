@@ -12,7 +12,7 @@ import type { RedisConnection } from '../redis/connect.js';
 import { mayHaveAdded } from '../redis/keyspace-events.js';
 import type { ChannelListener, Listening } from '../redis/subscriber.js';
 import { type Bell, parseBell, type SeenChange } from './doorbell.js';
-import { messageIdOfMember, messageMember } from './keys.js';
+import { messageIdOfMember } from './keys.js';
 import { LATE_MEMORY, LateEntries } from './late-entries.js';
 import type { StampedMessage, StampedMessagePage } from './pages.js';
 import type { Message } from './types.js';
@@ -80,6 +80,8 @@ export interface SubscriptionParts {
    */
   readLate?: (members: string[]) => Promise<(StampedMessage | null)[]>;
   inbox: string;
+  /** The member a message of this inbox has in it (Keys.messageMember). */
+  inboxMember: (messageId: string) => string;
   handler: (message: Message) => void | Promise<void>;
   options: SubscribeOptions;
   /** A page of the user's inbox (checking the user exists). */
@@ -181,12 +183,12 @@ export class InboxSubscription {
   }
 
   async #begin(): Promise<void> {
-    const { client, inbox, options, run } = this.#parts;
+    const { client, inbox, inboxMember, options, run } = this.#parts;
     // The cursor is fixed before listening, and the catch-up runs after the subscription
     // is confirmed: a message stored in between is read by the catch-up, not lost.
     if (options.after !== undefined) {
       const after = options.after;
-      const score = await run(() => client.zScore(inbox, messageMember(after)));
+      const score = await run(() => client.zScore(inbox, inboxMember(after)));
       if (score === null) throw new CursorNotFoundError(after);
       this.#cursor = { id: after, timestamp: String(score) };
     } else if (options.fromFirst) {
@@ -299,7 +301,7 @@ export class InboxSubscription {
     if (bell?.kind === 'signed-out') return void (await onSessionEnded?.(bell.session));
     const follows =
       bell !== null &&
-      bell.previous === (this.#cursor === null ? '' : messageMember(this.#cursor.id));
+      bell.previous === (this.#cursor === null ? '' : this.#parts.inboxMember(this.#cursor.id));
     // Otherwise something was missed, or it was delivered already: the inbox says which.
     if (!bell || !follows) return this.#catchUp();
     await this.#deliver(bell.message, bell.timestamp);
@@ -425,7 +427,7 @@ export class InboxSubscription {
   async #deliver(message: Message, timestamp: string): Promise<void> {
     this.#cursor = { id: message.id, timestamp };
     const score = Number(timestamp);
-    this.#late?.delivered(messageMember(message.id), score, score);
+    this.#late?.delivered(this.#parts.inboxMember(message.id), score, score);
     await this.#handle(message);
   }
 

@@ -27,6 +27,11 @@ import { newMessageId } from './ids.js';
 import type { Keys } from './keys.js';
 import { InboxSubscription, type SubscribeOptions } from './live.js';
 import { detectLiveCoverage, type LiveCoverage } from './live-coverage.js';
+import {
+  type MigrationProgress,
+  type MigrationReport,
+  migrateClusterLayout,
+} from './migrate-cluster.js';
 import { matchNames } from './name-search.js';
 import { type MessengerOptions, type Settings, settingsOf } from './options.js';
 import {
@@ -143,11 +148,45 @@ export class RedisMessenger {
     try {
       const database = target.kind === 'standalone' ? databaseOf(target.url) : 0;
       const messenger = new RedisMessenger(backend, settings, database);
-      await messenger.#calls.run(() => backend.loadScripts());
+      await messenger.#calls.run(() => Promise.all([backend.loadScripts(), backend.checkLayout()]));
       return messenger;
     } catch (error) {
       await backend.close();
       throw error;
+    }
+  }
+
+  /**
+   * Moves a Redis Cluster's keys from cluster layout 1 (written by earlier versions:
+   * docs/schema.md, "Moving from layout 1") to this version's, which `connect` otherwise
+   * refuses. Offline: stop every messenger that uses the cluster first (one that connects
+   * meanwhile is refused). Cut short, it is finished by running it again; on a cluster in
+   * layout 2 already it does nothing. Each step has the command deadline.
+   */
+  static async migrateClusterLayout(
+    options: MessengerOptions,
+    { onProgress }: { onProgress?: (progress: MigrationProgress) => void } = {},
+  ): Promise<MigrationReport> {
+    const { namespace, target, settings } = settingsOf(options);
+    if (target.kind !== 'cluster') {
+      throw new ValidationError(
+        "one Redis keeps the original program's layout, which never changes: only a Redis Cluster is migrated",
+      );
+    }
+    const backend = await openBackend(target, {
+      namespace,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      separateSends: false,
+      onConnectionError: settings.onConnectionError,
+    });
+    const messenger = new RedisMessenger(backend, settings, 0);
+    try {
+      await messenger.#calls.run(() => backend.loadScripts());
+      return await migrateClusterLayout(backend, (step) => messenger.#calls.run(step), onProgress);
+    } catch (error) {
+      throw messenger.#calls.translate(error);
+    } finally {
+      await messenger.close();
     }
   }
 
@@ -515,6 +554,7 @@ export class RedisMessenger {
         : undefined,
       readLate: originalKeys ? (members) => readMessagesOf(this.#backend, members) : undefined,
       inbox,
+      inboxMember: (messageId) => this.#keys.messageMember(messageId, id),
       handler,
       options: { ...options, after },
       readPage: (request) => this.#readMessages([id], inbox, request),
@@ -676,7 +716,10 @@ export class RedisMessenger {
     request: PageRequest,
   ): Promise<StampedMessagePage> {
     const [, page] = await this.#calls.run(() =>
-      Promise.all([this.#requireUsers(...users), readMessagePage(this.#backend, index, request)]),
+      Promise.all([
+        this.#requireUsers(...users),
+        readMessagePage(this.#backend, index, users, request),
+      ]),
     );
     return page;
   }

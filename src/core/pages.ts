@@ -5,7 +5,7 @@
  */
 import { CursorNotFoundError } from '../errors.js';
 import type { Backend } from './backend/backend.js';
-import { messageIdOfMember, messageMember } from './keys.js';
+import { messageIdOfMember } from './keys.js';
 import { MESSAGE_FIELDS, messageFromHash } from './records.js';
 import { scripts } from './scripts.js';
 import type { Message, MessagePage } from './types.js';
@@ -23,8 +23,8 @@ export interface IndexPage {
 
 /**
  * The page `request` asks for: located by rank around a cursor in one script call, then
- * the `fields` of the hash `hashKey` names for every member, all at once. `toMember`
- * turns a cursor (an id) into the member it names.
+ * the `fields` of the hash `hashKey` names for every member, all at once. `toMembers`
+ * turns a cursor (an id) into the members it may have (the first the index holds is it).
  */
 export async function readIndexPage(
   backend: Backend,
@@ -32,15 +32,15 @@ export async function readIndexPage(
   request: PageRequest,
   hashKey: (member: string) => string,
   fields: readonly string[],
-  toMember: (cursor: string) => string = (cursor) => cursor,
+  toMembers: (cursor: string) => string[] = (cursor) => [cursor],
 ): Promise<IndexPage> {
-  let cursor = '';
-  if (request.mode === 'before' || request.mode === 'after') cursor = toMember(request.cursor);
-  else if (request.mode === 'after-score') cursor = request.cursor;
+  let cursors = [''];
+  if (request.mode === 'before' || request.mode === 'after') cursors = toMembers(request.cursor);
+  else if (request.mode === 'after-score') cursors = [request.cursor];
   const reply = (await scripts.page.run(
     backend.client,
     [index],
-    [request.mode, String(request.limit), cursor],
+    [request.mode, String(request.limit), ...cursors],
   )) as PageScriptReply;
   if (reply === -1) throw new CursorNotFoundError('cursor' in request ? request.cursor : '');
   const [hasOlder, hasNewer, ...members] = reply;
@@ -118,18 +118,24 @@ export interface StampedMessagePage {
   last?: string;
 }
 
+/**
+ * A page of an index of the messages `receivers` received (an inbox: its user; a
+ * conversation: both users): a cursor's member names its receiver on a cluster.
+ */
 export async function readMessagePage(
   backend: Backend,
   index: string,
+  receivers: readonly string[],
   request: PageRequest,
 ): Promise<StampedMessagePage> {
+  const { keys } = backend;
   const page = await readIndexPage(
     backend,
     index,
     request,
-    (member) => backend.keys.messageOfMember(member),
+    (member) => keys.messageOfMember(member),
     MESSAGE_FIELDS,
-    messageMember,
+    (cursor) => [...new Set(receivers.map((receiver) => keys.messageMember(cursor, receiver)))],
   );
   // An entry whose hash is missing (the original program's two-step writes, a clean-up
   // that deleted hashes) or is not a hash is skipped rather than shown as an empty

@@ -48,3 +48,9 @@ export function messageFromHash(hash: Record<string, string>, id: string): Messa
     seen: hash.seen !== 'False',
   };
 }
+
+/** A score (Unix seconds) as the messenger stores timestamps: six decimals, exact to the µs. */
+export function timestampOfScore(score: number): string {
+  const micros = Math.round(score * 1_000_000);
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}

@@ -10,7 +10,6 @@
  */
 import type { Backend } from './backend/index.js';
 import type { StepRunner } from './backend/writes.js';
-import { messageMember } from './keys.js';
 import type { StampedMessage } from './pages.js';
 import { indexSeedNames } from './seed-users.js';
 import { isId } from './validate.js';
@@ -167,7 +166,7 @@ export async function indexFoundMessages(
     const score = Number(timestamp);
     const sender = message.senderId;
     if (!isId(sender) || sender === userId || !Number.isFinite(score)) return [];
-    return [{ sender, score, member: messageMember(message.id) }];
+    return [{ sender, score, member: keys.messageMember(message.id, userId) }];
   });
   const added = await Promise.all(
     entries.map(({ sender, score, member }) =>

@@ -28,15 +28,16 @@ export const scripts = {
   rateLockout: LuaScript.fromFile(folder, 'rate-lockout-1'),
   // Cluster only: the steps of writes whose keys span hash slots (backend/cluster-writes.ts).
   storeUser: LuaScript.fromFile(folder, 'store-user-1'),
-  checkSender: LuaScript.fromFile(folder, 'check-sender-3'),
-  storeMessage: LuaScript.fromFile(folder, 'store-message-1'),
-  noteSent: LuaScript.fromFile(folder, 'note-sent-1'),
-  deliverMessage: LuaScript.fromFile(folder, 'deliver-message-5'),
+  checkSender: LuaScript.fromFile(folder, 'check-sender-5'),
+  deliverMessage: LuaScript.fromFile(folder, 'deliver-message-7'),
+  noteSent: LuaScript.fromFile(folder, 'note-sent-2'),
   addToConversation: LuaScript.fromFile(folder, 'add-to-conversation-1'),
-  // Those steps in one script, when one master serves all four slots (Redis 7's flags).
-  sendOnOneNode: LuaScript.fromFile(folder, 'send-on-one-node-1'),
+  // Those steps in one script, when one master serves both users' slots (Redis 7's flags).
+  sendOnOneNode: LuaScript.fromFile(folder, 'send-on-one-node-2'),
   flipSeen: LuaScript.fromFile(folder, 'flip-seen-1'),
   forgetUnread: LuaScript.fromFile(folder, 'forget-unread-n'),
   addUnseen: LuaScript.fromFile(folder, 'add-unseen-n'),
   pruneUnseen: LuaScript.fromFile(folder, 'prune-unseen-n'),
+  // `messenger migrate` only: a cluster's keys from layout 1 to layout 2.
+  renameMembers: LuaScript.fromFile(folder, 'rename-members-1'),
 } as const;

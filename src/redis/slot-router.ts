@@ -112,7 +112,7 @@ export class SlotRouter {
    * As `send`, to the master the slot map names for `key`, but never further: a command
    * answered MOVED or ASK (which is noted, as by `send`) resolves with `notHere` instead,
    * and so does one the map cannot place now. For a script that touches keys of other
-   * slots than its own (send-on-one-node-1.lua), whose caller has another way.
+   * slots than its own (send-on-one-node-2.lua), whose caller has another way.
    */
   async sendHere(
     key: string,

@@ -107,6 +107,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     trustProxy: options.trustProxy && options.trustProxy.length > 0 ? options.trustProxy : false,
     genReqId: requestIds(),
     clientErrorHandler: answerClientError,
+    // The router's refusals (a path part too long, a path not valid) in the one shape too.
+    frameworkErrors: handleError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // A form can post text/plain across sites without a preflight: only JSON is accepted.
   app.removeContentTypeParser('text/plain');

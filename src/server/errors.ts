@@ -67,6 +67,11 @@ export function describeError(error: unknown): HttpError {
     return new HttpError(500, 'internal', 'something went wrong on the server');
   if (error instanceof MessengerError) return new HttpError(400, 'invalid', error.message);
   const fastify = error as Partial<FastifyError>;
+  // The router's own refusals (Fastify's frameworkErrors): their messages quote the path.
+  if (fastify.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new HttpError(414, 'uri_too_long', 'a part of the URL path is too long');
+  if (fastify.code === 'FST_ERR_BAD_URL')
+    return new HttpError(400, 'bad_request', 'the URL path is not valid');
   if (fastify.validation)
     return new HttpError(400, 'invalid', fastify.message ?? 'invalid request');
   if (

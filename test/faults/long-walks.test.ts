@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
-import { Keys, messageMember } from '../../src/core/keys.js';
+import { Keys } from '../../src/core/keys.js';
 import { resetSlowlog, slowestLogged, startLatencyProbe } from '../support/latency-probe.js';
 import { messengerIn, report } from './support/faults.js';
 import { redisForThisFile } from './support/server.js';
@@ -35,7 +35,7 @@ it(`markConversationSeen over ${MESSAGES.toLocaleString('en')} unseen messages n
       for (let i = first; i < Math.min(MESSAGES, first + 5000); i++) {
         const id = randomUUID();
         const timestamp = `${start + i}.000000`;
-        batch.hSet(keys.message(id), {
+        batch.hSet(keys.message(id, b), {
           message_id: id,
           sender_id: a,
           receiver_id: b,
@@ -43,8 +43,8 @@ it(`markConversationSeen over ${MESSAGES.toLocaleString('en')} unseen messages n
           timestamp,
           seen: 'False',
         });
-        batch.zAdd(keys.conversation(a, b), { score: start + i, value: messageMember(id) });
-        batch.zAdd(keys.inbox(b), { score: start + i, value: messageMember(id) });
+        batch.zAdd(keys.conversation(a, b), { score: start + i, value: keys.messageMember(id, b) });
+        batch.zAdd(keys.inbox(b), { score: start + i, value: keys.messageMember(id, b) });
       }
       await batch.exec();
     }

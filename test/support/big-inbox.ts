@@ -4,7 +4,7 @@
  * cluster, in the set of unseen messages too). For the bounded-work test and bench.
  */
 import { randomUUID } from 'node:crypto';
-import { type Keys, messageMember } from '../../src/core/keys.js';
+import type { Keys } from '../../src/core/keys.js';
 import type { RedisConnection } from '../../src/redis/connect.js';
 
 // Small enough that a batch is answered within node-redis's 5 s command timeout on a busy machine.
@@ -32,9 +32,9 @@ export async function fillBigInbox(
       const id = bigInboxMessageId(n);
       const ms = start + n;
       const timestamp = `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000`;
-      entries.push({ score: Number(timestamp), value: messageMember(id) });
+      entries.push({ score: Number(timestamp), value: keys.messageMember(id, b) });
       writes.push(
-        client.hSet(keys.message(id), {
+        client.hSet(keys.message(id, b), {
           message_id: id,
           sender_id: a,
           receiver_id: b,
@@ -45,6 +45,8 @@ export async function fillBigInbox(
       );
     }
     writes.push(client.zAdd(keys.inbox(b), entries), client.zAdd(keys.conversation(a, b), entries));
+    // On a cluster each user has a copy of the conversation.
+    if (cluster) writes.push(client.zAdd(keys.conversation(b, a), entries));
     if (cluster) writes.push(client.zAdd(keys.unseen(b, a), entries));
     await Promise.all(writes);
   }
@@ -60,7 +62,7 @@ export async function unseenAtTheBottom(
 ): Promise<string> {
   const { a, b } = users;
   const id = bigInboxMessageId(0);
-  await client.hSet(keys.message(id), 'seen', 'False');
+  await client.hSet(keys.message(id, b), 'seen', 'False');
   await client.hSet(keys.unread(b), a, '1');
   if (keys.layout === 'cluster') {
     const [oldest] = await client.zRangeWithScores(keys.inbox(b), 0, 0);
@@ -85,7 +87,7 @@ export async function storeUncounted(
   await Promise.all(
     ids.map((id, i) =>
       Promise.all([
-        client.hSet(keys.message(id), {
+        client.hSet(keys.message(id, b), {
           message_id: id,
           sender_id: a,
           receiver_id: b,
@@ -93,7 +95,7 @@ export async function storeUncounted(
           timestamp: `${start + i}.000000`,
           seen: 'False',
         }),
-        client.zAdd(keys.inbox(b), { score: start + i, value: messageMember(id) }),
+        client.zAdd(keys.inbox(b), { score: start + i, value: keys.messageMember(id, b) }),
       ]),
     ),
   );

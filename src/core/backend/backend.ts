@@ -52,6 +52,11 @@ export interface Backend {
   /** Loads every script, so that first calls need not send their source. */
   loadScripts(): Promise<void>;
   /**
+   * Rejects with ClusterLayoutError when the keys are in a layout this version does not
+   * use (a Redis Cluster written by an older version: ../cluster-layout.ts).
+   */
+  checkLayout(): Promise<void>;
+  /**
    * Waits until `replicas` replicas have a send's writes, or `timeoutMs` passes; returns
    * how many have them (the fewest, over the nodes it wrote to). A send `retried` stored
    * nothing now: it writes a mark first, so that WAIT waits for the message's own writes

@@ -7,9 +7,10 @@
  * @module
  */
 
-import { BadDataError, Refusal } from '../../errors.js';
+import { Refusal } from '../../errors.js';
 import type { RoutedCommands } from '../../redis/routed-commands.js';
-import { type Keys, messageMember, nameIndexMember } from '../keys.js';
+import { type Keys, nameIndexMember } from '../keys.js';
+import { timestampOfScore } from '../records.js';
 import { scripts } from '../scripts.js';
 import { isId } from '../validate.js';
 import { recountUnreadStreamed } from './cluster-recount.js';
@@ -18,7 +19,6 @@ import {
   type SendReply,
   type StepRunner,
   sendReplyOf,
-  sendScriptArgs,
   type Writes,
 } from './writes.js';
 
@@ -26,7 +26,7 @@ import {
 const WALK_PAGE = 100;
 
 /**
- * send-on-one-node-1.lua's reply when a key is not on its node now, and what a
+ * send-on-one-node-2.lua's reply when a key is not on its node now, and what a
  * redirection of it counts as: nothing was written.
  */
 const NOT_ON_ONE_NODE = -9;
@@ -55,23 +55,19 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * 1. the message hash (invisible: nothing indexes it), stamped with its node's time,
-   * with, alongside, a check that the sender exists (users are never deleted, so it stays
-   * true); 2. in the receiver's slot, after checking the receiver exists: the inbox entry
-   * (now it is visible) at the hash's time, raised past the inbox's newest if need be,
-   * unread count, receiver's recency and doorbell; 3. only if it was raised, the hash's
-   * timestamp set to the inbox score; 4. the
-   * conversation entry, at the end of the conversation; 5. the sender's recency, and (the
-   * first time) the sender's channel told what they sent. Steps 3 to 5 go out together: three round
-   * trips in all. Every step is "create if missing" or "raise to", so a retry completes
-   * whatever a crash cut short, and stores nothing twice. A send refused for a missing
-   * user takes back the hash it stored. With a send limit, the sender's token is taken
-   * first, alone: a send past its bucket writes nothing at all (and a refusal that two
-   * requests with the same id may not share must never take back a hash the other one
-   * delivered).
+   * A message lives in its receiver's slot (`message:{<receiver>}:<id>`), and each user
+   * has their own copy of the conversation, so a send touches two slots, in three steps
+   * (docs/schema.md): 1. in the sender's slot, check-sender-5: with a send limit the token
+   * first, then the sender exists, no message of the conversation has this id, and the
+   * keys step 3 writes hold what they should; 2. in the receiver's, deliver-message-7: the
+   * hash and everything that makes it visible and counted, all at once; 3. in the
+   * sender's again, note-sent-2: the sender's copy, their recency and, the first time,
+   * their channel told what they sent. Nothing is written before step 2, so a refusal
+   * leaves nothing behind; step 2 is all or nothing and step 3 changes nothing when run
+   * again, so a retry with the same id completes a send cut short, and stores nothing twice.
    *
-   * When one master serves all four slots (always on a cluster of one shard), the steps
-   * run as one script there instead (send-on-one-node-1.lua): one round trip, all or
+   * When one master serves both users' slots (always on a cluster of one shard), the
+   * steps run as one script there instead (send-on-one-node-2.lua): one round trip, all or
    * nothing, the same replies. It writes nothing when a slot turned out to be elsewhere
    * (a stale map, a slot migrating: a redirection is not followed), and the steps follow.
    */
@@ -83,99 +79,68 @@ export class ClusterWrites implements Writes {
     limit?: SendLimitArgs,
   ): Promise<SendReply> {
     const { client, keys } = this;
-    const conversation = keys.conversation(sender, receiver);
-    const message = keys.message(id);
-    if (client.router.oneMaster([message, keys.user(sender), keys.user(receiver), conversation])) {
+    const member = keys.messageMember(id, receiver);
+    const senderKeys = {
+      user: keys.user(sender),
+      conversations: keys.conversations(sender),
+      bucket: keys.userRateLimit('send', sender),
+      copy: keys.conversation(sender, receiver),
+      claimed: keys.message(id, sender),
+    };
+    const receiverKeys = [
+      keys.user(receiver),
+      keys.inbox(receiver),
+      keys.conversations(receiver),
+      keys.unread(receiver),
+      keys.unseen(receiver, sender),
+      keys.message(id, receiver),
+      keys.conversation(receiver, sender),
+    ];
+    const limitArgs = limit ? [...limit] : ['', ''];
+    if (client.router.oneMaster([senderKeys.user, keys.user(receiver)])) {
       const reply = (await client.runHere(
         scripts.sendOnOneNode,
-        [message],
+        [senderKeys.user],
         [
-          ...sendScriptArgs(keys, id, sender, receiver, text, limit),
-          keys.user(sender),
-          keys.conversations(sender),
-          keys.userRateLimit('send', sender),
-          conversation,
-          keys.user(receiver),
-          keys.inbox(receiver),
-          keys.conversations(receiver),
-          keys.unread(receiver),
-          keys.unseen(receiver, sender),
+          ...[id, sender, receiver, text, keys.inboxChannel(receiver), keys.inboxChannel(sender)],
+          ...limitArgs,
+          member,
+          senderKeys.conversations,
+          senderKeys.bucket,
+          senderKeys.copy,
+          senderKeys.claimed,
+          ...receiverKeys,
         ],
         [NOT_ON_ONE_NODE],
       )) as [number, string?, string?];
       if (reply[0] !== NOT_ON_ONE_NODE) return sendReplyOf(reply);
     }
-    // The sender exists, and their conversations (step 5) are a sorted set if anything;
-    // with a send limit, it takes the sender's token first (the bucket is in their slot).
-    const checkSender = () =>
-      client.run(
-        scripts.checkSender,
-        [keys.user(sender), keys.conversations(sender), keys.userRateLimit('send', sender)],
-        limit ? [...limit] : ['', ''],
-      ) as Promise<number | [number, string, string?]>;
-    const checked = limit ? await checkSender() : undefined;
-    if (Array.isArray(checked) && checked[0] === Refusal.SendLimited)
-      return { code: Refusal.SendLimited, timestamp: '', seen: false, waitMs: Number(checked[1]) };
-    const [senderCheck, [stored, ...hash], conversationType] = await Promise.all([
-      checked ?? checkSender(),
-      client.run(scripts.storeMessage, [keys.message(id)], [id, sender, receiver, text]) as Promise<
-        [number, string?, string?]
-      >,
-      // Step 4 writes it after the message is visible: a key of the wrong type there
-      // would leave a send that fails after delivery at every retry. Checked first.
-      client.type(conversation),
-    ]);
-    // Stored now: [timestamp]; stored before: [seen, timestamp].
-    const [seen, stamped = ''] = stored === 1 ? [undefined, hash[0]] : hash;
-    if (stored < 0) return { code: stored, timestamp: '', seen: false };
-    if (senderCheck === 0) return this.#refuse(id, stored === 1, Refusal.FirstUserMissing);
-    if (Array.isArray(senderCheck)) {
-      await this.#refuse(id, stored === 1, 0);
-      throw new BadDataError(senderCheck[1], `${senderCheck[2]}; nothing was stored`);
-    }
-    if (conversationType !== 'none' && conversationType !== 'zset') {
-      await this.#refuse(id, stored === 1, 0);
-      throw new BadDataError(
-        conversation,
-        `is a ${conversationType}, not a sorted set; nothing was stored`,
-      );
-    }
-    const [delivered, timestamp = '0', found] = (await client.run(
-      scripts.deliverMessage,
+    const checked = (await client.run(
+      scripts.checkSender,
       [
-        keys.user(receiver),
-        keys.inbox(receiver),
-        keys.conversations(receiver),
-        keys.unread(receiver),
-        keys.unseen(receiver, sender),
+        senderKeys.user,
+        senderKeys.conversations,
+        senderKeys.bucket,
+        senderKeys.copy,
+        senderKeys.claimed,
       ],
-      [id, sender, receiver, text, keys.inboxChannel(receiver), stamped],
+      [...limitArgs, sender, receiver, text],
     )) as [number, string?, string?];
-    if (delivered === Refusal.BadData) {
-      await this.#refuse(id, stored === 1, 0);
-      throw new BadDataError(timestamp, `${found}; nothing was stored`);
-    }
-    if (delivered < 0) return this.#refuse(id, stored === 1, delivered);
-    await Promise.all([
-      // Only when the inbox entry's score is not the hash's time (raised past the newest).
-      timestamp !== stamped && client.hSet(keys.message(id), 'timestamp', timestamp),
-      // At the inbox score, raised past the conversation's newest entry if need be: a
-      // reader paging the conversation forwards must never find it behind its cursor.
-      client.run(scripts.addToConversation, [conversation], [messageMember(id), timestamp]),
-      // The sender's recency, and the first time, their channel told what they sent.
-      client.run(
-        scripts.noteSent,
-        [keys.conversations(sender)],
-        [receiver, timestamp, delivered === 1 ? keys.inboxChannel(sender) : '', id, sender, text],
-      ),
-    ]);
-    return { code: stored, timestamp, seen: seen === 'True' };
-  }
-
-  /** A send refused after step 1: takes back the hash if this send stored it. */
-  async #refuse(id: string, storedNow: boolean, code: number): Promise<SendReply> {
-    if (storedNow) await this.client.del(this.keys.message(id));
-    return { code, timestamp: '', seen: false };
+    if (checked[0] !== 1) return sendReplyOf(checked);
+    const delivered = (await client.run(scripts.deliverMessage, receiverKeys, [
+      ...[id, sender, receiver, text, keys.inboxChannel(receiver), member],
+    ])) as [number, string?, string?];
+    const reply = sendReplyOf(delivered);
+    if (reply.code < 0) return reply;
+    await client.run(
+      scripts.noteSent,
+      [senderKeys.conversations, senderKeys.copy],
+      [
+        ...[id, sender, receiver, text, reply.code === 1 ? keys.inboxChannel(sender) : ''],
+        ...[member, reply.timestamp],
+      ],
+    );
+    return reply;
   }
 
   async addContact(userId: string, contactId: string): Promise<number> {
@@ -200,16 +165,19 @@ export class ClusterWrites implements Writes {
    */
   async markSeen(userId: string, messageIds: string[]): Promise<number> {
     const { client, keys } = this;
-    const scores = await client.zmScore(keys.inbox(userId), messageIds.map(messageMember));
+    const scores = await client.zmScore(
+      keys.inbox(userId),
+      messageIds.map((id) => keys.messageMember(id, userId)),
+    );
     const received = messageIds.filter((_, i) => scores[i] !== null);
     const flips = (await Promise.all(
-      received.map((id) => client.run(scripts.flipSeen, [keys.message(id)], [userId])),
+      received.map((id) => client.run(scripts.flipSeen, [keys.message(id, userId)], [userId])),
     )) as [number, string?][];
     const seenBySender = new Map<string, string[]>();
     flips.forEach(([code, sender], i) => {
       if (code >= 0 && sender && isId(sender)) {
         const members = seenBySender.get(sender) ?? [];
-        members.push(messageMember(received[i] as string));
+        members.push(keys.messageMember(received[i] as string, userId));
         seenBySender.set(sender, members);
       }
     });
@@ -262,10 +230,10 @@ export class ClusterWrites implements Writes {
   }
 
   /**
-   * A send cut short after its delivery may have left the hash with step 1's timestamp,
-   * when the inbox raised its entry past a newer one (docs/schema.md): the inbox score is
-   * the message's time. The conversation step
-   * appends, as the send would have.
+   * Both users' copies of the conversation, each appended to as the send would have (a
+   * send cut short after its delivery left the sender's without it). The hash's timestamp
+   * is set to the inbox score where they differ: a send stores both as one, but layout 1
+   * (before `messenger migrate`) could leave them apart.
    */
   indexReceived(
     userId: string,
@@ -273,15 +241,14 @@ export class ClusterWrites implements Writes {
     entry: { member: string; score: number; timestamp: string | null },
   ): Promise<unknown> {
     const { client, keys } = this;
-    const stored = scoreTimestamp(entry.score);
+    const stored = timestampOfScore(entry.score);
+    const append = (copy: string) =>
+      client.run(scripts.addToConversation, [copy], [entry.member, stored]);
     return Promise.all([
       stored !== entry.timestamp &&
         client.hSet(keys.messageOfMember(entry.member), 'timestamp', stored),
-      client.run(
-        scripts.addToConversation,
-        [keys.conversation(userId, sender)],
-        [entry.member, stored],
-      ),
+      append(keys.conversation(userId, sender)),
+      append(keys.conversation(sender, userId)),
     ]);
   }
 
@@ -316,10 +283,4 @@ export class ClusterWrites implements Writes {
       ),
     );
   }
-}
-
-/** A score (Unix seconds) as the messenger stores timestamps: six decimals, exact to the µs. */
-function scoreTimestamp(score: number): string {
-  const micros = Math.round(score * 1_000_000);
-  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
 }

@@ -12,6 +12,7 @@ import { waitOnCluster } from '../../redis/replicas.js';
 import { RoutedCommands } from '../../redis/routed-commands.js';
 import { SlotRouter } from '../../redis/slot-router.js';
 import { ShardedSubscriber, type Subscriber } from '../../redis/subscriber.js';
+import { checkClusterLayout } from '../cluster-layout.js';
 import type { Keys } from '../keys.js';
 import { scripts } from '../scripts.js';
 import type { Message } from '../types.js';
@@ -84,19 +85,18 @@ export class ClusterBackend implements Backend {
     await Promise.all(nodes.map((node) => Promise.all(all.map((script) => script.load(node)))));
   }
 
+  checkLayout(): Promise<void> {
+    return checkClusterLayout(this.client, this.keys, this.target);
+  }
+
   waitForSend(
     send: { id: string; sender: string; receiver: string; retried: boolean },
     replicas: number,
     timeoutMs: number,
   ): Promise<number> {
     const { keys } = this;
-    // The slots a send writes to (ClusterWrites.sendMessage): a master each, at most four.
-    const written = [
-      keys.message(send.id),
-      keys.inbox(send.receiver),
-      keys.conversation(send.sender, send.receiver),
-      keys.conversations(send.sender),
-    ];
+    // The slots a send writes to (ClusterWrites.sendMessage): the receiver's, the sender's.
+    const written = [keys.inbox(send.receiver), keys.conversations(send.sender)];
     const { router } = this.#routedSends;
     return waitOnCluster((key) => router.connectionFor(key), written, replicas, timeoutMs, {
       markFor: send.retried ? (key) => keys.replicationMark(key) : undefined,

@@ -61,7 +61,7 @@ export class StandaloneWrites implements Writes {
       [
         keys.user(sender),
         keys.user(receiver),
-        keys.message(id),
+        keys.message(id, receiver),
         keys.inbox(receiver),
         keys.conversation(sender, receiver),
         keys.conversations(sender),
@@ -88,7 +88,7 @@ export class StandaloneWrites implements Writes {
     return Number(
       await scripts.markSeen.run(
         this.client,
-        [keys.unread(userId), ...messageIds.map((m) => keys.message(m))],
+        [keys.unread(userId), ...messageIds.map((m) => keys.message(m, userId))],
         [userId],
       ),
     );

@@ -68,12 +68,17 @@ export class StandaloneBackend implements Backend {
     await Promise.all(used.map((script) => script.load(this.client)));
   }
 
+  /** One Redis has one layout, the seed's. */
+  async checkLayout(): Promise<void> {}
+
   waitForSend(
-    send: { id: string; retried: boolean },
+    send: { id: string; receiver: string; retried: boolean },
     replicas: number,
     timeoutMs: number,
   ): Promise<number> {
-    const mark = send.retried ? this.keys.replicationMark(this.keys.message(send.id)) : undefined;
+    const mark = send.retried
+      ? this.keys.replicationMark(this.keys.message(send.id, send.receiver))
+      : undefined;
     return waitOnServer(this.sendClient, replicas, timeoutMs, mark);
   }
 

@@ -55,7 +55,7 @@ export interface Writes {
 }
 
 /**
- * ARGV[1] to ARGV[8] of a whole-send script (send-message-9.lua, send-on-one-node-1.lua):
+ * ARGV[1] to ARGV[8] of the send script on one Redis (send-message-9.lua):
  * the message, both users' channels, and the send limit ('' and '' for none).
  */
 export function sendScriptArgs(
@@ -78,9 +78,9 @@ export function sendScriptArgs(
 }
 
 /**
- * What a whole-send script replied (send-message-9.lua, send-on-one-node-1.lua):
- * {code, timestamp, seen}, {-4, key, problem} (thrown as BadDataError: nothing was
- * written), or {-5, ms}.
+ * What a send script replied (send-message-9.lua; on a cluster send-on-one-node-2.lua,
+ * deliver-message-7.lua, and check-sender-5.lua's refusals): {code, timestamp, seen},
+ * {-4, key, problem} (thrown as BadDataError: nothing was written), or {-5, ms}.
  */
 export function sendReplyOf([code, second = '', third]: [number, string?, string?]): SendReply {
   if (code === Refusal.BadData) throw new BadDataError(second, `${third}; nothing was stored`);

@@ -1,13 +1,13 @@
 --[[
-  Cluster only, step 4 of a send, in the conversation's slot: puts the message in the
-  conversation at its inbox score, raised past the conversation's newest entry. The two
-  directions of a conversation are scored by two inboxes (two slots, maybe two clocks), and
-  this step runs after delivery: without the raise a message could land before an entry
-  that a reader paging forwards has already passed, and never be seen by that reader.
-  Run again with the same message it changes nothing.
+  Cluster only, for reindex (a send cut short after delivery): puts the message in a
+  user's copy of the conversation at its inbox score, raised past the copy's newest entry,
+  as a send's own steps do (includes/send-steps.lua, add_to_copy): the copy holds both
+  directions, scored by two slots (maybe two clocks), and without the raise a message could
+  land before an entry a reader paging forwards has already passed. Run again with the
+  same message it changes nothing.
 
-  KEYS[1] conversation:{<low>:<high>}  ZSET
-  ARGV[1] the member (message:<id>)
+  KEYS[1] conversation:{<user>}:<other>  ZSET
+  ARGV[1] the member (message:{<receiver>}:<id>)
   ARGV[2] its score in the receiver's inbox ("seconds.micros")
   Returns: the score it has in the conversation, as "seconds.micros"
 ]]

@@ -3,7 +3,7 @@
   The unread counter lives in the user's slot and is lowered after (forget-unread-n),
   whether the flag flipped now or in an earlier call cut short before that step.
 
-  KEYS[1] message:{<id>}  HASH
+  KEYS[1] message:{<receiver>}:<id>  HASH
   ARGV[1] the user id
   Returns: {1, sender} flipped now; {0, sender} seen before (or no `seen` field: the
            original program's); {-1} not the user's message, not a hash, or gone

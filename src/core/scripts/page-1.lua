@@ -6,7 +6,9 @@
   ARGV[1] 'latest' (the newest entries), 'first' (the oldest), 'before' or 'after' the
           cursor member, or 'after-score' (the entries scored above the cursor score)
   ARGV[2] the page size
-  ARGV[3] the cursor: a member for 'before' and 'after', a score for 'after-score'
+  ARGV[3] the cursor: a member for 'before' and 'after', a score for 'after-score';
+          for 'before' and 'after', ARGV[4] and on: other members it may have (on a
+          cluster, a conversation's cursor names one of two receivers), the first found is it
   Returns: {has_older (0/1), has_newer (0/1), member, ...} oldest first,
            or -1 when the cursor is not in the index
 ]]
@@ -23,7 +25,11 @@ elseif ARGV[1] == 'after-score' then
   first = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[3])
   last = math.min(size - 1, first + limit - 1)
 else
-  local rank = redis.call('ZRANK', KEYS[1], ARGV[3])
+  local rank
+  for i = 3, #ARGV do
+    rank = redis.call('ZRANK', KEYS[1], ARGV[i])
+    if rank then break end
+  end
   if not rank then return -1 end
   if ARGV[1] == 'after' then
     first, last = rank + 1, math.min(size - 1, rank + limit)
