@@ -167,6 +167,9 @@ describe('when a slot is not where the map says', () => {
     await ask(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
     await ask(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
   };
+  /** Moves one key of a migrating slot ahead of the others, to the importing master. */
+  const moveAhead = (from: ClusterNode, to: ClusterNode, key: string) =>
+    ask(from, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', key);
   /** Moves the slot's keys that are still on its old master and hands the slot over. */
   const finishMigrating = (slot: number) => moveSlot(cluster, slot);
 
@@ -196,17 +199,7 @@ describe('when a slot is not where the map says', () => {
       await m.send(a, b, 'before');
       const slot = keySlot(keys.user(a));
       await migrating(slot, home, other);
-      await ask(
-        home,
-        'MIGRATE',
-        '127.0.0.1',
-        String(other.port),
-        '',
-        '0',
-        '5000',
-        'KEYS',
-        keys.user(a),
-      );
+      await moveAhead(home, other, keys.user(a));
       const [asked, ranElsewhere] = [await asks(home), await evalShas(other)];
       const sending = m.send(a, b, 'during');
       await sleep(200);
@@ -235,17 +228,7 @@ describe('when a slot is not where the map says', () => {
       const slot = keySlot(keys.user(b));
       await migrating(slot, home, other);
       // The receiver's hash has gone ahead; the inbox and the counters have not.
-      await ask(
-        home,
-        'MIGRATE',
-        '127.0.0.1',
-        String(other.port),
-        '',
-        '0',
-        '5000',
-        'KEYS',
-        keys.user(b),
-      );
+      await moveAhead(home, other, keys.user(b));
       // The script's read of the receiver fails here (the key is elsewhere), before any
       // write: without reading every key first it would fail half done. The steps then
       // meet TRYAGAIN (the receiver's keys are split) until the slot has moved.
