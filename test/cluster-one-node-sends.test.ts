@@ -85,6 +85,30 @@ describe('on a cluster of one shard', () => {
     }
   });
 
+  it("the sender's step never moves a message already in their copy (a retry of the same send ran alongside)", async () => {
+    const { m, keys } = await connect();
+    try {
+      const [a, b] = [await m.createUser('a'), await m.createUser('b')];
+      const id = randomUUID();
+      const [, at] = await deliverOnly(keys, id, a, b, 'first');
+      // The retry that ran alongside finished the send (step 3, no channel), and b replied.
+      const retry = await m.send(a, b, 'first', { messageId: id });
+      assert.equal(retry.replayed, true);
+      await m.sendMessage(b, a, 'reply');
+      const copy = keys.conversation(a, b);
+      const before = await backend.raw.zRangeWithScores(copy, 0, -1);
+      // The first try's step 3 comes last, as the one that delivered it (with its channel).
+      await scripts.noteSent.run(
+        backend.raw,
+        [keys.conversations(a), copy],
+        [id, a, b, 'first', keys.inboxChannel(a), keys.messageMember(id, b), at],
+      );
+      assert.deepEqual(await backend.raw.zRangeWithScores(copy, 0, -1), before);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('refuses an id a message the other way has, writing nothing', async () => {
     const { m, keys } = await connect();
     try {
@@ -158,9 +182,11 @@ describe('when a slot is not where the map says', () => {
   const ask = askNode;
   /** How many ASK replies a node has given (INFO errorstats). */
   const asks = (node: ClusterNode) => infoCount(node, 'errorstats', /errorstat_ASK:count=(\d+)/);
-  /** How many TYPEs a node refused to run (a script's read of a key it does not serve). */
-  const refusedTypes = (node: ClusterNode) =>
-    infoCount(node, 'commandstats', /cmdstat_type:.*rejected_calls=(\d+)/);
+  /** How many commands a node refused to run (a script's read of a key it does not serve). */
+  const refusedCommands = async (node: ClusterNode) => {
+    const stats = (await ask(node, 'INFO', 'commandstats')) as unknown as string;
+    return [...stats.matchAll(/rejected_calls=(\d+)/g)].reduce((sum, [, n]) => sum + Number(n), 0);
+  };
   const evalShas = (node: ClusterNode) =>
     infoCount(node, 'commandstats', /cmdstat_evalsha:calls=(\d+)/);
   const migrating = async (slot: number, from: ClusterNode, to: ClusterNode) => {
@@ -221,6 +247,31 @@ describe('when a slot is not where the map says', () => {
     }
   });
 
+  it("a send with a send limit that waits out a migration of the receiver's slot takes one token, and tells the sender's channel", async () => {
+    const { m, keys, a, b, home, other } = await usersOnOneMaster();
+    try {
+      const slot = keySlot(keys.user(b));
+      await migrating(slot, home, other);
+      await moveAhead(home, other, keys.user(b));
+      const told: string[] = [];
+      await m.subscribe(a, () => {}, { onSent: (message) => void told.push(message.text) });
+      // One token: a second try of step 1 (the whole send again after step 2's TRYAGAIN)
+      // would find the bucket empty and refuse a send that only had to wait.
+      const sending = m.send(a, b, 'during', { limit: { burst: 1, perSecond: 0.01 } });
+      await sleep(300);
+      await finishMigrating(slot);
+      assert.equal((await sending).replayed, false);
+      assert.deepEqual(
+        (await m.listUserMessages(b)).messages.map((message) => message.text),
+        ['during'],
+      );
+      await eventually(() => told.length > 0, 5000, "the sender's channel told");
+      assert.deepEqual(told, ['during']);
+    } finally {
+      await m.close();
+    }
+  });
+
   it("a send while the receiver's slot migrates, a key of it moved ahead: the one script writes nothing, and the steps deliver it once", async () => {
     const { m, keys, a, b, home, other } = await usersOnOneMaster();
     try {
@@ -233,12 +284,12 @@ describe('when a slot is not where the map says', () => {
       // write: without reading every key first it would fail half done. The steps then
       // meet TRYAGAIN (the receiver's keys are split) until the slot has moved.
       const id = randomUUID();
-      const refusedBefore = await refusedTypes(home);
+      const refusedBefore = await refusedCommands(home);
       const sending = m.send(a, b, 'during', { messageId: id });
       await sleep(200);
       // Meanwhile the script was tried (and retried with the send): its read of the
       // receiver refused. (After the move, a MOVED's nudge may be refused too: not yet.)
-      assert.ok((await refusedTypes(home)) > refusedBefore, "the one script's read refused");
+      assert.ok((await refusedCommands(home)) > refusedBefore, "the one script's read refused");
       await finishMigrating(slot);
       // (Stored by the first try's steps, then retried whole after TRYAGAIN: a replay.)
       assert.equal((await sending).message.id, id);

@@ -689,20 +689,28 @@ function messageTests(backend: () => Backend, kind: BackendKind): void {
       try {
         await m.sendMessage(a, b, 'before');
         // (On a cluster, each user's copy of the conversation; on one Redis, one key.)
+        const id = randomUUID();
+        // Every key a send writes or reads before writing, the hash of the message too
+        // (and on a cluster the hash a message to the sender with its id would have).
         for (const key of [
-          ...[keys.unread(b), keys.conversations(a)],
-          ...[keys.conversation(a, b), keys.conversation(b, a)],
+          ...[keys.unread(b), keys.conversations(a), keys.conversations(b), keys.inbox(b)],
+          ...[keys.conversation(a, b), keys.conversation(b, a), keys.message(id, b)],
+          ...(kind === 'cluster' ? [keys.unseen(b, a), keys.message(id, a)] : []),
         ]) {
-          await backend().raw.del(key);
+          // Put aside (in the same slot) while another type stands in its place.
+          const aside = `${key}:aside`;
+          const existed = (await backend().raw.exists(key)) === 1;
+          if (existed) await backend().raw.rename(key, aside);
           await backend().raw.set(key, 'not what it should be');
           const stored = (await backend().keys(`${namespace}:*`)).sort();
           await assert.rejects(
-            m.sendMessage(a, b, 'refused', { messageId: randomUUID() }),
+            m.sendMessage(a, b, 'refused', { messageId: id }),
             (error) => error instanceof BadDataError && error.key === key,
           );
           assert.deepEqual((await backend().keys(`${namespace}:*`)).sort(), stored, key);
-          assert.equal((await m.listUserMessages(b)).messages.length, 1, key);
           await backend().raw.del(key);
+          if (existed) await backend().raw.rename(aside, key);
+          assert.equal((await m.listUserMessages(b)).messages.length, 1, key);
         }
         // A counter that is not a number: HINCRBY would fail after the other writes.
         await backend().raw.hSet(keys.unread(b), a, 'many');

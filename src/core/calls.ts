@@ -17,6 +17,7 @@ import {
   type RedisConnection,
 } from '../redis/connect.js';
 import { Deadlines } from '../redis/deadline.js';
+import type { StepRunner } from './backend/writes.js';
 
 export class RedisCalls {
   readonly #client: RedisConnection;
@@ -49,27 +50,39 @@ export class RedisCalls {
    * Runs one operation against Redis with a deadline. The deadline matters when Redis
    * stops answering without closing the socket (paused, or a network partition):
    * node-redis would wait for the reply forever.
+   *
+   * An operation of several requests where running it again from the start costs
+   * something (a send takes a token from the sender's bucket in its first step, and rings
+   * the sender's channel only in its last) runs each request through `step`: then a
+   * TRYAGAIN runs that request again, not the operation.
    */
-  async run<T>(operation: () => Promise<T>): Promise<T> {
+  async run<T>(operation: (step: StepRunner) => Promise<T>): Promise<T> {
     if (this.#isClosed()) throw new MessengerError('this messenger is closed');
     const deadline = Date.now() + this.#timeoutMs;
     let over = false;
+    let stepped = false;
     // TRYAGAIN: a slot is migrating, and the keys of one step are split between its old
     // and new node (or some do not exist yet). Redis ran nothing; the state ends with the
-    // migration, so the operation runs again until it passes or its deadline does. Every
+    // migration, so the request runs again until it passes or its deadline does. Every
     // operation is safe to run again (reads, and writes made idempotent for retries).
     // ASK redirections during a migration node-redis follows by itself.
-    const attempt = async (): Promise<T> => {
+    const untilPassed = async <U>(request: () => Promise<U>, whole: boolean): Promise<U> => {
       for (let tries = 0; ; tries++) {
         try {
-          return await operation();
+          return await request();
         } catch (error) {
           const pause = Math.min(10 * 2 ** tries, 100);
-          if (over || !isTryAgain(error) || Date.now() + pause >= deadline) throw error;
+          const again = !over && !(whole && stepped) && isTryAgain(error);
+          if (!again || Date.now() + pause >= deadline) throw error;
           await new Promise((resolve) => setTimeout(resolve, pause));
         }
       }
     };
+    const step: StepRunner = (request) => {
+      stepped = true;
+      return untilPassed(request, false);
+    };
+    const attempt = () => untilPassed(() => operation(step), true);
     try {
       return await this.#deadlines.run(attempt(), () => this.#timeoutError());
     } catch (error) {

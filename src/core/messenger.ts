@@ -350,8 +350,8 @@ export class RedisMessenger {
         ? newMessageId()
         : validateId(options.messageId, 'message id');
     const limit = options?.limit && bucketArgs(options.limit);
-    const reply = await this.#calls.run(() =>
-      this.#backend.sends.sendMessage(id, sender, receiver, body, limit),
+    const reply = await this.#calls.run((step) =>
+      this.#backend.sends.sendMessage(id, sender, receiver, body, limit, step),
     );
     if (reply.code === Refusal.SendLimited)
       throw new RateLimitedError(reply.waitMs ?? 0, 'you are sending too fast');

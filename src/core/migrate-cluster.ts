@@ -10,8 +10,8 @@
  * run has finished. Every step only adds what is missing or renames what is not renamed
  * yet, so a run cut short is finished by running it again. Two passes over the users:
  * the first writes layout 2 beside layout 1 (hashes copied, index members renamed in
- * place, conversation copies built), the second deletes layout 1's hashes and
- * conversations; then the marker says `2`.
+ * place, conversation copies built), the second finishes what sends cut short left (as
+ * reindex does) and deletes layout 1's hashes and conversations; then the marker says `2`.
  * @module
  */
 import { ClusterLayoutError } from '../errors.js';
@@ -21,6 +21,7 @@ import type { StepRunner } from './backend/writes.js';
 import { CLUSTER_LAYOUT, MIGRATING } from './cluster-layout.js';
 import { type Keys, messageIdOfMember } from './keys.js';
 import { timestampOfScore } from './records.js';
+import { indexInbox } from './reindex.js';
 import { scripts } from './scripts.js';
 import { isId } from './validate.js';
 
@@ -67,7 +68,9 @@ export async function migrateClusterLayout(
   if (marker === CLUSTER_LAYOUT) return { ...report, alreadyDone: true };
   if (marker !== null && marker !== MIGRATING) throw new ClusterLayoutError(backend.target, marker);
   await step(() => client.set(keys.clusterLayout, MIGRATING));
-  const users = (await step(() => client.zRange(keys.userIndex, 0, -1))).filter((id) => isId(id));
+  const users = (await entriesOf(client, keys.userIndex, step))
+    .map((entry) => entry.value)
+    .filter((id) => isId(id));
   report.users = users.length;
   for (const pass of [1, 2] as const) {
     let done = 0;
@@ -79,7 +82,7 @@ export async function migrateClusterLayout(
           .map((user) =>
             pass === 1
               ? moveUser(client, keys, user, step, report)
-              : dropLayoutOne(client, keys, user, step),
+              : finishAndDrop(backend, user, step),
           ),
       );
       done = Math.min(users.length, first + USERS_AT_ONCE);
@@ -203,7 +206,19 @@ async function renameInPlace(
 }
 
 /**
- * Pass 2 for one user: layout 1's hashes of the messages they received, and their
+ * Pass 2 for one user, once every copy is built: first what a layout 1 send cut short
+ * after its delivery left undone (its message in neither conversation, perhaps not in
+ * the sender's list), finished as `messenger reindex` would (each write adds only what
+ * is missing), then layout 1's keys dropped.
+ */
+async function finishAndDrop(backend: Backend, user: string, step: StepRunner): Promise<void> {
+  const unused = { users: 0, messages: 0, namesFolded: 0, nameConflicts: [], skipped: 0 };
+  await indexInbox(backend, user, unused, step);
+  await dropLayoutOne(backend.client as RedisCluster, backend.keys, user, step);
+}
+
+/**
+ * Layout 1's hashes of the messages they received, and their
  * layout 1 conversations (each deleted by the user whose id sorts first; either may).
  */
 async function dropLayoutOne(

@@ -65,7 +65,7 @@ export async function rebuildIndexes(
 }
 
 /** Adds every message of one inbox to its conversation; returns how many it looked at. */
-async function indexInbox(
+export async function indexInbox(
   backend: Backend,
   userId: string,
   report: ReindexReport,

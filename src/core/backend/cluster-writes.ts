@@ -77,6 +77,7 @@ export class ClusterWrites implements Writes {
     receiver: string,
     text: string,
     limit?: SendLimitArgs,
+    step: StepRunner = (request) => request(),
   ): Promise<SendReply> {
     const { client, keys } = this;
     const member = keys.messageMember(id, receiver);
@@ -115,30 +116,39 @@ export class ClusterWrites implements Writes {
       )) as [number, string?, string?];
       if (reply[0] !== NOT_ON_ONE_NODE) return sendReplyOf(reply);
     }
-    const checked = (await client.run(
-      scripts.checkSender,
-      [
-        senderKeys.user,
-        senderKeys.conversations,
-        senderKeys.bucket,
-        senderKeys.copy,
-        senderKeys.claimed,
-      ],
-      [...limitArgs, sender, receiver, text],
+    // Each step alone runs again after TRYAGAIN (a slot migrating): not the whole send,
+    // which would take a second token in step 1, and leave the sender's channel untold
+    // when step 3 ran again after step 2 had delivered.
+    const checked = (await step(() =>
+      client.run(
+        scripts.checkSender,
+        [
+          senderKeys.user,
+          senderKeys.conversations,
+          senderKeys.bucket,
+          senderKeys.copy,
+          senderKeys.claimed,
+        ],
+        [...limitArgs, sender, receiver, text],
+      ),
     )) as [number, string?, string?];
     if (checked[0] !== 1) return sendReplyOf(checked);
-    const delivered = (await client.run(scripts.deliverMessage, receiverKeys, [
-      ...[id, sender, receiver, text, keys.inboxChannel(receiver), member],
-    ])) as [number, string?, string?];
+    const delivered = (await step(() =>
+      client.run(scripts.deliverMessage, receiverKeys, [
+        ...[id, sender, receiver, text, keys.inboxChannel(receiver), member],
+      ]),
+    )) as [number, string?, string?];
     const reply = sendReplyOf(delivered);
     if (reply.code < 0) return reply;
-    await client.run(
-      scripts.noteSent,
-      [senderKeys.conversations, senderKeys.copy],
-      [
-        ...[id, sender, receiver, text, reply.code === 1 ? keys.inboxChannel(sender) : ''],
-        ...[member, reply.timestamp],
-      ],
+    await step(() =>
+      client.run(
+        scripts.noteSent,
+        [senderKeys.conversations, senderKeys.copy],
+        [
+          ...[id, sender, receiver, text, reply.code === 1 ? keys.inboxChannel(sender) : ''],
+          ...[member, reply.timestamp],
+        ],
+      ),
     );
     return reply;
   }

@@ -18,7 +18,8 @@ export interface Writes {
    * Sends a message, ringing the receiver's doorbell and the sender's channel. Throws
    * BadDataError, having written nothing, when a key it would write holds another type.
    * With `limit`, first takes a token from the sender's send bucket, and writes nothing
-   * when there is none (code -5).
+   * when there is none (code -5). A send of several requests runs each through `step`, so
+   * that a request Redis asks to be sent again (TRYAGAIN) does not take a second token.
    */
   sendMessage(
     id: string,
@@ -26,6 +27,7 @@ export interface Writes {
     receiver: string,
     text: string,
     limit?: SendLimitArgs,
+    step?: StepRunner,
   ): Promise<SendReply>;
   /** Adds a contact: 1 added, 0 already one; -1 no such user, -2 no such contact. */
   addContact(userId: string, contactId: string): Promise<number>;

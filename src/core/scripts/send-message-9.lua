@@ -34,8 +34,11 @@ if ARGV[7] ~= '' then
   local wait = take_token(KEYS[9], tonumber(ARGV[7]), tonumber(ARGV[8]))
   if wait > 0 then return {-5, tostring(wait)} end
 end
-local stored = redis.call('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp',
+--#include bad-data
+-- (pcall: a message key of another type is refused as bad data, not with a raw error.)
+local stored = redis.pcall('HMGET', KEYS[3], 'sender_id', 'receiver_id', 'message', 'timestamp',
   'seen')
+if stored.err then return wrong_type({[3] = 'hash'}) or error(stored) end
 if stored[1] then
   if stored[1] == ARGV[2] and stored[2] == ARGV[3] and stored[3] == ARGV[4] then
     return {0, stored[4], stored[5] or 'False'}
@@ -44,7 +47,6 @@ if stored[1] then
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end
---#include bad-data
 local bad = wrong_type({[4] = 'zset', [5] = 'zset', [6] = 'zset', [7] = 'zset', [8] = 'hash'})
   or bad_count(KEYS[8], ARGV[2])
 if bad then return bad end

@@ -7,7 +7,8 @@
   (src/core/backend/cluster-writes.ts). The receiver's keys are not declared (the
   allow-cross-slot-keys flag, Redis 7): Redis only lets a script touch keys its node
   serves, and fails the command that touches any other, after the script's earlier
-  writes. So every key is read first, before anything is written: if a slot has moved or
+  writes. So every key it writes is read first, before anything is written (by a read
+  the send needs anyway where it has one, else TYPE): if a slot has moved or
   is migrating, that read fails and the script returns {-9} having written nothing, and
   the caller takes the steps instead. The caller never sends it on after a redirection
   either: on the node a slot is being imported to (ASK, ASKING), a key that has not
@@ -37,28 +38,22 @@
 --#include token-bucket
 --#include send-steps
 
--- Every key this send may read or write, read once: a key of a slot this node does not
--- serve now fails here, before any write. (The bucket only with a send limit: without
--- one, the send does not touch it.)
-known_types = {}
-for i = 10, 20 do
-  if i ~= 11 or ARGV[7] ~= '' then
-    local found = redis.pcall('TYPE', ARGV[i])
-    if found.err then return {-9} end
-    known_types[ARGV[i]] = found.ok
-  end
-end
-
-if ARGV[7] ~= '' then
-  local wait = take_token(ARGV[11], tonumber(ARGV[7]), tonumber(ARGV[8]))
-  if wait > 0 then return {-5, tostring(wait)} end
-end
+-- Every key this send writes is read before any write (includes/send-steps.lua): a key
+-- of a slot this node does not serve now fails that read, and the script returns {-9}.
+not_here = {-9}
+local limited = ARGV[7] ~= ''
 local S = {user = KEYS[1], conversations = ARGV[10], copy = ARGV[12], claimed = ARGV[13]}
 local R = {user = ARGV[14], inbox = ARGV[15], conversations = ARGV[16], unread = ARGV[17],
   unseen = ARGV[18], message = ARGV[19], copy = ARGV[20]}
 local m = {id = ARGV[1], sender = ARGV[2], receiver = ARGV[3], text = ARGV[4], member = ARGV[9]}
-local refused = check_sender(S, m.sender, m.receiver, m.text)
+local refused = (limited and check_type('hash', ARGV[11])) or check_sender(S, m)
   or check_receiver(R, m)
+if refused and (refused[1] == -9 or refused[1] == -4) then return refused end
+-- As on one Redis, a send refused (or replayed) takes a token too: a request of its own.
+if limited then
+  local wait = take_token(ARGV[11], tonumber(ARGV[7]), tonumber(ARGV[8]))
+  if wait > 0 then return {-5, tostring(wait)} end
+end
 if refused and refused[1] ~= 0 then return refused end
 local timestamp = refused and refused[2] or deliver(R, m, ARGV[5])
 note_sent(S, m, timestamp, refused and '' or ARGV[6])
