@@ -36,6 +36,7 @@ it('--help prints the usage of each bench and exits 0 at once', async () => {
     ['run.ts', 'npm run bench -- '],
     ['subscriptions.ts', 'npm run bench:subscriptions'],
     ['bounded-work.ts', 'npm run bench:bounded'],
+    ['send-instructions.ts', 'npm run bench:instructions'],
     ['replica-wait.ts', 'npx tsx bench/replica-wait.ts'],
     ['original-writers.ts', 'npx tsx bench/original-writers.ts'],
   ];
